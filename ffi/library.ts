@@ -1,0 +1,92 @@
+/**
+ * Opens libllama, libmtmd (and libggml for portable builds) once per process. The directory is
+ * SMOLVLM_LIB_DIR when set, else native/lib/ next to this repo (where `deno task native`
+ * installs the build).
+ */
+import { NATIVE_LIB_DIR, readInstalledManifest } from "../native/manifest.ts";
+import { ggmlSymbols } from "./ggml_symbols.ts";
+import { llamaSymbols } from "./llama_symbols.ts";
+import { mtmdSymbols } from "./mtmd_symbols.ts";
+
+export type LlamaLib = Deno.DynamicLibrary<typeof llamaSymbols>["symbols"];
+export type MtmdLib = Deno.DynamicLibrary<typeof mtmdSymbols>["symbols"];
+
+export interface NativeLibraries {
+  readonly dir: string;
+  readonly llama: LlamaLib;
+  readonly mtmd: MtmdLib;
+}
+
+export class NativeLibraryError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "NativeLibraryError";
+  }
+}
+
+const SUFFIX = Deno.build.os === "darwin" ? "dylib" : Deno.build.os === "windows" ? "dll" : "so";
+
+function libraryDir(): string {
+  let fromEnv: string | undefined;
+  try {
+    fromEnv = Deno.env.get("SMOLVLM_LIB_DIR");
+  } catch (error) {
+    // No --allow-env for it: the default directory is the only choice.
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+  }
+  return fromEnv ?? NATIVE_LIB_DIR;
+}
+
+function open<S extends Deno.ForeignLibraryInterface>(
+  path: string,
+  symbols: S,
+): Deno.DynamicLibrary<S> {
+  try {
+    return Deno.dlopen(path, symbols);
+  } catch (error) {
+    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+      throw error;
+    }
+    throw new NativeLibraryError(
+      `cannot load ${path}: ${error instanceof Error ? error.message : error}\n` +
+        `  tried: ${path} (SMOLVLM_LIB_DIR=${Deno.env.get("SMOLVLM_LIB_DIR") ?? "unset"})\n` +
+        `  fix: run \`./run native\` to build llama.cpp into native/lib, or set ` +
+        `SMOLVLM_LIB_DIR to a directory with libllama.${SUFFIX} and libmtmd.${SUFFIX}`,
+      { cause: error },
+    );
+  }
+}
+
+let loaded: NativeLibraries | null = null;
+
+/** Loads the libraries and initialises llama's backends; later calls return the same handles. */
+export async function loadNativeLibraries(): Promise<NativeLibraries> {
+  if (loaded) return loaded;
+  const dir = libraryDir();
+  const manifest = await readInstalledManifest(dir).catch(() => null);
+  if (manifest?.portable) {
+    // Dynamic backends (one libggml-cpu variant per ISA level) are found by directory.
+    const ggml = open(`${dir}/libggml.${SUFFIX}`, ggmlSymbols);
+    ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
+  }
+  const llama = open(`${dir}/libllama.${SUFFIX}`, llamaSymbols).symbols;
+  const mtmd = open(`${dir}/libmtmd.${SUFFIX}`, mtmdSymbols).symbols;
+  llama.llama_backend_init();
+  loaded = { dir, llama, mtmd };
+  return loaded;
+}
+
+const encoder = new TextEncoder();
+
+/** A NUL-terminated UTF-8 copy of `text` for `const char *` parameters. */
+export function cString(text: string): Uint8Array<ArrayBuffer> {
+  const bytes = encoder.encode(text);
+  const out = new Uint8Array(bytes.length + 1);
+  out.set(bytes);
+  return out;
+}
+
+/** Reads a NUL-terminated C string; null for a NULL pointer. */
+export function readCString(pointer: Deno.PointerValue): string | null {
+  return pointer === null ? null : Deno.UnsafePointerView.getCString(pointer);
+}

@@ -1,0 +1,372 @@
+/**
+ * Builds llama.cpp's shared libraries (ggml, llama, mtmd) and its reference tools
+ * (llama-mtmd-cli, llama-server) from the source pinned in the npm tarball of
+ * node-llama-cpp@3.22.1, caches the result outside the repo keyed by commit and options, and
+ * installs it into native/lib/ (where the FFI loader and the serve task's --allow-ffi look).
+ *
+ *   main.ts native [--cuda] [--cuda-arch 90] [--portable] [--lib-dir DIR] [--jobs N] [--force]
+ *
+ * Env: SMOLVLM_LIB_DIR (same as --lib-dir), SMOLVLM_CACHE_DIR (cache root).
+ */
+import { parseArgs } from "node:util";
+import { NATIVE_LIB_DIR, type NativeManifest, readInstalledManifest } from "./manifest.ts";
+
+/** The pinned source: node-llama-cpp's npm tarball carries llama.cpp as a git bundle. */
+export const PINNED = {
+  npmPackage: "node-llama-cpp@3.22.1",
+  tarballName: "node-llama-cpp-3.22.1.tgz",
+  integrity:
+    "sha512-bltIipuWmc123H7tMIgDGKSsSrhmhlQYeVUC48XTjVW7XGJJiJJyCdlTMzQ/LiWoPkGDpcL4FviDpgw7qfTiDw==",
+  bundlePath: "package/llama/gitRelease.bundle",
+  commit: "de3ff815ea7d559ee917f063901b8986f038abc6",
+} as const;
+
+const TARGETS = ["llama", "mtmd", "llama-mtmd-cli", "llama-server"] as const;
+
+/**
+ * x86 features we enable explicitly instead of -march=native: native would also switch on
+ * AMX, whose ggml kernels fault on some VMs (see shared notes), so AMX is never enabled.
+ */
+const CPU_FEATURE_FLAGS: readonly [cpuinfoFlag: string, cmakeOption: string][] = [
+  ["avx", "GGML_AVX"],
+  ["avx2", "GGML_AVX2"],
+  ["fma", "GGML_FMA"],
+  ["f16c", "GGML_F16C"],
+  ["bmi2", "GGML_BMI2"],
+  ["avx_vnni", "GGML_AVX_VNNI"],
+  ["avx512f", "GGML_AVX512"],
+  ["avx512vbmi", "GGML_AVX512_VBMI"],
+  ["avx512_vnni", "GGML_AVX512_VNNI"],
+  ["avx512_bf16", "GGML_AVX512_BF16"],
+];
+
+export interface BuildOptions {
+  cuda: boolean;
+  cudaArch: string;
+  portable: boolean;
+  jobs: number;
+  force: boolean;
+}
+
+function log(message: string): void {
+  console.error(`native: ${message}`);
+}
+
+export function cacheRoot(): string {
+  const explicit = Deno.env.get("SMOLVLM_CACHE_DIR");
+  if (explicit) return explicit;
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const home = Deno.env.get("HOME") ?? "/tmp";
+  return `${xdg ?? `${home}/.cache`}/smolvlm-deno`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function run(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; quiet?: boolean } = {},
+): Promise<string> {
+  const child = new Deno.Command(cmd, {
+    args,
+    cwd: options.cwd,
+    stdout: options.quiet ? "piped" : "inherit",
+    stderr: options.quiet ? "piped" : "inherit",
+  });
+  let output: Deno.CommandOutput;
+  try {
+    output = await child.output();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new Error(`'${cmd}' is not installed (needed to build llama.cpp)`);
+    }
+    throw error;
+  }
+  const stdout = output.stdout ? new TextDecoder().decode(output.stdout) : "";
+  if (!output.success) {
+    const stderr = output.stderr ? new TextDecoder().decode(output.stderr) : "";
+    throw new Error(`${cmd} ${args.join(" ")} failed (exit ${output.code})\n${stderr}`);
+  }
+  return stdout;
+}
+
+async function sha512Base64(path: string): Promise<string> {
+  const bytes = await Deno.readFile(path);
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-512", bytes));
+  return btoa(String.fromCharCode(...digest));
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Fetches the tarball with npm (honours the machine's registry config) and checks integrity. */
+async function fetchVerifiedTarball(cache: string): Promise<string> {
+  const dir = `${cache}/npm`;
+  const tarball = `${dir}/${PINNED.tarballName}`;
+  await Deno.mkdir(dir, { recursive: true });
+  if (!(await exists(tarball))) {
+    log(`downloading ${PINNED.npmPackage} from the npm registry`);
+    await run("npm", ["pack", PINNED.npmPackage, "--pack-destination", dir, "--silent"], {
+      quiet: true,
+    });
+  }
+  const integrity = `sha512-${await sha512Base64(tarball)}`;
+  if (integrity !== PINNED.integrity) {
+    await Deno.remove(tarball);
+    throw new Error(
+      `integrity mismatch for ${PINNED.tarballName}: got ${integrity}, pinned ${PINNED.integrity}`,
+    );
+  }
+  log(`tarball integrity ok (${PINNED.integrity.slice(0, 20)}…)`);
+  return tarball;
+}
+
+/** Extracts the git bundle and clones it; the checkout's HEAD must be the pinned commit. */
+async function ensureSource(cache: string): Promise<string> {
+  const sourceDir = `${cache}/src/llama.cpp-${PINNED.commit.slice(0, 12)}`;
+  if (await exists(`${sourceDir}/.git`)) {
+    const head = (await run("git", ["-C", sourceDir, "rev-parse", "HEAD"], { quiet: true }))
+      .trim();
+    if (head === PINNED.commit) return sourceDir;
+    log(`cached source is at ${head}, not the pinned commit: re-cloning`);
+    await Deno.remove(sourceDir, { recursive: true });
+  }
+  const tarball = await fetchVerifiedTarball(cache);
+  const tmp = await Deno.makeTempDir({ prefix: "smolvlm-native-" });
+  try {
+    await run("tar", ["-xzf", tarball, "-C", tmp, PINNED.bundlePath], { quiet: true });
+    const bundle = `${tmp}/${PINNED.bundlePath}`;
+    await run("git", ["bundle", "verify", bundle], { quiet: true });
+    log(`cloning llama.cpp ${PINNED.commit.slice(0, 12)} from the bundle`);
+    await Deno.mkdir(`${cache}/src`, { recursive: true });
+    await run("git", ["clone", "--quiet", bundle, sourceDir], { quiet: true });
+    await run("git", ["-C", sourceDir, "checkout", "--quiet", PINNED.commit], { quiet: true });
+    const head = (await run("git", ["-C", sourceDir, "rev-parse", "HEAD"], { quiet: true }))
+      .trim();
+    if (head !== PINNED.commit) {
+      throw new Error(`bundle HEAD is ${head}, expected the pinned ${PINNED.commit}`);
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+  return sourceDir;
+}
+
+/** The CPU's feature flags (Deno needs --allow-all to read /proc directly, so ask grep). */
+async function cpuFeatures(): Promise<Set<string>> {
+  if (Deno.build.os !== "linux") return new Set();
+  const line = await run("grep", ["-m1", "^flags", "/proc/cpuinfo"], { quiet: true });
+  const flags = line.split(":")[1]?.trim().split(/\s+/) ?? [];
+  if (!flags.includes("sse2")) throw new Error(`cannot read CPU flags from /proc/cpuinfo: ${line}`);
+  return new Set(flags);
+}
+
+async function compilerId(): Promise<string> {
+  try {
+    return (await run("c++", ["--version"], { quiet: true })).split("\n")[0] ?? "unknown";
+  } catch {
+    return "unknown";
+  }
+}
+
+export async function cmakeDefinitions(options: BuildOptions): Promise<string[]> {
+  const defs = [
+    "CMAKE_BUILD_TYPE=Release",
+    "BUILD_SHARED_LIBS=ON",
+    // Libraries and tools land in one directory and find each other there.
+    "CMAKE_BUILD_RPATH=$ORIGIN",
+    "LLAMA_CURL=OFF",
+    "LLAMA_OPENSSL=OFF",
+    "LLAMA_BUILD_TESTS=OFF",
+    "LLAMA_BUILD_EXAMPLES=OFF",
+    "LLAMA_BUILD_APP=OFF",
+    "GGML_NATIVE=OFF",
+    "GGML_AMX_TILE=OFF",
+    "GGML_AMX_INT8=OFF",
+    "GGML_AMX_BF16=OFF",
+  ];
+  if (options.portable) {
+    // One libggml-cpu-<variant>.so per ISA level, chosen at load time.
+    defs.push("GGML_BACKEND_DL=ON", "GGML_CPU_ALL_VARIANTS=ON");
+  } else {
+    const features = await cpuFeatures();
+    for (const [flag, option] of CPU_FEATURE_FLAGS) {
+      defs.push(`${option}=${features.has(flag) ? "ON" : "OFF"}`);
+    }
+  }
+  if (options.cuda) {
+    defs.push("GGML_CUDA=ON", `CMAKE_CUDA_ARCHITECTURES=${options.cudaArch}`);
+  }
+  return defs;
+}
+
+async function buildKey(defs: string[]): Promise<string> {
+  const identity = JSON.stringify({ commit: PINNED.commit, defs, compiler: await compilerId() });
+  return `${PINNED.commit.slice(0, 12)}-${(await sha256Hex(identity)).slice(0, 12)}`;
+}
+
+/** Copies build outputs (real files, then their symlinks) and headers into `dest`. */
+async function installTree(
+  buildBin: string,
+  sourceDir: string,
+  dest: string,
+): Promise<void> {
+  await Deno.mkdir(`${dest}/include`, { recursive: true });
+  const links: [string, string][] = [];
+  for await (const entry of Deno.readDir(buildBin)) {
+    const wanted = entry.name.startsWith("lib") && entry.name.includes(".so") ||
+      (TARGETS as readonly string[]).includes(entry.name);
+    if (!wanted) continue;
+    const from = `${buildBin}/${entry.name}`;
+    if (entry.isSymlink) links.push([await Deno.readLink(from), entry.name]);
+    else await Deno.copyFile(from, `${dest}/${entry.name}`);
+  }
+  for (const [target, name] of links) {
+    await Deno.remove(`${dest}/${name}`).catch(() => {});
+    await Deno.symlink(target, `${dest}/${name}`);
+  }
+  const headers = [
+    "include/llama.h",
+    "tools/mtmd/mtmd.h",
+    "tools/mtmd/mtmd-helper.h",
+  ];
+  for await (const entry of Deno.readDir(`${sourceDir}/ggml/include`)) {
+    if (entry.name.endsWith(".h")) headers.push(`ggml/include/${entry.name}`);
+  }
+  for (const header of headers) {
+    const name = header.split("/").at(-1)!;
+    await Deno.copyFile(`${sourceDir}/${header}`, `${dest}/include/${name}`);
+  }
+}
+
+async function copyDir(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    const src = `${from}/${entry.name}`;
+    const dst = `${to}/${entry.name}`;
+    if (entry.isDirectory) await copyDir(src, dst);
+    else if (entry.isSymlink) {
+      await Deno.remove(dst).catch(() => {});
+      await Deno.symlink(await Deno.readLink(src), dst);
+    } else await Deno.copyFile(src, dst);
+  }
+}
+
+async function installIntoRepo(dist: string, manifest: NativeManifest): Promise<void> {
+  await Deno.remove(NATIVE_LIB_DIR, { recursive: true }).catch(() => {});
+  await copyDir(dist, NATIVE_LIB_DIR);
+  await Deno.writeTextFile(
+    `${NATIVE_LIB_DIR}/manifest.json`,
+    JSON.stringify(manifest, null, 2) + "\n",
+  );
+}
+
+/** Uses libraries someone already built: checks they are there and installs them. */
+async function useExistingLibraries(libDir: string): Promise<void> {
+  for (const lib of ["libllama.so", "libmtmd.so"]) {
+    if (!(await exists(`${libDir}/${lib}`))) {
+      throw new Error(`${libDir} has no ${lib}; point --lib-dir at llama.cpp's build/bin`);
+    }
+  }
+  const manifest: NativeManifest = {
+    key: `external:${libDir}`,
+    commit: "unknown",
+    options: ["external"],
+    sourceDir: null,
+    builtAt: new Date().toISOString(),
+    portable: false,
+    cuda: false,
+  };
+  await installIntoRepo(libDir, manifest);
+  log(`installed libraries from ${libDir} into native/lib`);
+}
+
+export async function buildNative(options: BuildOptions): Promise<NativeManifest> {
+  const cache = cacheRoot();
+  const sourceDir = await ensureSource(cache);
+  const defs = await cmakeDefinitions(options);
+  const key = await buildKey(defs);
+  const installed = await readInstalledManifest();
+  const dist = `${cache}/dist/${key}`;
+  if (!options.force && installed?.key === key && await exists(`${NATIVE_LIB_DIR}/libmtmd.so`)) {
+    log(`up to date (${key}) in native/lib`);
+    return installed;
+  }
+  const manifest: NativeManifest = {
+    key,
+    commit: PINNED.commit,
+    options: defs,
+    sourceDir,
+    builtAt: new Date().toISOString(),
+    portable: options.portable,
+    cuda: options.cuda,
+  };
+  if (options.force || !(await exists(`${dist}/manifest.json`))) {
+    const buildDir = `${cache}/build/${key}`;
+    log(`building llama.cpp (${key}); this takes about 5 minutes on 2 cores`);
+    log(`options: ${defs.join(" ")}`);
+    await run("cmake", ["-S", sourceDir, "-B", buildDir, ...defs.map((d) => `-D${d}`)], {
+      quiet: true,
+    });
+    await run("cmake", [
+      "--build",
+      buildDir,
+      "--config",
+      "Release",
+      "-j",
+      String(options.jobs),
+      "--target",
+      ...TARGETS,
+    ]);
+    await Deno.remove(dist, { recursive: true }).catch(() => {});
+    await installTree(`${buildDir}/bin`, sourceDir, dist);
+    await Deno.writeTextFile(`${dist}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
+  } else {
+    log(`using cached build ${dist}`);
+  }
+  await installIntoRepo(dist, manifest);
+  log(`installed ${key} into native/lib`);
+  return manifest;
+}
+
+export async function runNative(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      cuda: { type: "boolean", default: false },
+      "cuda-arch": { type: "string", default: "80;86;89;90" },
+      portable: { type: "boolean", default: false },
+      "lib-dir": { type: "string" },
+      jobs: { type: "string" },
+      force: { type: "boolean", default: false },
+    },
+  });
+  const libDir = values["lib-dir"] ?? Deno.env.get("SMOLVLM_LIB_DIR");
+  try {
+    if (libDir) {
+      await useExistingLibraries(libDir);
+      return 0;
+    }
+    await buildNative({
+      cuda: values.cuda,
+      cudaArch: values["cuda-arch"],
+      portable: values.portable,
+      jobs: Number(values.jobs ?? navigator.hardwareConcurrency),
+      force: values.force,
+    });
+    return 0;
+  } catch (error) {
+    console.error(`native: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}

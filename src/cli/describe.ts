@@ -1,0 +1,133 @@
+/**
+ * `main.ts describe`: one-shot answer about one or more images, streamed to stdout, with the
+ * engine's timings on stderr. Every failure is one line on stderr and exit code 1.
+ */
+import { parseArgs } from "node:util";
+import { decodeImage } from "../image/codecs.ts";
+import { ImageError } from "../image/errors.ts";
+import { type ChatContentPart, EngineError, loadEngine } from "../engine/mod.ts";
+
+const USAGE = `usage: main.ts describe --model M.gguf [--mmproj P.gguf] [--image I ...] [options]
+  --prompt TEXT        question (default "Describe this image.")
+  --max-tokens N       completion limit (default 256)
+  --temperature T      0 = greedy (default 0)
+  --seed N             sampling seed
+  --ctx N              context size (default 4096)
+  --threads N          CPU threads (default: all cores)
+  --max-image-size N   longest image side the tiler works at (default 1024)
+  --json               print the result as JSON instead of streaming text`;
+
+function errorLine(error: unknown): string {
+  if (error instanceof EngineError || error instanceof ImageError) return error.message;
+  if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+    return `permission denied: ${error.message.split("\n")[0]}`;
+  }
+  if (error instanceof Error) return `${error.name}: ${error.message.split("\n")[0]}`;
+  return String(error);
+}
+
+async function readImage(path: string) {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new Error(`image not found: ${path}`);
+    throw error;
+  }
+  try {
+    return await decodeImage(bytes);
+  } catch (error) {
+    throw new Error(`cannot read image ${path}: ${errorLine(error)}`);
+  }
+}
+
+function positiveInt(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  return n;
+}
+
+export async function runDescribe(args: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        model: { type: "string" },
+        mmproj: { type: "string" },
+        image: { type: "string", multiple: true },
+        prompt: { type: "string", default: "Describe this image." },
+        "max-tokens": { type: "string" },
+        temperature: { type: "string" },
+        seed: { type: "string" },
+        ctx: { type: "string" },
+        threads: { type: "string" },
+        "max-image-size": { type: "string" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", default: false },
+      },
+    }));
+  } catch (error) {
+    console.error(`describe: ${errorLine(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (!values.model) {
+    console.error(`describe: --model is required\n${USAGE}`);
+    return 2;
+  }
+  const imagePaths = values.image ?? [];
+  if (imagePaths.length > 0 && !values.mmproj) {
+    console.error("describe: --image needs --mmproj (the vision projector GGUF)");
+    return 2;
+  }
+  try {
+    const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
+    if (!Number.isFinite(temperature)) throw new Error("--temperature must be a number");
+    const images = await Promise.all(imagePaths.map(readImage));
+    await using engine = await loadEngine({
+      modelPath: values.model,
+      mmprojPath: values.mmproj,
+      contextSize: positiveInt("ctx", values.ctx),
+      threads: positiveInt("threads", values.threads),
+      maxImageSize: positiveInt("max-image-size", values["max-image-size"]),
+    });
+    const content: ChatContentPart[] = [
+      ...images.map((image) => ({ type: "image" as const, image })),
+      { type: "text", text: values.prompt },
+    ];
+    const generation = engine.generate({
+      messages: [{ role: "user", content }],
+      maxTokens: positiveInt("max-tokens", values["max-tokens"]),
+      sampling: { temperature, seed: positiveInt("seed", values.seed) },
+    });
+    const out = new TextEncoder();
+    if (!values.json) {
+      for await (const delta of generation) await Deno.stdout.write(out.encode(delta.text));
+      await Deno.stdout.write(out.encode("\n"));
+    }
+    const result = await generation.result;
+    if (values.json) {
+      console.log(JSON.stringify(result, null, 2));
+    } else {
+      const t = result.timings;
+      console.error(
+        `\n[describe] ${result.finishReason}: prompt ${result.usage.promptTokens} tokens ` +
+          `(${result.usage.imageTokens} image, ${t.imageEncoderPasses} encoder passes), ` +
+          `completion ${result.usage.completionTokens} tokens\n` +
+          `[describe] tokenize ${t.tokenizeMs.toFixed(1)} ms, encode ${t.encodeMs.toFixed(1)} ms, ` +
+          `prefill ${t.prefillMs.toFixed(1)} ms (${t.prefillTokensPerSecond.toFixed(1)} tok/s), ` +
+          `decode ${t.decodeMs.toFixed(1)} ms (${t.decodeTokensPerSecond.toFixed(1)} tok/s), ` +
+          `total ${t.totalMs.toFixed(1)} ms`,
+      );
+    }
+    return 0;
+  } catch (error) {
+    console.error(`describe: ${errorLine(error)}`);
+    return 1;
+  }
+}

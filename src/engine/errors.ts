@@ -1,0 +1,87 @@
+/**
+ * Typed engine failures. `code` is stable (the HTTP layer maps it to a status); messages are
+ * written for the person who reads them.
+ */
+export type EngineErrorCode =
+  | "model_load_failed"
+  | "mmproj_load_failed"
+  | "vision_not_supported"
+  | "invalid_image"
+  | "invalid_request"
+  | "context_overflow"
+  | "queue_full"
+  | "engine_closed"
+  | "tokenize_failed"
+  | "decode_failed"
+  | "encode_failed"
+  | "grammar_invalid";
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  constructor(code: EngineErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "EngineError";
+    this.code = code;
+  }
+}
+
+/** The model or projector file could not be loaded (missing, not GGUF, wrong architecture). */
+export class ModelLoadError extends EngineError {
+  constructor(code: "model_load_failed" | "mmproj_load_failed", message: string) {
+    super(code, message);
+    this.name = "ModelLoadError";
+  }
+}
+
+/** The request (messages, images, parameters) cannot be run as given. */
+export class InvalidRequestError extends EngineError {
+  constructor(
+    code: "invalid_request" | "invalid_image" | "vision_not_supported" | "grammar_invalid",
+    message: string,
+  ) {
+    super(code, message);
+    this.name = "InvalidRequestError";
+  }
+}
+
+/** Prompt (with image tokens) plus max_tokens does not fit the context window. */
+export class ContextOverflowError extends EngineError {
+  readonly promptTokens: number;
+  readonly contextSize: number;
+  constructor(promptTokens: number, contextSize: number) {
+    super(
+      "context_overflow",
+      `prompt needs ${promptTokens} tokens (images included) but the context holds ${contextSize}`,
+    );
+    this.name = "ContextOverflowError";
+    this.promptTokens = promptTokens;
+    this.contextSize = contextSize;
+  }
+}
+
+export class QueueFullError extends EngineError {
+  readonly retryAfterSeconds: number;
+  constructor(maxQueue: number, retryAfterSeconds: number) {
+    super("queue_full", `the engine's queue is full (${maxQueue} waiting); retry later`);
+    this.name = "QueueFullError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+export class EngineClosedError extends EngineError {
+  constructor() {
+    super("engine_closed", "the engine is shutting down");
+    this.name = "EngineClosedError";
+  }
+}
+
+/** A native call failed mid-generation (decode/encode/tokenize returned an error code). */
+export class NativeCallError extends EngineError {
+  constructor(
+    code: "tokenize_failed" | "decode_failed" | "encode_failed",
+    message: string,
+  ) {
+    super(code, message);
+    this.name = "NativeCallError";
+  }
+}

@@ -1,0 +1,69 @@
+/** How an engine is configured, with the defaults a user gets when a field is absent. */
+import type { FlashAttention } from "../../ffi/llama.ts";
+
+export interface EngineOptions {
+  readonly modelPath: string;
+  /** The vision projector (mmproj) GGUF; without it the engine is text-only. */
+  readonly mmprojPath?: string;
+  /** Context window in tokens, shared by the parallel sequences. Default 4096. */
+  readonly contextSize?: number;
+  /** Logical batch for prompt decoding. Default 2048 (llama.cpp's). */
+  readonly batchSize?: number;
+  /** The seed's max_image_size: longest image side the tiler works at. Default 1024. */
+  readonly maxImageSize?: number;
+  /** Tokens per image for mtmd; default derived from maxImageSize (see imageTokenBudget). */
+  readonly imageMaxTokens?: number;
+  /** CPU threads for decode and the vision encoder. Default: all cores. */
+  readonly threads?: number;
+  /** Requests allowed to wait while all sequences are busy. Default 8. */
+  readonly maxQueue?: number;
+  /** Sequences the scheduler may run at once (KV cells are split between them). Default 1. */
+  readonly parallelSequences?: number;
+  readonly gpuLayers?: number;
+  readonly flashAttention?: FlashAttention;
+  /** ggml's repacking buffers; disable on CPUs whose AMX kernels fault. Default llama.cpp's. */
+  readonly useExtraBuffers?: boolean;
+  /** Run one vision-encoder pass at load so the first request is not slower. Default true. */
+  readonly warmup?: boolean;
+  /** completion tokens when a request gives no max_tokens. Default 256. */
+  readonly defaultMaxTokens?: number;
+  /** Where llama.cpp's own log lines go. Default: warnings and errors to stderr. */
+  readonly nativeLog?: "silent" | "errors" | "verbose";
+}
+
+export type ResolvedEngineOptions = Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers">> & {
+  readonly mmprojPath: string | null;
+  readonly useExtraBuffers: boolean | undefined;
+};
+
+/** SmolVLM's vision tower sees 512 px tiles of 16 px patches merged 4x4: 64 px per token side. */
+const PIXELS_PER_TOKEN_SIDE = 64;
+
+/**
+ * mtmd's image_max_tokens that bounds tiling at `maxImageSize` px: a 1024 px square becomes a
+ * 2x2 grid plus the overview (5 encoder passes) instead of llama.cpp's default 2048 px (17).
+ */
+export function imageTokenBudget(maxImageSize: number): number {
+  return Math.max(1, Math.floor(maxImageSize / PIXELS_PER_TOKEN_SIDE) ** 2);
+}
+
+export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+  const maxImageSize = options.maxImageSize ?? 1024;
+  return {
+    modelPath: options.modelPath,
+    mmprojPath: options.mmprojPath ?? null,
+    contextSize: options.contextSize ?? 4096,
+    batchSize: options.batchSize ?? 2048,
+    maxImageSize,
+    imageMaxTokens: options.imageMaxTokens ?? imageTokenBudget(maxImageSize),
+    threads: options.threads ?? navigator.hardwareConcurrency,
+    maxQueue: options.maxQueue ?? 8,
+    parallelSequences: options.parallelSequences ?? 1,
+    gpuLayers: options.gpuLayers ?? 0,
+    flashAttention: options.flashAttention ?? "auto",
+    useExtraBuffers: options.useExtraBuffers,
+    warmup: options.warmup ?? true,
+    defaultMaxTokens: options.defaultMaxTokens ?? 256,
+    nativeLog: options.nativeLog ?? "errors",
+  };
+}

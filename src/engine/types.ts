@@ -1,0 +1,141 @@
+/**
+ * The engine's public contract: what the HTTP layer and the CLI see. Nothing here touches FFI.
+ */
+
+/** Packed 8-bit RGB pixels, row-major, 3 bytes per pixel. */
+export interface RgbImage {
+  readonly width: number;
+  readonly height: number;
+  readonly data: Uint8Array;
+}
+
+export type ChatContentPart =
+  | { readonly type: "text"; readonly text: string }
+  | { readonly type: "image"; readonly image: RgbImage };
+
+export type ChatRole = "system" | "user" | "assistant";
+
+export interface ChatMessage {
+  readonly role: ChatRole;
+  readonly content: string | readonly ChatContentPart[];
+}
+
+export interface SamplingOptions {
+  /** 0 (or below) means greedy. Default 0.2. */
+  readonly temperature?: number;
+  readonly topK?: number;
+  readonly topP?: number;
+  readonly minP?: number;
+  /** Seed for the dist sampler; random when absent. */
+  readonly seed?: number;
+  readonly repeatPenalty?: number;
+  readonly presencePenalty?: number;
+  readonly frequencyPenalty?: number;
+  /** How many recent tokens the penalties look at. Default 64. */
+  readonly penaltyLastN?: number;
+  /** A GBNF grammar constraining the output (root rule "root"). */
+  readonly grammar?: string;
+}
+
+export interface GenerateRequest {
+  readonly messages: readonly ChatMessage[];
+  /** Upper bound on completion tokens. Default 256. */
+  readonly maxTokens?: number;
+  /** Generation ends before any of these strings; they are not part of the output. */
+  readonly stop?: readonly string[];
+  readonly sampling?: SamplingOptions;
+  /** Aborting stops the generation within one token (finish reason "abort"). */
+  readonly signal?: AbortSignal;
+}
+
+export type FinishReason = "stop" | "length" | "abort";
+
+export interface Usage {
+  /** All prompt positions evaluated, image tokens included. */
+  readonly promptTokens: number;
+  /** The part of promptTokens that came from images. */
+  readonly imageTokens: number;
+  readonly completionTokens: number;
+}
+
+export interface Timings {
+  /** Time spent waiting in the scheduler's queue. */
+  readonly queueMs: number;
+  /** Prompt tokenization with mtmd (includes image preprocessing/tiling inside mtmd). */
+  readonly tokenizeMs: number;
+  /** Vision encoder time, all images. */
+  readonly encodeMs: number;
+  /** Decoding the prompt (text and image embeddings) through the LLM. */
+  readonly prefillMs: number;
+  /** Generating completion tokens. */
+  readonly decodeMs: number;
+  readonly totalMs: number;
+  readonly imageEncoderPasses: number;
+  readonly prefillTokensPerSecond: number;
+  readonly decodeTokensPerSecond: number;
+}
+
+export interface GenerationResult {
+  readonly text: string;
+  /** The sampled token ids, end-of-generation token excluded. */
+  readonly tokens: readonly number[];
+  readonly finishReason: FinishReason;
+  readonly usage: Usage;
+  readonly timings: Timings;
+}
+
+/** One streamed piece of output: always whole UTF-8 characters, stop strings held back. */
+export interface TextDelta {
+  readonly text: string;
+}
+
+/**
+ * A running generation: iterate it for text deltas; `result` settles when it ends (and
+ * rejects with an EngineError when it fails). Iterating is optional: `result` alone works.
+ */
+export interface Generation extends AsyncIterable<TextDelta> {
+  readonly id: string;
+  readonly result: Promise<GenerationResult>;
+}
+
+export interface EngineInfo {
+  readonly modelPath: string;
+  readonly mmprojPath: string | null;
+  readonly modelDescription: string;
+  readonly contextSize: number;
+  readonly trainContextSize: number;
+  readonly vocabSize: number;
+  readonly embeddingSize: number;
+  readonly parameterCount: number;
+  readonly modelSizeBytes: number;
+  readonly vision: boolean;
+  /** Longest image side the tiler aims for (the seed's max_image_size). */
+  readonly maxImageSize: number;
+  /** Upper bound on tokens per image handed to mtmd (image_max_tokens). */
+  readonly imageMaxTokens: number;
+  readonly threads: number;
+  readonly gpuLayers: number;
+  /** llama.cpp's system info line (SIMD features, backends). */
+  readonly systemInfo: string;
+  readonly parallelSequences: number;
+}
+
+export interface EngineStats {
+  readonly running: number;
+  readonly queued: number;
+  readonly maxQueue: number;
+  readonly completed: number;
+  readonly failed: number;
+}
+
+export interface Engine extends AsyncDisposable {
+  readonly info: EngineInfo;
+  /**
+   * Queues a generation. Throws QueueFullError at once when the queue is full and
+   * EngineClosedError after close(); other failures reject `result`.
+   */
+  generate(request: GenerateRequest): Generation;
+  stats(): EngineStats;
+  /** Stops accepting work, aborts queued and running generations, frees native memory. */
+  close(): Promise<void>;
+}
