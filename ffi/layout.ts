@@ -136,7 +136,9 @@ export class StructBuffer<F extends string> {
   }
 
   getPointer(name: F): Deno.PointerValue {
-    return Deno.UnsafePointer.create(this.#view.getBigUint64(this.layout.fields[name].offset, true));
+    return Deno.UnsafePointer.create(
+      this.#view.getBigUint64(this.layout.fields[name].offset, true),
+    );
   }
 
   set(name: F, value: number | bigint | boolean): this {

@@ -32,9 +32,11 @@ export async function supportsGpuOffload(): Promise<boolean> {
 export type NativeLogLevel = "debug" | "info" | "warn" | "error" | "cont" | "none";
 const LOG_LEVELS: readonly NativeLogLevel[] = ["none", "debug", "info", "warn", "error", "cont"];
 
-let logCallback: Deno.UnsafeCallback<
-  { readonly parameters: readonly ["i32", "pointer", "pointer"]; readonly result: "void" }
-> | null = null;
+let logCallback:
+  | Deno.UnsafeCallback<
+    { readonly parameters: readonly ["i32", "pointer", "pointer"]; readonly result: "void" }
+  >
+  | null = null;
 
 /**
  * Routes llama.cpp's and mtmd's log lines to `handler` (null restores their stderr default).
@@ -81,9 +83,12 @@ export class LlamaModel extends NativeHandle {
   private constructor(llama: LlamaLib, pointer: Deno.PointerObject) {
     super("llama_model", pointer, (p) => llama.llama_model_free(p));
     this.#llama = llama;
-    this.vocab = new Vocab(llama, nonNull(llama.llama_model_get_vocab(pointer), () => {
-      return new Error("model has no vocabulary");
-    }));
+    this.vocab = new Vocab(
+      llama,
+      nonNull(llama.llama_model_get_vocab(pointer), () => {
+        return new Error("model has no vocabulary");
+      }),
+    );
   }
 
   /** Loads a GGUF file off the event loop; null when llama.cpp rejects the file. */
@@ -262,7 +267,10 @@ export class LlamaContext extends NativeHandle {
   private constructor(llama: LlamaLib, pointer: Deno.PointerObject) {
     super("llama_context", pointer, (p) => llama.llama_free(p));
     this.#llama = llama;
-    this.#memory = nonNull(llama.llama_get_memory(pointer), () => new Error("context has no memory"));
+    this.#memory = nonNull(
+      llama.llama_get_memory(pointer),
+      () => new Error("context has no memory"),
+    );
   }
 
   /** Creates a context (allocates the KV cache) off the event loop; null on failure. */
@@ -326,9 +334,13 @@ export class TokenBatch extends NativeHandle {
 
   private constructor(llama: LlamaLib, bytes: Uint8Array, capacity: number) {
     const struct = new StructBuffer(llamaBatch, bytes);
-    super("llama_batch", nonNull(struct.getPointer("token"), () => new Error("batch alloc")), () => {
-      llama.llama_batch_free(struct.bytes);
-    });
+    super(
+      "llama_batch",
+      nonNull(struct.getPointer("token"), () => new Error("batch alloc")),
+      () => {
+        llama.llama_batch_free(struct.bytes);
+      },
+    );
     this.capacity = capacity;
     this.#struct = struct;
     const view = (name: "token" | "pos" | "n_seq_id" | "logits", bytesPer: number) =>

@@ -90,9 +90,9 @@ async function run(
     }
     throw error;
   }
-  const stdout = output.stdout ? new TextDecoder().decode(output.stdout) : "";
+  const stdout = options.quiet ? new TextDecoder().decode(output.stdout) : "";
   if (!output.success) {
-    const stderr = output.stderr ? new TextDecoder().decode(output.stderr) : "";
+    const stderr = options.quiet ? new TextDecoder().decode(output.stderr) : "";
     throw new Error(`${cmd} ${args.join(" ")} failed (exit ${output.code})\n${stderr}`);
   }
   return stdout;
@@ -190,6 +190,8 @@ export async function cmakeDefinitions(options: BuildOptions): Promise<string[]>
     "LLAMA_BUILD_TESTS=OFF",
     "LLAMA_BUILD_EXAMPLES=OFF",
     "LLAMA_BUILD_APP=OFF",
+    // llama-server's web UI would be downloaded from Hugging Face; we only need its API.
+    "LLAMA_USE_PREBUILT_UI=OFF",
     "GGML_NATIVE=OFF",
     "GGML_AMX_TILE=OFF",
     "GGML_AMX_INT8=OFF",

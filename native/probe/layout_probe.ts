@@ -22,7 +22,11 @@ export function probeSource(structs: readonly StructLayout[]): string {
   ];
   structs.forEach((s, i) => {
     const type = s.cName.startsWith("struct ") ? s.cName : `struct ${s.cName}`;
-    lines.push(`  printf("%s\\"${s.cName}\\":{\\"size\\":%zu,\\"offsets\\":{", "${i ? "," : ""}", sizeof(${type}));`);
+    lines.push(
+      `  printf("%s\\"${s.cName}\\":{\\"size\\":%zu,\\"offsets\\":{", "${
+        i ? "," : ""
+      }", sizeof(${type}));`,
+    );
     Object.values(s.fields).forEach((f, j) => {
       lines.push(
         `  printf("%s\\"${f.name}\\":%zu", "${j ? "," : ""}", offsetof(${type}, ${f.name}));`,

@@ -119,7 +119,9 @@ export async function runDescribe(args: string[]): Promise<number> {
         `\n[describe] ${result.finishReason}: prompt ${result.usage.promptTokens} tokens ` +
           `(${result.usage.imageTokens} image, ${t.imageEncoderPasses} encoder passes), ` +
           `completion ${result.usage.completionTokens} tokens\n` +
-          `[describe] tokenize ${t.tokenizeMs.toFixed(1)} ms, encode ${t.encodeMs.toFixed(1)} ms, ` +
+          `[describe] tokenize ${t.tokenizeMs.toFixed(1)} ms, encode ${
+            t.encodeMs.toFixed(1)
+          } ms, ` +
           `prefill ${t.prefillMs.toFixed(1)} ms (${t.prefillTokensPerSecond.toFixed(1)} tok/s), ` +
           `decode ${t.decodeMs.toFixed(1)} ms (${t.decodeTokensPerSecond.toFixed(1)} tok/s), ` +
           `total ${t.totalMs.toFixed(1)} ms`,

@@ -230,7 +230,10 @@ export async function loadEngine(options: EngineOptions): Promise<Engine> {
       }
       owned.push(vision);
       if (!vision.supportsVision) {
-        throw new ModelLoadError("mmproj_load_failed", `${resolved.mmprojPath} has no vision tower`);
+        throw new ModelLoadError(
+          "mmproj_load_failed",
+          `${resolved.mmprojPath} has no vision tower`,
+        );
       }
     }
     const batches: TokenBatch[] = [];

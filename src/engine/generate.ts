@@ -2,7 +2,12 @@
  * One generation on one sequence: tokenize the prompt with its images, evaluate the chunks
  * (images batch-encoded, as llama-mtmd-cli does), then sample and decode token by token.
  */
-import { type LlamaContext, type LlamaModel, SamplerChain, type TokenBatch } from "../../ffi/llama.ts";
+import {
+  type LlamaContext,
+  type LlamaModel,
+  SamplerChain,
+  type TokenBatch,
+} from "../../ffi/llama.ts";
 import { Bitmap, type EncodeBatch, type InputChunks, type VisionContext } from "../../ffi/mtmd.ts";
 import {
   ContextOverflowError,
@@ -14,6 +19,7 @@ import type { DeltaStream } from "./delta_stream.ts";
 import type { ResolvedEngineOptions } from "./options.ts";
 import { renderPrompt } from "./prompt.ts";
 import { StopMatcher } from "./stop_strings.ts";
+import { Utf8Stream } from "./utf8.ts";
 import type { FinishReason, GenerateRequest, GenerationResult, SamplingOptions } from "./types.ts";
 
 /** The native objects a generation runs on; owned by the engine, borrowed here. */
@@ -229,7 +235,7 @@ export async function generate(
         ? await evaluatePrompt(session, chunks, sequence, timings)
         : await evaluateTextOnly(session, textTokens!, sequence, timings);
       decodeStarted.at = performance.now();
-      const utf8 = new TextDecoder("utf-8");
+      const utf8 = new Utf8Stream();
       const stops = new StopMatcher(request.stop ?? []);
       const batch = session.batches[sequence]!;
       const emit = (piece: string) => {
@@ -252,7 +258,7 @@ export async function generate(
           break;
         }
         tokens.push(token);
-        emit(stops.push(utf8.decode(model.vocab.tokenBytes(token), { stream: true })));
+        emit(stops.push(utf8.push(model.vocab.tokenBytes(token))));
         if (stops.stopped) {
           finishReason = "stop";
           break;
@@ -269,7 +275,7 @@ export async function generate(
         }
         position++;
       }
-      if (!stops.stopped) emit(stops.push(utf8.decode()) + stops.flush());
+      if (!stops.stopped) emit(stops.push(utf8.end()) + stops.flush());
     }
   } finally {
     context.removeSequence(sequence);

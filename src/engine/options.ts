@@ -31,10 +31,12 @@ export interface EngineOptions {
   readonly nativeLog?: "silent" | "errors" | "verbose";
 }
 
-export type ResolvedEngineOptions = Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers">> & {
-  readonly mmprojPath: string | null;
-  readonly useExtraBuffers: boolean | undefined;
-};
+export type ResolvedEngineOptions =
+  & Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers">>
+  & {
+    readonly mmprojPath: string | null;
+    readonly useExtraBuffers: boolean | undefined;
+  };
 
 /** SmolVLM's vision tower sees 512 px tiles of 16 px patches merged 4x4: 64 px per token side. */
 const PIXELS_PER_TOKEN_SIDE = 64;

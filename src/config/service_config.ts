@@ -1,0 +1,268 @@
+/**
+ * The service's configuration: a seed-shaped JSON file (`--config file.json`), overridden by
+ * command-line flags, validated with zod. Snake_case in the file, camelCase in code.
+ *
+ * File shape (every key optional):
+ * ```json
+ * {
+ *   "model_name": "SmolVLM2-500M-Video",
+ *   "model_id": "smolvlm",
+ *   "host": "127.0.0.1",
+ *   "port": 8000,
+ *   "timeout": 60,
+ *   "model_path": "models/smolvlm.gguf",
+ *   "mmproj_path": "models/mmproj.gguf",
+ *   "inference": { "batch_size": 1, "expected_response_time": 10.0, "max_image_size": 1024,
+ *                  "context_size": 4096, "threads": 2, "max_queue": 8, "max_tokens": 256 },
+ *   "image_processing": { "smart_crop": true, "size": [1024, 1024], ... },
+ *   "api_key": null,
+ *   "max_body_bytes": 26214400,
+ *   "shutdown_grace": 10,
+ *   "remote_images": { "allow_hosts": [], "max_bytes": 10485760, "timeout": 10 }
+ * }
+ * ```
+ *
+ * @module
+ */
+import { z } from "zod";
+
+export const DEFAULT_MODEL_ID = "smolvlm";
+export const DEFAULT_MODEL_NAME = "SmolVLM2-500M-Video";
+/** Model ids accepted in requests besides `model_id` (the seed's names). */
+export const SEED_MODEL_ALIASES: readonly string[] = [
+  "SmolVLM2-500M-Video",
+  "smolvlm2_500m_video",
+];
+
+const positiveInt = z.number().int().positive();
+const positiveNumber = z.number().positive();
+
+const remoteImagesSchema = z.object({
+  allow_hosts: z.array(z.string().min(1)).default([]),
+  max_bytes: positiveInt.default(10 * 1024 * 1024),
+  timeout: positiveNumber.default(10),
+});
+
+const inferenceSchema = z.object({
+  batch_size: positiveInt.default(1),
+  expected_response_time: positiveNumber.default(10),
+  max_image_size: positiveInt.default(1024),
+  context_size: positiveInt.default(4096),
+  threads: positiveInt.optional(),
+  max_queue: z.number().int().min(0).default(8),
+  max_tokens: positiveInt.default(256),
+});
+
+/** The config file's schema (snake_case, seed-shaped). Unknown keys are ignored. */
+export const configFileSchema = z.object({
+  model_name: z.string().min(1).default(DEFAULT_MODEL_NAME),
+  model_id: z.string().min(1).default(DEFAULT_MODEL_ID),
+  host: z.string().min(1).default("127.0.0.1"),
+  port: z.number().int().min(0).max(65535).default(8000),
+  timeout: positiveNumber.default(60),
+  model_path: z.string().min(1).optional(),
+  mmproj_path: z.string().min(1).optional(),
+  inference: inferenceSchema.default(() => inferenceSchema.parse({})),
+  image_processing: z.record(z.string(), z.unknown()).optional(),
+  api_key: z.string().min(1).nullable().optional(),
+  max_body_bytes: positiveInt.default(25 * 1024 * 1024),
+  shutdown_grace: z.number().min(0).default(10),
+  remote_images: remoteImagesSchema.default(() => remoteImagesSchema.parse({})),
+  static_dir: z.string().min(1).optional(),
+  log_dir: z.string().min(1).optional(),
+  log_level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+});
+
+export type ConfigFile = z.infer<typeof configFileSchema>;
+
+export interface RemoteImagesConfig {
+  /** Hosts (exact names, or `*.example.com`) whose http(s) image URLs may be fetched. */
+  readonly allowHosts: readonly string[];
+  readonly maxBytes: number;
+  readonly timeoutMs: number;
+}
+
+export interface ServiceConfig {
+  readonly modelName: string;
+  readonly modelId: string;
+  readonly host: string;
+  readonly port: number;
+  /** Per-request timeout in milliseconds (config `timeout`, seconds, default 60). */
+  readonly timeoutMs: number;
+  readonly modelPath: string | null;
+  readonly mmprojPath: string | null;
+  /** `--demo`: the tiny synthetic model with random weights. */
+  readonly demo: boolean;
+  readonly batchSize: number;
+  readonly expectedResponseTime: number;
+  readonly maxImageSize: number;
+  readonly contextSize: number;
+  readonly threads: number | null;
+  readonly maxQueue: number;
+  /** Default completion budget when a request names none. */
+  readonly defaultMaxTokens: number;
+  /** Configured image-processing defaults (raw seed JSON; the image module validates it). */
+  readonly imageProcessing: Readonly<Record<string, unknown>> | null;
+  /** When set, requests to /v1/* need `Authorization: Bearer <key>`. */
+  readonly apiKey: string | null;
+  readonly maxBodyBytes: number;
+  readonly shutdownGraceMs: number;
+  readonly remoteImages: RemoteImagesConfig;
+  readonly staticDir: string;
+  readonly logDir: string;
+  readonly logLevel: "debug" | "info" | "warning" | "error";
+  /** Where this config came from (a file path, or null for defaults). */
+  readonly source: string | null;
+}
+
+/** A config problem, with the dotted key that is wrong. */
+export class ConfigError extends Error {
+  readonly key: string;
+  constructor(key: string, message: string) {
+    super(key ? `${key}: ${message}` : message);
+    this.name = "ConfigError";
+    this.key = key;
+  }
+}
+
+/** The repository root (two levels up from this file). */
+export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
+  .replace(/\/$/, "");
+
+function resolveFromRoot(p: string): string {
+  return p.startsWith("/") ? p : `${REPO_ROOT}/${p}`;
+}
+
+/** Validates parsed JSON (the config file's content) into a ServiceConfig. */
+export function parseServiceConfig(raw: unknown, source: string | null = null): ServiceConfig {
+  const parsed = configFileSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const key = issue?.path.map(String).join(".") ?? "";
+    throw new ConfigError(key, issue?.message ?? "invalid config");
+  }
+  return fromFile(parsed.data, source);
+}
+
+function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
+  return {
+    modelName: f.model_name,
+    modelId: f.model_id,
+    host: f.host,
+    port: f.port,
+    timeoutMs: Math.round(f.timeout * 1000),
+    modelPath: f.model_path ?? null,
+    mmprojPath: f.mmproj_path ?? null,
+    demo: false,
+    batchSize: f.inference.batch_size,
+    expectedResponseTime: f.inference.expected_response_time,
+    maxImageSize: f.inference.max_image_size,
+    contextSize: f.inference.context_size,
+    threads: f.inference.threads ?? null,
+    maxQueue: f.inference.max_queue,
+    defaultMaxTokens: f.inference.max_tokens,
+    imageProcessing: f.image_processing ?? null,
+    apiKey: f.api_key ?? null,
+    maxBodyBytes: f.max_body_bytes,
+    shutdownGraceMs: Math.round(f.shutdown_grace * 1000),
+    remoteImages: {
+      allowHosts: f.remote_images.allow_hosts.map((h) => h.toLowerCase()),
+      maxBytes: f.remote_images.max_bytes,
+      timeoutMs: Math.round(f.remote_images.timeout * 1000),
+    },
+    staticDir: resolveFromRoot(f.static_dir ?? "static"),
+    logDir: resolveFromRoot(f.log_dir ?? "logs"),
+    logLevel: f.log_level,
+    source,
+  };
+}
+
+/** Reads and validates a JSON config file. Throws ConfigError with a one-line message. */
+export async function loadConfigFile(path: string): Promise<ServiceConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ConfigError("", `config file ${path} does not exist`);
+    }
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new ConfigError(
+        "",
+        `config file ${path} is outside what the server may read; put it under config/`,
+      );
+    }
+    throw new ConfigError("", `cannot read config file ${path}: ${(e as Error).message}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError("", `config file ${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  return parseServiceConfig(json, path);
+}
+
+/** Command-line overrides; every field optional. */
+export interface ConfigOverrides {
+  host?: string;
+  port?: number;
+  timeoutSeconds?: number;
+  modelPath?: string;
+  mmprojPath?: string;
+  demo?: boolean;
+  maxQueue?: number;
+  contextSize?: number;
+  threads?: number;
+  maxImageSize?: number;
+  apiKey?: string;
+  staticDir?: string;
+  logDir?: string;
+  shutdownGraceSeconds?: number;
+  allowImageHosts?: readonly string[];
+  maxBodyBytes?: number;
+  logLevel?: ServiceConfig["logLevel"];
+}
+
+/** Applies flag overrides on top of a config. */
+export function applyOverrides(base: ServiceConfig, o: ConfigOverrides): ServiceConfig {
+  return {
+    ...base,
+    host: o.host ?? base.host,
+    port: o.port ?? base.port,
+    timeoutMs: o.timeoutSeconds !== undefined
+      ? Math.round(o.timeoutSeconds * 1000)
+      : base.timeoutMs,
+    modelPath: o.modelPath ?? base.modelPath,
+    mmprojPath: o.mmprojPath ?? base.mmprojPath,
+    demo: o.demo ?? base.demo,
+    maxQueue: o.maxQueue ?? base.maxQueue,
+    contextSize: o.contextSize ?? base.contextSize,
+    threads: o.threads ?? base.threads,
+    maxImageSize: o.maxImageSize ?? base.maxImageSize,
+    apiKey: o.apiKey ?? base.apiKey,
+    staticDir: o.staticDir !== undefined ? resolveFromRoot(o.staticDir) : base.staticDir,
+    logDir: o.logDir !== undefined ? resolveFromRoot(o.logDir) : base.logDir,
+    shutdownGraceMs: o.shutdownGraceSeconds !== undefined
+      ? Math.round(o.shutdownGraceSeconds * 1000)
+      : base.shutdownGraceMs,
+    maxBodyBytes: o.maxBodyBytes ?? base.maxBodyBytes,
+    logLevel: o.logLevel ?? base.logLevel,
+    remoteImages: o.allowImageHosts !== undefined
+      ? {
+        ...base.remoteImages,
+        allowHosts: o.allowImageHosts.map((h) => h.toLowerCase()),
+      }
+      : base.remoteImages,
+  };
+}
+
+/** The defaults (no file). */
+export function defaultServiceConfig(): ServiceConfig {
+  return parseServiceConfig({}, null);
+}
+
+/** The model ids a request may name. */
+export function acceptedModelIds(config: ServiceConfig): Set<string> {
+  return new Set([config.modelId, config.modelName, ...SEED_MODEL_ALIASES]);
+}

@@ -1,0 +1,62 @@
+/**
+ * The one place that binds the HTTP layer to the image pipeline (src/image/): per-request
+ * `image_processing` overrides are validated and merged over the configured defaults by
+ * `parseImageProcessingConfig`, and each image goes through `preprocessImage` (validation,
+ * EXIF orientation, smart crop, resize, denoise, LAB balance → RGB pixels). Its report is
+ * returned in snake_case as one entry of the response's `image_reports`.
+ *
+ * @module
+ */
+import { type ImageConfig, parseImageProcessingConfig } from "../image/config.ts";
+import { preprocessImage } from "../image/pipeline.ts";
+import type { ImageProcessor, PreparedImage } from "./images.ts";
+
+export interface ImageAdapterOptions {
+  /** Configured defaults (config file `image_processing`). */
+  readonly defaults: Readonly<Record<string, unknown>> | null;
+}
+
+/** The ImageProcessor the server uses. Throws ImageConfigError for bad configured defaults. */
+export function createImageProcessor(opts: ImageAdapterOptions): ImageProcessor {
+  const base = parseImageProcessingConfig(opts.defaults ?? undefined);
+  return {
+    resolveConfig(override): ImageConfig {
+      return override ? parseImageProcessingConfig(override, base) : base;
+    },
+    async process(bytes, declaredMime, config): Promise<PreparedImage> {
+      const { image, report: r } = await preprocessImage(
+        { bytes, mime: declaredMime ?? undefined },
+        config as ImageConfig,
+      );
+      return {
+        image,
+        report: {
+          format: r.format,
+          mime: r.mime,
+          bytes: r.bytes,
+          original: r.original,
+          orientation: r.orientation,
+          oriented: r.oriented,
+          crop_box: r.crop
+            ? { x: r.crop.x, y: r.crop.y, width: r.crop.width, height: r.crop.height }
+            : null,
+          crop_trimmed_borders: r.crop?.trimmedBorders ?? false,
+          crop_salient: r.crop?.salient ?? false,
+          processed: { width: image.width, height: image.height },
+          resampled: r.resized.resampled,
+          decode_scale: r.decodeScale,
+          denoised: r.denoised,
+          color_balanced: r.colorBalanced,
+          tiles: r.tiles,
+          stages_ms: r.stagesMs,
+          total_ms: round2(r.totalMs),
+          threads: r.threads,
+        },
+      };
+    },
+  };
+}
+
+function round2(n: number): number {
+  return Math.round(n * 100) / 100;
+}

@@ -1,0 +1,252 @@
+/**
+ * Images in the request path: a URL from a message part → bytes (data: URL, or http(s) from an
+ * operator allow-list) → the image pipeline → the engine's RgbImage plus a report for the
+ * response's `image_reports`.
+ *
+ * The pipeline itself lives in src/image/ and is reached only through the `ImageProcessor`
+ * interface; `src/http/image_adapter.ts` is the one place that binds it.
+ *
+ * @module
+ */
+import type { RgbImage } from "../engine/types.ts";
+import type { RemoteImagesConfig } from "../config/service_config.ts";
+import { ImageError } from "../image/errors.ts";
+import { parseDataUrl } from "../image/validate.ts";
+import { ApiError, fromImageError } from "./errors.ts";
+
+/** One image's report, snake_case, as the API returns it. */
+export interface ImageReport {
+  readonly format: string;
+  readonly original: { readonly width: number; readonly height: number };
+  readonly orientation: number;
+  readonly crop_box:
+    | { readonly x: number; readonly y: number; readonly width: number; readonly height: number }
+    | null;
+  readonly processed: { readonly width: number; readonly height: number };
+  readonly tiles: { readonly cols: number; readonly rows: number; readonly passes: number };
+  readonly stages_ms: Readonly<Record<string, number>>;
+  readonly [extra: string]: unknown;
+}
+
+export interface PreparedImage {
+  readonly image: RgbImage;
+  readonly report: ImageReport;
+}
+
+/** What the HTTP layer needs from the image pipeline. */
+export interface ImageProcessor {
+  /**
+   * Validates a per-request `image_processing` override against the configured defaults and
+   * returns the effective config (opaque here). Throws ImageConfigError (with `key`).
+   */
+  resolveConfig(override: Readonly<Record<string, unknown>> | null): unknown;
+  /** Validates, decodes and preprocesses one image. Throws ImageError subclasses. */
+  process(
+    bytes: Uint8Array,
+    declaredMime: string | null,
+    config: unknown,
+    signal?: AbortSignal,
+  ): Promise<PreparedImage>;
+}
+
+const PRIVATE_V4 = [
+  /^0\./,
+  /^10\./,
+  /^127\./,
+  /^169\.254\./,
+  /^172\.(1[6-9]|2\d|3[01])\./,
+  /^192\.168\./,
+  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
+];
+
+/** True for loopback, private, link-local and unique-local IP literals (and localhost). */
+export function isPrivateHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
+  if (h === "localhost" || h.endsWith(".localhost")) return true;
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return PRIVATE_V4.some((re) => re.test(h));
+  if (h.includes(":")) {
+    return h === "::1" || h === "::" || /^f[cd]/.test(h) || /^fe[89ab]/.test(h) ||
+      h.startsWith("::ffff:");
+  }
+  return false;
+}
+
+/** Does `host` match an allow-list entry (exact, or `*.example.com` for subdomains)? */
+export function hostAllowed(host: string, allowHosts: readonly string[]): boolean {
+  const h = host.toLowerCase();
+  return allowHosts.some((a) =>
+    a.startsWith("*.") ? h.endsWith(a.slice(1)) && h.length > a.length - 1 : h === a
+  );
+}
+
+export interface LoadedBytes {
+  readonly bytes: Uint8Array;
+  readonly mime: string | null;
+}
+
+/**
+ * Bytes of one image URL. data: URLs always; bare base64 (no scheme) is accepted too; http(s)
+ * only for allow-listed hosts, with a size cap, a time cap and redirects followed by hand (at
+ * most 3, only to allow-listed hosts that are not private addresses).
+ */
+export async function loadImageBytes(
+  url: string,
+  param: string,
+  remote: RemoteImagesConfig,
+  signal?: AbortSignal,
+): Promise<LoadedBytes> {
+  const trimmed = url.trim();
+  if (/^data:/i.test(trimmed)) {
+    try {
+      const { mime, bytes } = parseDataUrl(trimmed);
+      return { bytes, mime: mime || null };
+    } catch (e) {
+      if (e instanceof ImageError) throw fromImageError(e, param);
+      throw e;
+    }
+  }
+  if (/^https?:\/\//i.test(trimmed)) return await fetchRemote(trimmed, param, remote, signal);
+  if (/^[a-z][a-z0-9+.-]*:/i.test(trimmed)) {
+    throw new ApiError(
+      400,
+      `${param}: only data: URLs (and allow-listed http(s) URLs) are accepted`,
+      {
+        param,
+        code: "invalid_image_url",
+      },
+    );
+  }
+  // A bare base64 payload without the data: prefix.
+  try {
+    const { bytes } = parseDataUrl(`data:;base64,${trimmed}`);
+    return { bytes, mime: null };
+  } catch (e) {
+    if (e instanceof ImageError) throw fromImageError(e, param);
+    throw e;
+  }
+}
+
+async function fetchRemote(
+  url: string,
+  param: string,
+  remote: RemoteImagesConfig,
+  outer?: AbortSignal,
+): Promise<LoadedBytes> {
+  if (remote.allowHosts.length === 0) {
+    throw new ApiError(
+      400,
+      `${param}: http(s) image URLs are disabled on this server; send the image as a data: URL (data:image/jpeg;base64,...)`,
+      { param, code: "remote_images_disabled" },
+    );
+  }
+  const timeout = AbortSignal.timeout(remote.timeoutMs);
+  const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+  let current = new URL(url);
+  if (!hostAllowed(current.hostname, remote.allowHosts)) {
+    throw new ApiError(400, `${param}: host ${current.hostname} is not on the image allow-list`, {
+      param,
+      code: "image_host_not_allowed",
+    });
+  }
+  try {
+    for (let hop = 0; hop <= 3; hop++) {
+      const res = await fetch(current, { redirect: "manual", signal });
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel();
+        const loc = res.headers.get("location");
+        if (!loc || hop === 3) break;
+        const next = new URL(loc, current);
+        if (
+          !/^https?:$/.test(next.protocol) || isPrivateHost(next.hostname) ||
+          !hostAllowed(next.hostname, remote.allowHosts)
+        ) {
+          throw new ApiError(
+            400,
+            `${param}: the image URL redirects to a host that is not allowed`,
+            {
+              param,
+              code: "image_redirect_refused",
+            },
+          );
+        }
+        current = next;
+        continue;
+      }
+      if (!res.ok) {
+        await res.body?.cancel();
+        throw new ApiError(400, `${param}: fetching the image failed with HTTP ${res.status}`, {
+          param,
+          code: "image_fetch_failed",
+        });
+      }
+      const declared = Number(res.headers.get("content-length") ?? "NaN");
+      if (Number.isFinite(declared) && declared > remote.maxBytes) {
+        await res.body?.cancel();
+        throw tooLarge(param, remote.maxBytes);
+      }
+      const bytes = await readCapped(res.body, remote.maxBytes, param);
+      return { bytes, mime: res.headers.get("content-type") };
+    }
+    throw new ApiError(400, `${param}: too many redirects`, { param, code: "image_fetch_failed" });
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    if (timeout.aborted) {
+      throw new ApiError(
+        504,
+        `${param}: fetching the image took longer than ${remote.timeoutMs} ms`,
+        {
+          param,
+          code: "image_fetch_timeout",
+        },
+      );
+    }
+    if (outer?.aborted) throw e;
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      throw new ApiError(
+        400,
+        `${param}: the server process has no network permission for ${current.host}; the operator must add it to --allow-net`,
+        { param, code: "image_fetch_failed", cause: e },
+      );
+    }
+    throw new ApiError(400, `${param}: fetching the image failed: ${(e as Error).message}`, {
+      param,
+      code: "image_fetch_failed",
+      cause: e,
+    });
+  }
+}
+
+function tooLarge(param: string, max: number): ApiError {
+  return new ApiError(413, `${param}: the image is larger than ${max} bytes`, {
+    param,
+    code: "image_too_large",
+  });
+}
+
+async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  max: number,
+  param: string,
+): Promise<Uint8Array> {
+  if (!body) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.length;
+    if (total > max) {
+      await reader.cancel();
+      throw tooLarge(param, max);
+    }
+    chunks.push(value);
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}

@@ -1,0 +1,86 @@
+/**
+ * LogTape setup for the service: human-readable lines on the console, JSON lines (one per
+ * record, properties included) in `logs/app_<timestamp>.log` as in the seed.
+ *
+ * @module
+ */
+import {
+  configure,
+  dispose,
+  getConsoleSink,
+  getStreamSink,
+  getTextFormatter,
+  jsonLinesFormatter,
+  type LogLevel,
+  type Sink,
+} from "@logtape/logtape";
+
+export interface LoggingOptions {
+  /** Directory for `app_<timestamp>.log`; null logs to the console only. */
+  readonly logDir: string | null;
+  readonly level: LogLevel;
+  /** Console output (default true). */
+  readonly console?: boolean;
+  readonly now?: Date;
+}
+
+export interface LoggingHandle {
+  /** The log file's path, or null. */
+  readonly logFile: string | null;
+  /** Flushes and closes the sinks. */
+  close(): Promise<void>;
+}
+
+/** `app_YYYYMMDD_HHMMSS.log` in UTC (the seed's name pattern). */
+export function logFileName(now: Date): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `app_${now.getUTCFullYear()}${p(now.getUTCMonth() + 1)}${p(now.getUTCDate())}_${
+    p(now.getUTCHours())
+  }${p(now.getUTCMinutes())}${p(now.getUTCSeconds())}.log`;
+}
+
+/**
+ * Configures LogTape for the categories `smolvlm` (ours) and `logtape` (its own warnings).
+ * A log directory that cannot be written is reported on the console, not fatal.
+ */
+export async function setupLogging(opts: LoggingOptions): Promise<LoggingHandle> {
+  const sinks: Record<string, Sink> = {};
+  const names: string[] = [];
+  if (opts.console !== false) {
+    sinks.console = getConsoleSink({
+      formatter: getTextFormatter({
+        timestamp: "date-time-timezone",
+        category: ".",
+        value: (v, inspect) => (typeof v === "string" ? v : inspect(v)),
+      }),
+    });
+    names.push("console");
+  }
+  let logFile: string | null = null;
+  let fileWarning: string | null = null;
+  if (opts.logDir) {
+    const path = `${opts.logDir.replace(/\/$/, "")}/${logFileName(opts.now ?? new Date())}`;
+    try {
+      await Deno.mkdir(opts.logDir, { recursive: true });
+      const file = await Deno.open(path, { write: true, create: true, append: true });
+      sinks.file = getStreamSink(file.writable, { formatter: jsonLinesFormatter });
+      names.push("file");
+      logFile = path;
+    } catch (e) {
+      fileWarning = `cannot write log file ${path}: ${(e as Error).message}`;
+    }
+  }
+  await configure({
+    reset: true,
+    sinks,
+    loggers: [
+      { category: ["smolvlm"], lowestLevel: opts.level, sinks: names },
+      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: names },
+    ],
+  });
+  if (fileWarning) console.error(fileWarning);
+  return {
+    logFile,
+    close: () => dispose(),
+  };
+}

@@ -1,0 +1,177 @@
+/**
+ * The HTTP server around the app: binds first, loads the engine in the background (health says
+ * "loading" meanwhile), and shuts down gracefully on SIGINT/SIGTERM: stop accepting, let
+ * in-flight requests finish within the grace period, then abort them, close the engine (frees
+ * native memory) and resolve `finished`. A second signal exits at once.
+ *
+ * @module
+ */
+import { getLogger, type Logger } from "@logtape/logtape";
+import type { Engine } from "../engine/types.ts";
+import type { ServiceConfig } from "../config/service_config.ts";
+import { type BuildInfo, createApp, RequestTracker } from "./app.ts";
+import { EngineHolder } from "./engine_state.ts";
+import type { ImageProcessor } from "./images.ts";
+import { Metrics } from "./metrics.ts";
+
+export interface StartServerOptions {
+  readonly config: ServiceConfig;
+  /** Loads the engine; called once, right after the server listens. */
+  readonly loadEngine: () => Promise<Engine>;
+  readonly images: ImageProcessor;
+  readonly logger?: Logger;
+  /** Install SIGINT/SIGTERM handlers (default true). */
+  readonly handleSignals?: boolean;
+  readonly build?: BuildInfo;
+}
+
+export interface RunningServer {
+  readonly hostname: string;
+  readonly port: number;
+  /** Base URL, e.g. `http://127.0.0.1:8000`. */
+  readonly url: string;
+  readonly holder: EngineHolder;
+  /** Settles when the engine has loaded (or failed to). */
+  readonly engineLoaded: Promise<void>;
+  /** Graceful shutdown; idempotent. */
+  shutdown(reason?: string): Promise<void>;
+  /** Resolves when the server has stopped and the engine is closed. */
+  readonly finished: Promise<void>;
+}
+
+function describeError(e: unknown): string {
+  if (e instanceof Error) return e.message.split("\n")[0] ?? e.name;
+  return String(e);
+}
+
+export function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  try {
+    return Promise.resolve(start(opts));
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+function start(opts: StartServerOptions): RunningServer {
+  const { config } = opts;
+  const log = opts.logger ?? getLogger(["smolvlm", "server"]);
+  const holder = new EngineHolder();
+  const tracker = new RequestTracker();
+  const metrics = new Metrics();
+  const app = createApp({
+    engine: holder,
+    config,
+    images: opts.images,
+    tracker,
+    metrics,
+    build: opts.build,
+    logger: getLogger(["smolvlm", "http"]),
+  });
+
+  let listening!: { hostname: string; port: number };
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: (addr) => {
+      listening = { hostname: addr.hostname, port: addr.port };
+    },
+  }, (req) => app.fetch(req));
+  const displayHost = listening.hostname.includes(":")
+    ? `[${listening.hostname}]`
+    : listening.hostname;
+  const url = `http://${displayHost}:${listening.port}`;
+  log.info("listening on {url} (model {model_id}{demo})", {
+    url,
+    model_id: config.modelId,
+    demo: config.demo ? ", DEMO: tiny synthetic model with random weights" : "",
+  });
+
+  let loadedEngine: Engine | null = null;
+  const t0 = performance.now();
+  const engineLoaded = (async () => {
+    try {
+      const engine = await opts.loadEngine();
+      loadedEngine = engine;
+      const ms = performance.now() - t0;
+      if (holder.state.status === "stopping") return; // shutdown began while loading
+      holder.setReady(engine, ms);
+      log.info("model loaded in {ms} ms: {description} ({path})", {
+        ms: Math.round(ms),
+        description: engine.info.modelDescription,
+        path: engine.info.modelPath,
+      });
+    } catch (e) {
+      const reason = describeError(e);
+      if (holder.state.status !== "stopping") holder.setFailed(reason);
+      log.error("model failed to load: {reason}", { reason, error: e });
+    }
+  })();
+
+  let shuttingDown: Promise<void> | null = null;
+  let resolveFinished!: () => void;
+  const finished = new Promise<void>((r) => (resolveFinished = r));
+
+  const shutdown = (reason = "shutdown requested"): Promise<void> => {
+    if (shuttingDown) return shuttingDown;
+    shuttingDown = (async () => {
+      log.info("shutting down ({reason}); {n} request(s) in flight, grace {grace} ms", {
+        reason,
+        n: tracker.size,
+        grace: config.shutdownGraceMs,
+      });
+      holder.setStopping();
+      const drained = server.shutdown();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<"grace">((r) => {
+        timer = setTimeout(() => r("grace"), config.shutdownGraceMs);
+      });
+      const first = await Promise.race([drained.then(() => "drained" as const), graceOver]);
+      if (first === "grace") {
+        const n = tracker.abortAll("shutdown");
+        log.warn("grace period over: aborted {n} request(s)", { n });
+        await drained;
+      }
+      clearTimeout(timer);
+      await engineLoaded;
+      if (loadedEngine) {
+        try {
+          await (loadedEngine as Engine).close();
+        } catch (e) {
+          log.error("closing the engine failed: {error}", { error: e });
+        }
+      }
+      log.info("stopped");
+      resolveFinished();
+    })();
+    return shuttingDown;
+  };
+
+  if (opts.handleSignals !== false) {
+    let signals = 0;
+    const onSignal = (sig: Deno.Signal) => () => {
+      signals++;
+      if (signals > 1) {
+        console.error(`second ${sig}: exiting now`);
+        Deno.exit(1);
+      }
+      void shutdown(sig);
+    };
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(sig, onSignal(sig));
+      } catch {
+        // Signals not supported here (e.g. SIGTERM on Windows).
+      }
+    }
+  }
+
+  return {
+    hostname: listening.hostname,
+    port: listening.port,
+    url,
+    holder,
+    engineLoaded,
+    shutdown,
+    finished,
+  };
+}

@@ -1,0 +1,43 @@
+/**
+ * Image pipeline public API (runs in-process and on the FFI-free edge).
+ */
+export { decodeImage, type DecodeOptions, encodeJpeg, encodePng, type RgbImage } from "./codecs.ts";
+export {
+  type ColorBalanceConfig,
+  DEFAULT_IMAGE_CONFIG,
+  defaultImageConfig,
+  type ImageConfig,
+  type LimitsConfig,
+  type NoiseReductionConfig,
+  parseImageConfigFile,
+  parseImageProcessingConfig,
+} from "./config.ts";
+export {
+  DataUrlError,
+  ImageConfigError,
+  ImageDecodeError,
+  ImageDimensionsError,
+  ImageError,
+  type ImageErrorCode,
+  type ImageErrorStatus,
+  ImageTooLargeError,
+  ImageTypeMismatchError,
+  UnsupportedImageTypeError,
+} from "./errors.ts";
+export {
+  type ImageInput,
+  preprocessImage,
+  type PreprocessOptions,
+  type PreprocessReport,
+  type PreprocessResult,
+  type TileGrid,
+  tileGrid,
+} from "./pipeline.ts";
+export {
+  detectFormat,
+  type ImageFormat,
+  type ImageProbe,
+  parseDataUrl,
+  probeImage,
+} from "./validate.ts";
+export { closeSharedImagePool, getSharedImagePool, ImagePool } from "./workers.ts";

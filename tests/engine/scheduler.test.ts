@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { EngineClosedError, loadEngine, QueueFullError } from "../../src/engine/mod.ts";
+import { syntheticImage, TINY } from "../_support/fixtures.ts";
+
+Deno.test("engine scheduler: queue bound, abort, tiling bound and close", async (t) => {
+  const engine = await loadEngine({
+    modelPath: TINY.model,
+    mmprojPath: TINY.mmproj,
+    contextSize: 4096,
+    maxQueue: 1,
+    nativeLog: "silent",
+  });
+  const ask = (maxTokens: number, signal?: AbortSignal, text = "Tell me a story.") =>
+    engine.generate({
+      messages: [{ role: "user", content: text }],
+      maxTokens,
+      signal,
+      sampling: { temperature: 0 },
+    });
+
+  await t.step("a full queue throws QueueFullError at once, with a retry hint", async () => {
+    const running = ask(64);
+    const queued = ask(4);
+    assert.throws(() => ask(4), (e: unknown) => {
+      return e instanceof QueueFullError && e.retryAfterSeconds >= 1;
+    });
+    assert.deepEqual([engine.stats().running, engine.stats().queued], [1, 1]);
+    await running.result;
+    assert.equal((await queued.result).finishReason, "length");
+  });
+
+  await t.step("aborting a running generation stops it within one token", async () => {
+    const controller = new AbortController();
+    const generation = ask(200, controller.signal);
+    let pieces = 0;
+    for await (const _ of generation) {
+      if (++pieces === 3) controller.abort();
+    }
+    const result = await generation.result;
+    assert.equal(result.finishReason, "abort");
+    assert.ok(result.usage.completionTokens <= 4, `${result.usage.completionTokens} tokens`);
+  });
+
+  await t.step("aborting a queued generation drops it from the queue", async () => {
+    const first = ask(32);
+    const controller = new AbortController();
+    const second = ask(32, controller.signal);
+    controller.abort();
+    assert.equal((await second.result).finishReason, "abort");
+    assert.equal(engine.stats().queued, 0);
+    await first.result;
+  });
+
+  await t.step(
+    "a 1024 px image costs 5 encoder passes (2x2 tiles + overview), not 17",
+    async () => {
+      const image = syntheticImage(1024, 1024);
+      const result = await engine.generate({
+        messages: [{
+          role: "user",
+          content: [{ type: "image", image }, { type: "text", text: "?" }],
+        }],
+        maxTokens: 1,
+      }).result;
+      assert.equal(result.timings.imageEncoderPasses, 5);
+      assert.equal(result.usage.imageTokens, 5 * 64);
+    },
+  );
+
+  await t.step("close() aborts running work and refuses new work", async () => {
+    const running = ask(500);
+    const queued = ask(500);
+    await new Promise((r) => setTimeout(r, 50));
+    await engine.close();
+    assert.equal((await running.result).finishReason, "abort");
+    await assert.rejects(queued.result, EngineClosedError);
+    assert.throws(() => ask(1), EngineClosedError);
+    await engine.close(); // idempotent
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * A fake Engine for HTTP tests: streams canned deltas with a delay, honours AbortSignal within
+ * one delta, runs `parallel` generations at once with a bounded queue (QueueFullError beyond).
+ */
+import { EngineClosedError, QueueFullError } from "../../src/engine/errors.ts";
+import type {
+  Engine,
+  EngineInfo,
+  EngineStats,
+  FinishReason,
+  GenerateRequest,
+  Generation,
+  GenerationResult,
+  TextDelta,
+} from "../../src/engine/types.ts";
+
+export interface FakeEngineOptions {
+  deltas?: readonly string[];
+  delayMs?: number;
+  maxQueue?: number;
+  parallel?: number;
+  /** Make `result` reject with this error (after `failAfter` deltas). */
+  fail?: Error;
+  failAfter?: number;
+}
+
+export class FakeEngine implements Engine {
+  readonly requests: GenerateRequest[] = [];
+  readonly info: EngineInfo;
+  readonly #opts: Required<Omit<FakeEngineOptions, "fail">> & { fail?: Error };
+  #running = 0;
+  readonly #queue: Array<() => void> = [];
+  #completed = 0;
+  #failed = 0;
+  #closed = false;
+  #seq = 0;
+  /** Generations started (left the queue), in order, with when. */
+  readonly started: { id: string; at: number }[] = [];
+  readonly aborted: string[] = [];
+
+  constructor(opts: FakeEngineOptions = {}) {
+    this.#opts = {
+      deltas: opts.deltas ?? ["Hello", ",", " world", "!"],
+      delayMs: opts.delayMs ?? 5,
+      maxQueue: opts.maxQueue ?? 8,
+      parallel: opts.parallel ?? 1,
+      fail: opts.fail,
+      failAfter: opts.failAfter ?? 0,
+    };
+    this.info = {
+      modelPath: "/fake/model.gguf",
+      mmprojPath: "/fake/mmproj.gguf",
+      modelDescription: "fake 1M",
+      contextSize: 4096,
+      trainContextSize: 8192,
+      vocabSize: 49280,
+      embeddingSize: 64,
+      parameterCount: 1_000_000,
+      modelSizeBytes: 2_000_000,
+      vision: true,
+      maxImageSize: 1024,
+      imageMaxTokens: 256,
+      threads: 2,
+      gpuLayers: 0,
+      systemInfo: "FAKE = 1",
+      parallelSequences: this.#opts.parallel,
+    };
+  }
+
+  stats(): EngineStats {
+    return {
+      running: this.#running,
+      queued: this.#queue.length,
+      maxQueue: this.#opts.maxQueue,
+      completed: this.#completed,
+      failed: this.#failed,
+    };
+  }
+
+  generate(request: GenerateRequest): Generation {
+    if (this.#closed) throw new EngineClosedError();
+    if (this.#running >= this.#opts.parallel && this.#queue.length >= this.#opts.maxQueue) {
+      throw new QueueFullError(this.#opts.maxQueue, 2);
+    }
+    this.requests.push(request);
+    const id = `fake-${++this.#seq}`;
+    const buffered: TextDelta[] = [];
+    let wake: (() => void) | null = null;
+    let ended = false;
+    const notify = () => {
+      wake?.();
+      wake = null;
+    };
+    const enqueuedAt = performance.now();
+    const result = (async (): Promise<GenerationResult> => {
+      if (this.#running >= this.#opts.parallel) {
+        await new Promise<void>((r) => this.#queue.push(r));
+      }
+      this.#running++;
+      this.started.push({ id, at: performance.now() });
+      const startedAt = performance.now();
+      let finish: FinishReason = "stop";
+      const out: string[] = [];
+      try {
+        const max = request.maxTokens ?? 256;
+        const deltas = this.#opts.deltas;
+        let i = 0;
+        for (; i < deltas.length && i < max; i++) {
+          if (request.signal?.aborted || this.#closed) {
+            finish = "abort";
+            break;
+          }
+          await abortableDelay(this.#opts.delayMs, request.signal);
+          if (request.signal?.aborted || this.#closed) {
+            finish = "abort";
+            break;
+          }
+          if (this.#opts.fail && i >= this.#opts.failAfter) throw this.#opts.fail;
+          out.push(deltas[i]!);
+          buffered.push({ text: deltas[i]! });
+          notify();
+        }
+        if (finish !== "abort" && i < deltas.length) finish = "length";
+        if (this.#opts.fail && finish !== "abort") throw this.#opts.fail;
+        if (finish === "abort") this.aborted.push(id);
+        this.#completed++;
+        const now = performance.now();
+        return {
+          text: out.join(""),
+          tokens: out.map((_, k) => k + 1),
+          finishReason: finish,
+          usage: { promptTokens: 10, imageTokens: 0, completionTokens: out.length },
+          timings: {
+            queueMs: startedAt - enqueuedAt,
+            tokenizeMs: 0.5,
+            encodeMs: 1,
+            prefillMs: 1,
+            decodeMs: now - startedAt,
+            totalMs: now - enqueuedAt,
+            imageEncoderPasses: 0,
+            prefillTokensPerSecond: 1000,
+            decodeTokensPerSecond: 100,
+          },
+        };
+      } catch (e) {
+        this.#failed++;
+        throw e;
+      } finally {
+        this.#running--;
+        this.#queue.shift()?.();
+        ended = true;
+        notify();
+      }
+    })();
+    result.catch(() => {});
+    return {
+      id,
+      result,
+      async *[Symbol.asyncIterator]() {
+        for (;;) {
+          const next = buffered.shift();
+          if (next) {
+            yield next;
+            continue;
+          }
+          if (ended) return;
+          await new Promise<void>((r) => (wake = r));
+        }
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    for (const w of this.#queue.splice(0)) w();
+    return Promise.resolve();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
