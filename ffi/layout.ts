@@ -64,26 +64,33 @@ export interface StructLayout<F extends string = string> {
   readonly ffiType: { readonly struct: readonly Deno.NativeType[] };
 }
 
+/** A field: name, C scalar type, and an element count for fixed-size arrays (`T name[N]`). */
+export type FieldSpec<F extends string> =
+  | readonly [F, ScalarType]
+  | readonly [F, ScalarType, number];
+
 export function defineStruct<const F extends string>(
   cName: string,
-  fields: readonly (readonly [F, ScalarType])[],
+  fields: readonly FieldSpec<F>[],
 ): StructLayout<F> {
   let offset = 0;
   let align = 1;
   const out = {} as Record<F, FieldLayout>;
-  for (const [name, type] of fields) {
-    const size = SIZES[type];
-    offset = Math.ceil(offset / size) * size;
-    out[name] = { name, type, offset, size };
-    offset += size;
-    align = Math.max(align, size);
+  const ffi: Deno.NativeType[] = [];
+  for (const [name, type, count = 1] of fields) {
+    const unit = SIZES[type];
+    offset = Math.ceil(offset / unit) * unit;
+    out[name] = { name, type, offset, size: unit * count };
+    offset += unit * count;
+    align = Math.max(align, unit);
+    for (let i = 0; i < count; i++) ffi.push(FFI_TYPES[type]);
   }
   return {
     cName,
     size: Math.ceil(offset / align) * align,
     align,
     fields: out,
-    ffiType: { struct: fields.map(([, type]) => FFI_TYPES[type]) },
+    ffiType: { struct: ffi },
   };
 }
 

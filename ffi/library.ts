@@ -4,17 +4,24 @@
  * installs the build).
  */
 import { NATIVE_LIB_DIR, readInstalledManifest } from "../native/manifest.ts";
+import { ggmlBaseSymbols } from "./ggml_base_symbols.ts";
+import { ggmlCpuSymbols } from "./ggml_cpu_symbols.ts";
 import { ggmlSymbols } from "./ggml_symbols.ts";
 import { llamaSymbols } from "./llama_symbols.ts";
 import { mtmdSymbols } from "./mtmd_symbols.ts";
 
 export type LlamaLib = Deno.DynamicLibrary<typeof llamaSymbols>["symbols"];
 export type MtmdLib = Deno.DynamicLibrary<typeof mtmdSymbols>["symbols"];
+export type GgmlBaseLib = Deno.DynamicLibrary<typeof ggmlBaseSymbols>["symbols"];
+export type GgmlCpuLib = Deno.DynamicLibrary<typeof ggmlCpuSymbols>["symbols"];
 
 export interface NativeLibraries {
   readonly dir: string;
   readonly llama: LlamaLib;
   readonly mtmd: MtmdLib;
+  readonly ggmlBase: GgmlBaseLib;
+  /** Null for portable builds, whose CPU backend is one of several variants loaded at run time. */
+  readonly ggmlCpu: GgmlCpuLib | null;
 }
 
 export class NativeLibraryError extends Error {
@@ -69,10 +76,14 @@ export async function loadNativeLibraries(): Promise<NativeLibraries> {
     const ggml = open(`${dir}/libggml.${SUFFIX}`, ggmlSymbols);
     ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
   }
+  const ggmlBase = open(`${dir}/libggml-base.${SUFFIX}`, ggmlBaseSymbols).symbols;
+  const ggmlCpu = manifest?.portable
+    ? null
+    : open(`${dir}/libggml-cpu.${SUFFIX}`, ggmlCpuSymbols).symbols;
   const llama = open(`${dir}/libllama.${SUFFIX}`, llamaSymbols).symbols;
   const mtmd = open(`${dir}/libmtmd.${SUFFIX}`, mtmdSymbols).symbols;
   llama.llama_backend_init();
-  loaded = { dir, llama, mtmd };
+  loaded = { dir, llama, mtmd, ggmlBase, ggmlCpu };
   return loaded;
 }
 

@@ -51,6 +51,19 @@ export const llamaSymbols = {
     result: "void",
   },
 
+  llama_attach_threadpool: {
+    parameters: [
+      "pointer", // struct llama_context * ctx
+      "pointer", // ggml_threadpool_t threadpool
+      "pointer", // ggml_threadpool_t threadpool_batch (NULL: same as threadpool)
+    ],
+    result: "void",
+  },
+  llama_detach_threadpool: {
+    parameters: ["pointer"], // struct llama_context * ctx
+    result: "void",
+  },
+
   llama_n_ctx: { parameters: ["pointer"], result: "u32" }, // const struct llama_context * ctx
   llama_n_batch: { parameters: ["pointer"], result: "u32" }, // const struct llama_context * ctx
   llama_n_seq_max: { parameters: ["pointer"], result: "u32" }, // const struct llama_context * ctx

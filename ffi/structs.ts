@@ -111,6 +111,16 @@ export const mtmdInputText = defineStruct("mtmd_input_text", [
   ["parse_special", "bool"],
 ]);
 
+/** ggml.h; GGML_MAX_N_THREADS is 512 at the pinned commit. */
+export const ggmlThreadpoolParams = defineStruct("ggml_threadpool_params", [
+  ["cpumask", "bool", 512], // bool cpumask[GGML_MAX_N_THREADS]
+  ["n_threads", "i32"],
+  ["prio", "i32"], // enum ggml_sched_priority
+  ["poll", "u32"], // 0 no polling .. 100 aggressive busy-wait
+  ["strict_cpu", "bool"],
+  ["paused", "bool"],
+]);
+
 /** Every struct the layout test checks against the C compiler. */
 export const ALL_STRUCTS = [
   llamaModelParams,
@@ -120,4 +130,5 @@ export const ALL_STRUCTS = [
   llamaChatMessage,
   mtmdContextParams,
   mtmdInputText,
+  ggmlThreadpoolParams,
 ] as const;

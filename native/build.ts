@@ -193,6 +193,10 @@ export async function cmakeDefinitions(options: BuildOptions): Promise<string[]>
     // llama-server's web UI would be downloaded from Hugging Face; we only need its API.
     "LLAMA_USE_PREBUILT_UI=OFF",
     "GGML_NATIVE=OFF",
+    // Deno runs nonblocking FFI calls on whichever pool thread is free; with OpenMP every such
+    // thread grows its own spinning thread team and the teams fight over the cores (decode was
+    // ~25% slower). ggml's own threadpool has no such per-caller state.
+    "GGML_OPENMP=OFF",
     "GGML_AMX_TILE=OFF",
     "GGML_AMX_INT8=OFF",
     "GGML_AMX_BF16=OFF",

@@ -3,6 +3,7 @@
  * generations through the scheduler. `loadEngine` is the only way to get one.
  */
 import {
+  CpuThreadPool,
   LlamaContext,
   LlamaModel,
   type NativeLogLevel,
@@ -141,10 +142,11 @@ class NativeEngine implements Engine {
       const closing = this.#scheduler.close();
       for (const controller of this.#aborts) controller.abort(new EngineClosedError());
       await closing;
-      const { batches, vision, context, model } = this.#session;
+      const { batches, vision, context, threadPool, model } = this.#session;
       batches.forEach((b) => b.close());
       vision?.close();
       context.close();
+      threadPool?.close();
       model.close();
       await setNativeLogHandler(null);
     })();
@@ -198,7 +200,10 @@ export async function loadEngine(options: EngineOptions): Promise<Engine> {
   }
   const owned: Disposable[] = [model];
   try {
+    const threadPool = await CpuThreadPool.create(resolved.threads);
+    if (threadPool) owned.push(threadPool);
     const context = await LlamaContext.create(model, {
+      threadPool,
       contextSize: resolved.contextSize,
       batchSize: resolved.batchSize,
       sequences: resolved.parallelSequences,
@@ -243,6 +248,7 @@ export async function loadEngine(options: EngineOptions): Promise<Engine> {
       batches.push(batch);
     }
     const session: NativeSession = {
+      threadPool,
       model,
       context,
       vision,

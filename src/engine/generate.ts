@@ -3,6 +3,7 @@
  * (images batch-encoded, as llama-mtmd-cli does), then sample and decode token by token.
  */
 import {
+  type CpuThreadPool,
   type LlamaContext,
   type LlamaModel,
   SamplerChain,
@@ -24,6 +25,7 @@ import type { FinishReason, GenerateRequest, GenerationResult, SamplingOptions }
 
 /** The native objects a generation runs on; owned by the engine, borrowed here. */
 export interface NativeSession {
+  readonly threadPool: CpuThreadPool | null;
   readonly model: LlamaModel;
   readonly context: LlamaContext;
   readonly vision: VisionContext | null;

@@ -40,7 +40,7 @@ function syntheticPhoto(size: number): { width: number; height: number; data: Ui
       const i = (y * size + x) * 3;
       data[i] = (x * 255 / size) | 0;
       data[i + 1] = (y * 255 / size) | 0;
-      data[i + 2] = ((x ^ y) & 0xff);
+      data[i + 2] = (x ^ y) & 0xff;
     }
   }
   return { width: size, height: size, data };
@@ -60,7 +60,12 @@ async function exec(cmd: string, args: string[]): Promise<{ stdout: string; stde
   return { stdout, stderr };
 }
 
-function oursCommand(model: string, mmproj: string, image: string, o: Required<EngineBenchOptions>) {
+function oursCommand(
+  model: string,
+  mmproj: string,
+  image: string,
+  o: Required<EngineBenchOptions>,
+) {
   return [
     "run",
     "--allow-read",
@@ -88,7 +93,12 @@ function oursCommand(model: string, mmproj: string, image: string, o: Required<E
   ];
 }
 
-function theirsCommand(model: string, mmproj: string, image: string, o: Required<EngineBenchOptions>) {
+function theirsCommand(
+  model: string,
+  mmproj: string,
+  image: string,
+  o: Required<EngineBenchOptions>,
+) {
   return [
     "-m",
     model,
@@ -134,8 +144,12 @@ async function runTheirs(args: string[]): Promise<Sample> {
     .reduce((sum, m) => sum + Number(m[1]), 0);
   const prompt = log.match(/prompt eval time =\s+([\d.]+) ms \/\s+(\d+) tokens/);
   const evalLine = log.match(/\seval time =\s+([\d.]+) ms \/\s+(\d+) runs/);
-  if (!prompt || !evalLine) throw new Error(`cannot parse llama-mtmd-cli timings:\n${log.slice(-2000)}`);
-  const prefillMs = Number(prompt[1]);
+  if (!prompt || !evalLine) {
+    throw new Error(`cannot parse llama-mtmd-cli timings:\n${log.slice(-2000)}`);
+  }
+  // llama_perf's "prompt eval" runs from the first prompt decode to the first sync (sampling),
+  // so for llama-mtmd-cli it spans the image encodes too: take them out.
+  const prefillMs = Number(prompt[1]) - encodeMs;
   const decodeMs = Number(evalLine[1]);
   const runs = Number(evalLine[2]);
   return {
@@ -165,7 +179,10 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
       const theirs: Sample[] = [];
       const oursArgs = oursCommand(model, mmproj, image, o);
       const theirsArgs = theirsCommand(model, mmproj, image, o);
-      commands.push(`deno ${oursArgs.join(" ")}`, `native/lib/llama-mtmd-cli ${theirsArgs.join(" ")}`);
+      commands.push(
+        `deno ${oursArgs.join(" ")}`,
+        `native/lib/llama-mtmd-cli ${theirsArgs.join(" ")}`,
+      );
       for (let i = 0; i < o.runs; i++) {
         // Alternate so drift in machine load hits both sides alike.
         ours.push(await runOurs(oursArgs));
@@ -199,7 +216,9 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
     "## Engine: `describe` vs llama.cpp's llama-mtmd-cli (500m preset, f16)",
     "",
     `Synthetic SmolVLM-500M-shaped model (random weights), greedy, ${o.maxTokens} tokens max, ` +
-    `${o.threads} threads, context 4096, image_max_tokens ${imageTokenBudget(1024)} on both sides; ` +
+    `${o.threads} threads, context 4096, image_max_tokens ${
+      imageTokenBudget(1024)
+    } on both sides; ` +
     `median of ${o.runs} alternating runs on ${navigator.hardwareConcurrency} cores. ` +
     "Ratio = ours / llama.cpp; the target is within 3% (time ≤ 1.03, throughput ≥ 0.97).",
     "",
