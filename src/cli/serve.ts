@@ -20,6 +20,7 @@ import {
   REPO_ROOT,
   type ServiceConfig,
 } from "../config/service_config.ts";
+import { closeSharedImagePool } from "../image/workers.ts";
 import { createImageProcessor } from "../http/image_adapter.ts";
 import { setupLogging } from "../http/logging.ts";
 import { startServer } from "../http/server.ts";
@@ -206,6 +207,15 @@ export async function resolveServeConfig(args: string[]): Promise<ServiceConfig 
   return config;
 }
 
+/**
+ * llama.cpp's log lines reach LogTape through a Deno.UnsafeCallback, which Deno allows only
+ * with an unscoped --allow-ffi. Should the task ever be scoped (--allow-ffi=native/lib), leave
+ * llama.cpp's own stderr logger in place instead ("verbose": no callback installed).
+ */
+function nativeLogMode(): "errors" | "verbose" {
+  return Deno.permissions.querySync({ name: "ffi" }).state === "granted" ? "errors" : "verbose";
+}
+
 export async function runServe(args: string[]): Promise<number> {
   let config: ServiceConfig | "help";
   try {
@@ -261,6 +271,7 @@ export async function runServe(args: string[]): Promise<number> {
           maxQueue: cfg.maxQueue,
           parallelSequences: cfg.batchSize,
           defaultMaxTokens: cfg.defaultMaxTokens,
+          nativeLog: nativeLogMode(),
         }),
     });
   } catch (e) {
@@ -274,6 +285,10 @@ export async function runServe(args: string[]): Promise<number> {
     return 1;
   }
   await server.finished;
+  // The image pipeline's worker threads would keep the process alive.
+  closeSharedImagePool();
   await logging.close();
+  // Everything is closed; should anything native still hold the event loop, exit anyway.
+  Deno.unrefTimer(setTimeout(() => Deno.exit(0), 2000));
   return 0;
 }

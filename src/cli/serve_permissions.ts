@@ -9,7 +9,11 @@
  *   the image pipeline's worker modules and the two wasm codec packages it loads at run time.
  *   Not the repo root, not the rest of src/, not $HOME.
  * - write: logs/ only.
- * - ffi: native/lib only.
+ * - ffi: unscoped `--allow-ffi`. Deno 2.9.6 refuses every pointer operation
+ *   (Deno.UnsafePointer.of/create/value, UnsafePointerView, UnsafeCallback) unless ffi is
+ *   granted without a path list, and llama.cpp cannot be driven without them; measured with
+ *   `--allow-ffi=native/lib`: dlopen works, then UnsafePointer.create throws NotCapable. Which
+ *   libraries get loaded is still fixed by the code (native/lib, or SMOLVLM_LIB_DIR).
  * - env: the native library override and the API key, nothing else.
  *
  * @module
@@ -33,7 +37,8 @@ export const SERVE_READ: readonly string[] = [
 ];
 
 export const SERVE_WRITE: readonly string[] = ["logs"];
-export const SERVE_FFI: readonly string[] = ["native/lib"];
+/** Empty: unscoped --allow-ffi (see above). Put "native/lib" here once Deno scopes pointer ops. */
+export const SERVE_FFI: readonly string[] = [];
 export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"];
 
 /** The flags, in the order the task writes them. */
@@ -41,7 +46,7 @@ export const SERVE_PERMISSION_FLAGS: readonly string[] = [
   `--allow-net=${SERVE_NET.join(",")}`,
   `--allow-read=${SERVE_READ.join(",")}`,
   `--allow-write=${SERVE_WRITE.join(",")}`,
-  `--allow-ffi=${SERVE_FFI.join(",")}`,
+  SERVE_FFI.length ? `--allow-ffi=${SERVE_FFI.join(",")}` : "--allow-ffi",
   `--allow-env=${SERVE_ENV.join(",")}`,
 ];
 

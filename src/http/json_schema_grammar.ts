@@ -304,10 +304,19 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** llama.cpp's grammar parser refuses repetition counts above this (MAX_REPETITION_THRESHOLD). */
+export const MAX_REPETITION = 2000;
+
 function intOr(v: unknown, dflt: number, ptr: string): number {
   if (v === undefined) return dflt;
   if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
     throw new JsonSchemaGrammarError(ptr, "must be a non-negative integer");
+  }
+  if (v > MAX_REPETITION) {
+    throw new JsonSchemaGrammarError(
+      ptr,
+      `at most ${MAX_REPETITION} is supported (llama.cpp's grammar limit)`,
+    );
   }
   return v;
 }

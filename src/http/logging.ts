@@ -8,12 +8,26 @@ import {
   configure,
   dispose,
   getConsoleSink,
-  getStreamSink,
   getTextFormatter,
   jsonLinesFormatter,
   type LogLevel,
+  type LogRecord,
   type Sink,
 } from "@logtape/logtape";
+
+/**
+ * JSON lines appended with one synchronous write per record, so the file is current while the
+ * server runs (LogTape's stream sink over FsFile.writable held lines back until dispose).
+ */
+function fileSink(file: Deno.FsFile): Sink & Disposable {
+  const encoder = new TextEncoder();
+  const sink = (record: LogRecord) => {
+    const bytes = encoder.encode(jsonLinesFormatter(record));
+    let off = 0;
+    while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
+  };
+  return Object.assign(sink, { [Symbol.dispose]: () => file.close() });
+}
 
 export interface LoggingOptions {
   /** Directory for `app_<timestamp>.log`; null logs to the console only. */
@@ -63,7 +77,7 @@ export async function setupLogging(opts: LoggingOptions): Promise<LoggingHandle>
     try {
       await Deno.mkdir(opts.logDir, { recursive: true });
       const file = await Deno.open(path, { write: true, create: true, append: true });
-      sinks.file = getStreamSink(file.writable, { formatter: jsonLinesFormatter });
+      sinks.file = fileSink(file);
       names.push("file");
       logFile = path;
     } catch (e) {

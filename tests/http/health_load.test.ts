@@ -17,16 +17,28 @@ Deno.test({
   fn: async () => {
     const { model, mmproj } = modelPair(M500_DIR);
     const server = await spawnServer(
-      ["--model", model, "--mmproj", mmproj, "--no-log-file", "--context-size", "2048"],
+      [
+        "--model",
+        model,
+        "--mmproj",
+        mmproj,
+        "--no-log-file",
+        "--context-size",
+        "2048",
+        "--timeout",
+        "600",
+      ],
       { timeoutMs: 240_000 },
     );
     try {
       // Warm the connection path once.
       await (await fetch(`${server.url}/health`)).text();
+      const hangUp = new AbortController();
       const gen = fetch(`${server.url}/v1/chat/completions`, {
         method: "POST",
+        signal: hangUp.signal,
         headers: JSON_HEADERS,
-        body: chatBody({ max_tokens: 128, temperature: 0 }, [
+        body: chatBody({ max_tokens: 128, temperature: 0, stream: true }, [
           { type: "image_url", image_url: { url: await pngDataUrl(512, 512) } },
           { type: "text", text: "Describe the image." },
         ]),
@@ -50,13 +62,19 @@ Deno.test({
       const stats = await (await fetch(`${server.url}/metrics`)).text();
       assert.match(stats, /smolvlm_running_generations 1/, "still generating while we measured");
       const max = Math.max(...samples);
+      const median = [...samples].sort((a, b) => a - b)[samples.length >> 1]!;
+      console.log(
+        `/health under a 500m generation: median ${median.toFixed(1)} ms, max ${max.toFixed(1)} ms`,
+      );
       assert.ok(
         max < 50,
         `/health took up to ${max.toFixed(1)} ms: ${samples.map((s) => s.toFixed(1))}`,
       );
+      // Done measuring: hang up (the generation stops within a token) rather than wait.
       const res = await gen;
       assert.equal(res.status, 200);
-      await res.json();
+      hangUp.abort();
+      await res.body?.cancel().catch(() => {});
     } finally {
       assert.equal((await server.stop()).code, 0, server.output());
     }

@@ -305,3 +305,8 @@ Deno.test("gbnfLiteral escapes quotes, backslashes and control characters", () =
   const g = `root ::= ${gbnfLiteral('{"k":"\\n"}')}\n`;
   assert.ok(matches(g, '{"k":"\\n"}'));
 });
+
+Deno.test("json_schema grammar refuses repetition counts beyond llama.cpp's limit", () => {
+  assert.throws(() => jsonSchemaToGbnf({ type: "string", minLength: 5000 }), /2000/);
+  assert.ok(jsonSchemaToGbnf({ type: "string", minLength: 2000 }).includes("char{2000,}"));
+});

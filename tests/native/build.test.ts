@@ -25,7 +25,9 @@ Deno.test("cmakeDefinitions() turns on the host's SIMD features explicitly by de
 
 Deno.test("cmakeDefinitions() selects dynamic CPU variants for --portable and CUDA for --cuda", async () => {
   const portable = await cmakeDefinitions({ ...base, portable: true });
-  assert.ok(portable.includes("GGML_BACKEND_DL=ON") && portable.includes("GGML_CPU_ALL_VARIANTS=ON"));
+  assert.ok(
+    portable.includes("GGML_BACKEND_DL=ON") && portable.includes("GGML_CPU_ALL_VARIANTS=ON"),
+  );
   const cuda = await cmakeDefinitions({ ...base, cuda: true });
   assert.ok(cuda.includes("GGML_CUDA=ON") && cuda.includes("CMAKE_CUDA_ARCHITECTURES=90"));
 });
@@ -34,7 +36,9 @@ Deno.test("the installed native build is the pinned llama.cpp commit, with its r
   const manifest = await readInstalledManifest(NATIVE_BIN);
   assert.ok(manifest, "native/lib/manifest.json is missing: run ./run native");
   assert.equal(manifest.commit, PINNED.commit);
-  for (const file of ["libllama.so", "libmtmd.so", "llama-mtmd-cli", "llama-server", "include/llama.h"]) {
+  for (
+    const file of ["libllama.so", "libmtmd.so", "llama-mtmd-cli", "llama-server", "include/llama.h"]
+  ) {
     assert.ok((await Deno.stat(`${NATIVE_BIN}/${file}`)).isFile, file);
   }
 });

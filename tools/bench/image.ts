@@ -257,29 +257,9 @@ export async function benchImage(
   }
 }
 
-const START = "<!-- bench:image:start -->";
-const END = "<!-- bench:image:end -->";
-
-/** Replaces (or appends) the marked section in BENCHMARKS.md. */
-export async function writeBenchmarksSection(
-  markdown: string,
-  path = "BENCHMARKS.md",
-): Promise<void> {
-  let text = "";
-  try {
-    text = await Deno.readTextFile(path);
-  } catch {
-    text = "# Benchmarks\n";
-  }
-  const block = `${START}\n${markdown}${END}`;
-  const a = text.indexOf(START), b = text.indexOf(END);
-  if (a >= 0 && b > a) text = text.slice(0, a) + block + text.slice(b + END.length);
-  else text = text.replace(/\n*$/, "\n\n") + block + "\n";
-  await Deno.writeTextFile(path, text);
-}
-
 if (import.meta.main) {
   const { markdown } = await benchImage();
   console.log(markdown);
-  await writeBenchmarksSection(markdown, new URL("../../BENCHMARKS.md", import.meta.url).pathname);
+  const { writeBenchmarksSection } = await import("./sections.ts");
+  await writeBenchmarksSection("image", markdown);
 }
