@@ -166,18 +166,8 @@ export class Vocab {
   tokenize(text: string, addSpecial: boolean, parseSpecial: boolean): Int32Array {
     const bytes = new TextEncoder().encode(text);
     let tokens = new Int32Array(bytes.length + 8);
-    let n = this.#llama.llama_tokenize(
-      this.#pointer,
-      bytes,
-      bytes.length,
-      tokens,
-      tokens.length,
-      addSpecial,
-      parseSpecial,
-    );
-    if (n < 0) {
-      tokens = new Int32Array(-n);
-      n = this.#llama.llama_tokenize(
+    for (;;) {
+      const n = this.#llama.llama_tokenize(
         this.#pointer,
         bytes,
         bytes.length,
@@ -186,8 +176,9 @@ export class Vocab {
         addSpecial,
         parseSpecial,
       );
+      if (n >= 0) return tokens.subarray(0, n);
+      tokens = new Int32Array(-n); // too small: -n is the size needed
     }
-    return tokens.subarray(0, n);
   }
 
   static {
