@@ -148,6 +148,11 @@ export class Vocab {
     this.size = llama.llama_vocab_n_tokens(pointer);
   }
 
+  /** The beginning-of-sequence token (-1 when the vocabulary has none). */
+  get bos(): number {
+    return this.#llama.llama_vocab_bos(this.#pointer);
+  }
+
   isEndOfGeneration(token: number): boolean {
     return this.#llama.llama_vocab_is_eog(this.#pointer, token);
   }

@@ -90,6 +90,7 @@ export const llamaSymbols = {
   },
 
   llama_vocab_n_tokens: { parameters: ["pointer"], result: "i32" }, // const struct llama_vocab *
+  llama_vocab_bos: { parameters: ["pointer"], result: "i32" }, // const struct llama_vocab *
   llama_vocab_is_eog: {
     parameters: [
       "pointer", // const struct llama_vocab * vocab

@@ -247,6 +247,15 @@ export async function loadEngine(options: EngineOptions): Promise<Engine> {
       owned.push(batch);
       batches.push(batch);
     }
+    if (resolved.warmup) {
+      // One throwaway decode, as llama.cpp's tools do at load: the first request should not pay
+      // for faulting in the mmapped weights and allocating the compute graph.
+      const batch = batches[0]!;
+      batch.add(Math.max(0, model.vocab.bos), 0, 0, true);
+      await context.decode(batch);
+      batch.clear();
+      context.clearMemory();
+    }
     const session: NativeSession = {
       threadPool,
       model,
