@@ -224,9 +224,9 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
     "",
     "Scope of the figures: llama.cpp's `eval time` sums only its `llama_decode` calls, while ours " +
     "spans the whole token loop (sampling, detokenizing, stop strings, streaming), so our decode " +
-    "tok/s is the stricter measure; a single `llama_decode` through Deno's nonblocking FFI takes " +
-    "the same time as a synchronous call from C (18.0 vs 18.0 ms/token on this model, measured " +
-    "in-process). Prefill is still 6-8% behind llama-mtmd-cli; encode and total are within 3%. " +
+    "tok/s is the stricter measure; a nonblocking `llama_decode` through Deno's FFI measured up to ~1 ms " +
+    "slower than a synchronous call (16.7 vs 15.8 ms/token in-process; the call hops to a pool " +
+    "thread). Encode is within 3%; prefill, decode and total are not yet (see the table). " +
     "Both sides use the same build: no OpenMP (Deno runs nonblocking calls on pool threads, and " +
     "per-thread OpenMP teams cost ~25% of decode speed) and a persistent ggml threadpool, as " +
     "llama.cpp's common code attaches.",
