@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
-import { loadEngine } from "../engine/engine.ts";
+import { loadEngine } from "../engine/mod.ts";
 import {
   applyOverrides,
   ConfigError,

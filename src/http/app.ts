@@ -11,7 +11,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Engine, Generation, GenerationResult, RgbImage, TextDelta } from "../engine/types.ts";
+import type { Engine, Generation, GenerationResult, RgbImage, TextDelta } from "../engine/mod.ts";
 import { ImageError } from "../image/errors.ts";
 import { acceptedModelIds, type ServiceConfig } from "../config/service_config.ts";
 import type { EngineHolder } from "./engine_state.ts";
@@ -42,6 +42,7 @@ import {
   usageChunk,
 } from "./sse.ts";
 import { serveStatic } from "./static.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** Why a request's generation was aborted. */
 export type AbortReason = "timeout" | "disconnect" | "shutdown";
@@ -353,27 +354,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
     const body = c.req.raw.body;
     if (!body) throw invalidParam(null, "request body is empty; send JSON", "invalid_json");
-    const reader = body.getReader();
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > limit) {
-        await reader.cancel().catch(() => {});
-        throw new ApiError(413, `request body is larger than the limit of ${limit} bytes`, {
+    const bytes = await readCapped(
+      body,
+      limit,
+      () =>
+        new ApiError(413, `request body is larger than the limit of ${limit} bytes`, {
           code: "request_too_large",
-        });
-      }
-      chunks.push(value);
-    }
-    const bytes = new Uint8Array(total);
-    let off = 0;
-    for (const ch of chunks) {
-      bytes.set(ch, off);
-      off += ch.length;
-    }
+        }),
+    );
     let text: string;
     try {
       text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Engine } from "../engine/types.ts";
+import type { Engine } from "../engine/mod.ts";
 
 export type EngineState =
   | { readonly status: "loading"; readonly since: number }

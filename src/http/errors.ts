@@ -8,7 +8,7 @@
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
-import { EngineError, QueueFullError } from "../engine/errors.ts";
+import { EngineError, QueueFullError } from "../engine/mod.ts";
 import { ImageConfigError, ImageError } from "../image/errors.ts";
 
 export type ApiErrorType =

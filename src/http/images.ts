@@ -8,11 +8,12 @@
  *
  * @module
  */
-import type { RgbImage } from "../engine/types.ts";
+import type { RgbImage } from "../engine/mod.ts";
 import type { RemoteImagesConfig } from "../config/service_config.ts";
 import { ImageError } from "../image/errors.ts";
 import { parseDataUrl } from "../image/validate.ts";
 import { ApiError, fromImageError } from "./errors.ts";
+import { readCapped } from "./read_capped.ts";
 
 /** One image's report, snake_case, as the API returns it. */
 export interface ImageReport {
@@ -184,7 +185,9 @@ async function fetchRemote(
         await res.body?.cancel();
         throw tooLarge(param, remote.maxBytes);
       }
-      const bytes = await readCapped(res.body, remote.maxBytes, param);
+      const bytes = res.body
+        ? await readCapped(res.body, remote.maxBytes, () => tooLarge(param, remote.maxBytes))
+        : new Uint8Array(0);
       return { bytes, mime: res.headers.get("content-type") };
     }
     throw new ApiError(400, `${param}: too many redirects`, { param, code: "image_fetch_failed" });
@@ -221,32 +224,4 @@ function tooLarge(param: string, max: number): ApiError {
     param,
     code: "image_too_large",
   });
-}
-
-async function readCapped(
-  body: ReadableStream<Uint8Array> | null,
-  max: number,
-  param: string,
-): Promise<Uint8Array> {
-  if (!body) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > max) {
-      await reader.cancel();
-      throw tooLarge(param, max);
-    }
-    chunks.push(value);
-  }
-  const out = new Uint8Array(total);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.length;
-  }
-  return out;
 }

@@ -15,7 +15,7 @@ import type {
   GenerateRequest,
   RgbImage,
   SamplingOptions,
-} from "../engine/types.ts";
+} from "../engine/mod.ts";
 import { ApiError, formatPath, fromZodError, invalidParam } from "./errors.ts";
 
 const optNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();

@@ -7,7 +7,7 @@
  * @module
  */
 import { getLogger, type Logger } from "@logtape/logtape";
-import type { Engine } from "../engine/types.ts";
+import type { Engine } from "../engine/mod.ts";
 import type { ServiceConfig } from "../config/service_config.ts";
 import { type BuildInfo, createApp, RequestTracker } from "./app.ts";
 import { EngineHolder } from "./engine_state.ts";

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { FinishReason, Timings, Usage } from "../engine/types.ts";
+import type { FinishReason, Timings, Usage } from "../engine/mod.ts";
 import type { ApiError } from "./errors.ts";
 import type { ImageReport } from "./images.ts";
 
