@@ -1,19 +1,22 @@
 /**
  * The one place that binds the HTTP layer to the image pipeline (src/image/): per-request
  * `image_processing` overrides are validated and merged over the configured defaults by
- * `parseImageProcessingConfig`, and each image goes through `preprocessImage` (validation,
- * EXIF orientation, smart crop, resize, denoise, LAB balance → RGB pixels). Its report is
- * returned in snake_case as one entry of the response's `image_reports`.
+ * `parseImageProcessingConfig`, and each image goes through the isolated pipeline (validation,
+ * EXIF orientation, smart crop, resize, denoise, LAB balance → RGB pixels, all in a worker under
+ * a deadline, so no byte of an upload is parsed on the main thread). Its report is returned in
+ * snake_case as one entry of the response's `image_reports`.
  *
  * @module
  */
 import { type ImageConfig, parseImageProcessingConfig } from "../image/config.ts";
-import { preprocessImage } from "../image/pipeline.ts";
+import { getSharedIsolatedPipeline, type IsolatedImagePipeline } from "../image/isolated.ts";
 import type { ImageProcessor, PreparedImage } from "./images.ts";
 
 export interface ImageAdapterOptions {
   /** Configured defaults (config file `image_processing`). */
   readonly defaults: Readonly<Record<string, unknown>> | null;
+  /** Where images are processed. Default: the process-wide isolated pipeline. */
+  readonly pipeline?: IsolatedImagePipeline;
 }
 
 /** The ImageProcessor the server uses. Throws ImageConfigError for bad configured defaults. */
@@ -23,10 +26,13 @@ export function createImageProcessor(opts: ImageAdapterOptions): ImageProcessor 
     resolveConfig(override): ImageConfig {
       return override ? parseImageProcessingConfig(override, base) : base;
     },
-    async process(bytes, declaredMime, config): Promise<PreparedImage> {
-      const { image, report: r } = await preprocessImage(
+    async process(bytes, declaredMime, config, signal): Promise<PreparedImage> {
+      const pipeline = opts.pipeline ?? getSharedIsolatedPipeline();
+      // The bytes are used once, so their buffer moves to the worker instead of being copied.
+      const { image, report: r } = await pipeline.process(
         { bytes, mime: declaredMime ?? undefined },
         config as ImageConfig,
+        { signal, transfer: true },
       );
       return {
         image,

@@ -10,9 +10,11 @@ export type ImageErrorCode =
   | "unsupported_image_type" // magic bytes of no supported format
   | "image_too_large" // over the byte or megapixel limit
   | "invalid_image_dimensions" // 0x0 or otherwise impossible header dimensions
-  | "invalid_image_config"; // a config value is wrong (see ImageConfigError.key)
+  | "invalid_image_config" // a config value is wrong (see ImageConfigError.key)
+  | "image_processing_timeout" // the pipeline overran its deadline on this image
+  | "image_pipeline_busy"; // too many images waiting for a pipeline worker
 
-export type ImageErrorStatus = 400 | 413 | 415;
+export type ImageErrorStatus = 400 | 413 | 415 | 422 | 503;
 
 export class ImageError extends Error {
   readonly code: ImageErrorCode;
@@ -93,5 +95,67 @@ export class ImageConfigError extends ImageError {
     super("invalid_image_config", 400, `${key}: ${message}`);
     this.name = "ImageConfigError";
     this.key = key;
+  }
+}
+
+/** The pipeline overran its deadline on this image; its worker was replaced (422). */
+export class ImageTimeoutError extends ImageError {
+  constructor(message: string) {
+    super("image_processing_timeout", 422, message);
+    this.name = "ImageTimeoutError";
+  }
+}
+
+/** Every pipeline worker is busy and the wait queue is full (503; retry after a moment). */
+export class ImageBusyError extends ImageError {
+  readonly retryAfterSeconds: number;
+  constructor(message: string, retryAfterSeconds = 1) {
+    super("image_pipeline_busy", 503, message);
+    this.name = "ImageBusyError";
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** An ImageError as plain data, to cross a worker boundary. */
+export interface WireImageError {
+  readonly name: string;
+  readonly message: string;
+  readonly key?: string;
+  readonly declared?: string;
+  readonly detected?: string;
+}
+
+export function imageErrorToWire(e: ImageError): WireImageError {
+  return {
+    name: e.name,
+    message: e.message,
+    key: e instanceof ImageConfigError ? e.key : undefined,
+    declared: e instanceof ImageTypeMismatchError ? e.declared : undefined,
+    detected: e instanceof ImageTypeMismatchError ? e.detected : undefined,
+  };
+}
+
+/** Rebuilds the typed error on this side; unknown names become ImageDecodeError. */
+export function imageErrorFromWire(w: WireImageError): ImageError {
+  switch (w.name) {
+    case "DataUrlError":
+      return new DataUrlError(w.message);
+    case "UnsupportedImageTypeError":
+      return new UnsupportedImageTypeError(w.message);
+    case "ImageTypeMismatchError":
+      return new ImageTypeMismatchError(w.declared ?? "", w.detected ?? "");
+    case "ImageTooLargeError":
+      return new ImageTooLargeError(w.message);
+    case "ImageDimensionsError":
+      return new ImageDimensionsError(w.message);
+    case "ImageConfigError": {
+      const key = w.key ?? "image_processing";
+      const msg = w.message.startsWith(`${key}: `) ? w.message.slice(key.length + 2) : w.message;
+      return new ImageConfigError(key, msg);
+    }
+    case "ImageTimeoutError":
+      return new ImageTimeoutError(w.message);
+    default:
+      return new ImageDecodeError(w.message);
   }
 }

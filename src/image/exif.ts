@@ -2,78 +2,94 @@
  * EXIF orientation: read tag 0x0112 from JPEG APP1, PNG eXIf or WebP EXIF chunks, and apply
  * it to packed RGB so phone photos come out upright.
  */
+import { advance, ascii, hasAscii, u16be, u16le, u32be, u32le, u8 } from "./bytes.ts";
 import type { RgbImage } from "./codecs.ts";
+import { ImageError } from "./errors.ts";
 import type { ImageFormat } from "./validate.ts";
 
-/** Orientation 1..8 (1 when absent or unreadable; a broken EXIF block is never fatal). */
+/**
+ * Orientation 1..8 (1 when absent or unreadable; a broken EXIF block is never fatal).
+ * Hand-written rather than an EXIF library: it needs one tag from three containers, and every
+ * read goes through the bounds-checked helpers in bytes.ts with loops that always advance.
+ */
 export function readOrientation(bytes: Uint8Array, format: ImageFormat): number {
   try {
     const tiff = findExifTiff(bytes, format);
     return tiff ? orientationFromTiff(bytes, tiff.start, tiff.end) : 1;
-  } catch {
-    return 1;
+  } catch (e) {
+    if (e instanceof ImageError) return 1;
+    throw e;
   }
 }
 
-function findExifTiff(b: Uint8Array, format: ImageFormat): { start: number; end: number } | null {
-  if (format === "jpeg") {
-    let o = 2;
-    while (o + 4 <= b.length && b[o] === 0xff) {
-      const m = b[o + 1]!;
-      if (m === 0xda || m === 0xd9) return null;
-      const len = (b[o + 2]! << 8) | b[o + 3]!;
-      if (
-        m === 0xe1 && len >= 8 && b[o + 4] === 0x45 && b[o + 5] === 0x78 && b[o + 6] === 0x69 &&
-        b[o + 7] === 0x66 && b[o + 8] === 0 && b[o + 9] === 0
-      ) return { start: o + 10, end: Math.min(b.length, o + 2 + len) };
-      o += 2 + len;
-    }
-    return null;
+type Span = { start: number; end: number };
+
+function findExifTiff(b: Uint8Array, format: ImageFormat): Span | null {
+  switch (format) {
+    case "jpeg":
+      return findJpegExif(b);
+    case "png":
+      return findPngExif(b);
+    case "webp":
+      return findWebpExif(b);
+    default:
+      return null;
   }
-  if (format === "png") {
-    let o = 8;
-    while (o + 12 <= b.length) {
-      const len = ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-      const type = String.fromCharCode(b[o + 4]!, b[o + 5]!, b[o + 6]!, b[o + 7]!);
-      if (type === "eXIf") return { start: o + 8, end: Math.min(b.length, o + 8 + len) };
-      if (type === "IDAT" || type === "IEND") return null;
-      o += 12 + len;
+}
+
+function findJpegExif(b: Uint8Array): Span | null {
+  let o = 2;
+  while (o + 4 <= b.length && b[o] === 0xff) {
+    const m = u8(b, o + 1);
+    if (m === 0xda || m === 0xd9) return null;
+    const len = u16be(b, o + 2);
+    if (m === 0xe1 && len >= 8 && hasAscii(b, o + 4, "Exif\0\0")) {
+      return { start: o + 10, end: Math.min(b.length, o + 2 + len) };
     }
-    return null;
+    o = advance(o, o + 2 + len, "JPEG segment walk");
   }
-  if (format === "webp") {
-    let o = 12;
-    while (o + 8 <= b.length) {
-      const type = String.fromCharCode(b[o]!, b[o + 1]!, b[o + 2]!, b[o + 3]!);
-      const len = b[o + 4]! | (b[o + 5]! << 8) | (b[o + 6]! << 16) | (b[o + 7]! << 24);
-      if (type === "EXIF") {
-        let s = o + 8;
-        // Some writers keep the "Exif\0\0" prefix.
-        if (b[s] === 0x45 && b[s + 1] === 0x78 && b[s + 2] === 0x69 && b[s + 3] === 0x66) s += 6;
-        return { start: s, end: Math.min(b.length, o + 8 + len) };
-      }
-      o += 8 + len + (len & 1);
+  return null;
+}
+
+function findPngExif(b: Uint8Array): Span | null {
+  let o = 8;
+  while (o + 12 <= b.length) {
+    const len = u32be(b, o);
+    const type = ascii(b, o + 4, 4);
+    if (type === "eXIf") return { start: o + 8, end: Math.min(b.length, o + 8 + len) };
+    if (type === "IDAT" || type === "IEND") return null;
+    o = advance(o, o + 12 + len, "PNG chunk walk");
+  }
+  return null;
+}
+
+function findWebpExif(b: Uint8Array): Span | null {
+  let o = 12;
+  while (o + 8 <= b.length) {
+    const type = ascii(b, o, 4);
+    const len = u32le(b, o + 4);
+    if (type === "EXIF") {
+      // Some writers keep the "Exif\0\0" prefix.
+      const s = hasAscii(b, o + 8, "Exif") ? o + 14 : o + 8;
+      return { start: s, end: Math.min(b.length, o + 8 + len) };
     }
+    o = advance(o, o + 8 + len + (len % 2), "WebP chunk walk");
   }
   return null;
 }
 
 function orientationFromTiff(b: Uint8Array, start: number, end: number): number {
   if (end - start < 8) return 1;
-  const le = b[start] === 0x49 && b[start + 1] === 0x49;
-  const be = b[start] === 0x4d && b[start + 1] === 0x4d;
-  if (!le && !be) return 1;
-  const u16 = (o: number) => le ? b[o]! | (b[o + 1]! << 8) : (b[o]! << 8) | b[o + 1]!;
-  const u32 = (o: number) =>
-    le
-      ? (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + ((b[o + 3]! << 24) >>> 0)
-      : ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-  const ifd = start + u32(start + 4);
-  if (ifd + 2 > end) return 1;
+  const le = hasAscii(b, start, "II");
+  if (!le && !hasAscii(b, start, "MM")) return 1;
+  // Reads stay inside the EXIF block, not just inside the file.
+  const tiff = b.subarray(start, end);
+  const u16 = (o: number) => le ? u16le(tiff, o) : u16be(tiff, o);
+  const u32 = (o: number) => le ? u32le(tiff, o) : u32be(tiff, o);
+  const ifd = u32(4);
   const n = u16(ifd);
   for (let i = 0; i < n; i++) {
     const e = ifd + 2 + i * 12;
-    if (e + 12 > end) return 1;
     if (u16(e) === 0x0112) {
       const v = u16(e + 8);
       return v >= 1 && v <= 8 ? v : 1;

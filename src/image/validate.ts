@@ -11,6 +11,19 @@ import {
   ImageTypeMismatchError,
   UnsupportedImageTypeError,
 } from "./errors.ts";
+import {
+  advance,
+  ascii,
+  ByteRangeError,
+  hasAscii,
+  i32le,
+  u16be,
+  u16le,
+  u24le,
+  u32be,
+  u32le,
+  u8,
+} from "./bytes.ts";
 
 export type ImageFormat = "jpeg" | "png" | "gif" | "webp" | "bmp";
 
@@ -68,8 +81,8 @@ export function detectFormat(b: Uint8Array): ImageFormat | null {
     b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47 &&
     b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a
   ) return "png";
-  if (b.length >= 6 && (ascii(b, 0, 6) === "GIF87a" || ascii(b, 0, 6) === "GIF89a")) return "gif";
-  if (b.length >= 12 && ascii(b, 0, 4) === "RIFF" && ascii(b, 8, 4) === "WEBP") return "webp";
+  if (hasAscii(b, 0, "GIF87a") || hasAscii(b, 0, "GIF89a")) return "gif";
+  if (hasAscii(b, 0, "RIFF") && hasAscii(b, 8, "WEBP")) return "webp";
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return "bmp";
   return null;
 }
@@ -181,42 +194,33 @@ export function probeImage(
 
 // ---------------------------------------------------------------------------------------------
 // Header readers: each returns the dimensions and throws ImageDecodeError when the file is
-// truncated or structurally broken.
+// truncated or structurally broken. Every read goes through bytes.ts (bounds-checked, unsigned)
+// and every loop steps with advance(), so no input can make a walk stall or go backwards.
 
 type Dims = { width: number; height: number };
 
-function ascii(b: Uint8Array, off: number, n: number): string {
-  let s = "";
-  for (let i = 0; i < n && off + i < b.length; i++) s += String.fromCharCode(b[off + i]!);
-  return s;
-}
-function u16be(b: Uint8Array, o: number): number {
-  return (b[o]! << 8) | b[o + 1]!;
-}
-function u16le(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8);
-}
-function u32be(b: Uint8Array, o: number): number {
-  return ((b[o]! << 24) >>> 0) + ((b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!);
-}
-function u32le(b: Uint8Array, o: number): number {
-  return (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + ((b[o + 3]! << 24) >>> 0);
-}
-function i32le(b: Uint8Array, o: number): number {
-  return b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24);
-}
 function truncated(format: string, detail = ""): ImageDecodeError {
   return new ImageDecodeError(
     `${format} data is truncated or corrupt${detail ? ` (${detail})` : ""}`,
   );
 }
 
+/** Runs a header reader; a read past the end becomes that format's "truncated" error. */
+function withFormat<T>(format: string, read: () => T): T {
+  try {
+    return read();
+  } catch (e) {
+    if (e instanceof ByteRangeError) throw truncated(format, "a field runs past the end");
+    throw e;
+  }
+}
+
 const HEADER_READERS: Record<ImageFormat, (b: Uint8Array) => Dims> = {
-  jpeg: readJpegHeader,
-  png: readPngHeader,
-  gif: readGifHeader,
-  webp: readWebpHeader,
-  bmp: readBmpHeader,
+  jpeg: (b) => withFormat("JPEG", () => readJpegHeader(b)),
+  png: (b) => withFormat("PNG", () => readPngHeader(b)),
+  gif: (b) => withFormat("GIF", () => readGifHeader(b)),
+  webp: (b) => withFormat("WebP", () => readWebpHeader(b)),
+  bmp: (b) => withFormat("BMP", () => readBmpHeader(b)),
 };
 
 function isSof(m: number): boolean {
@@ -228,13 +232,13 @@ function readJpegHeader(b: Uint8Array): Dims {
   let dims: Dims | null = null;
   while (true) {
     // Skip fill bytes.
-    while (o < b.length && b[o] === 0xff && b[o + 1] === 0xff) o++;
+    while (o + 1 < b.length && b[o] === 0xff && b[o + 1] === 0xff) o++;
     if (o + 4 > b.length) throw truncated("JPEG", "ends before the image data");
-    if (b[o] !== 0xff) throw truncated("JPEG", `no marker at offset ${o}`);
-    const marker = b[o + 1]!;
+    if (u8(b, o) !== 0xff) throw truncated("JPEG", `no marker at offset ${o}`);
+    const marker = u8(b, o + 1);
     if (marker === 0xd9) throw truncated("JPEG", "ends before the image data");
     if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-      o += 2;
+      o = advance(o, o + 2, "JPEG marker walk");
       continue;
     }
     const len = u16be(b, o + 2);
@@ -257,12 +261,12 @@ function readJpegHeader(b: Uint8Array): Dims {
       if (!found) throw truncated("JPEG", "no end-of-image marker");
       return dims;
     }
-    o += 2 + len;
+    o = advance(o, o + 2 + len, "JPEG segment walk");
   }
 }
 
 function readPngHeader(b: Uint8Array): Dims {
-  if (b.length < 33 || ascii(b, 12, 4) !== "IHDR") throw truncated("PNG", "no IHDR");
+  if (b.length < 33 || !hasAscii(b, 12, "IHDR")) throw truncated("PNG", "no IHDR");
   const dims = { width: u32be(b, 16), height: u32be(b, 20) };
   let o = 8;
   let sawIdat = false;
@@ -273,7 +277,7 @@ function readPngHeader(b: Uint8Array): Dims {
     if (o + 12 + len > b.length) throw truncated("PNG", `${type} chunk runs past the end`);
     if (type === "IDAT") sawIdat = true;
     if (type === "IEND") break;
-    o += 12 + len;
+    o = advance(o, o + 12 + len, "PNG chunk walk");
   }
   if (!sawIdat) throw truncated("PNG", "no image data");
   return dims;
@@ -282,8 +286,8 @@ function readPngHeader(b: Uint8Array): Dims {
 function skipGifSubBlocks(b: Uint8Array, o: number): number {
   while (true) {
     if (o >= b.length) throw truncated("GIF", "data block runs past the end");
-    const n = b[o]!;
-    o += 1 + n;
+    const n = u8(b, o);
+    o = advance(o, o + 1 + n, "GIF sub-block walk");
     if (n === 0) return o;
   }
 }
@@ -292,17 +296,17 @@ function readGifHeader(b: Uint8Array): Dims {
   if (b.length < 13) throw truncated("GIF", "short header");
   const dims = { width: u16le(b, 6), height: u16le(b, 8) };
   let o = 13;
-  const flags = b[10]!;
+  const flags = u8(b, 10);
   if (flags & 0x80) o += 3 * (1 << ((flags & 7) + 1));
   // Walk to the end of the first frame's image data.
   while (true) {
     if (o >= b.length) throw truncated("GIF", "no image data");
-    const tag = b[o]!;
+    const tag = u8(b, o);
     if (tag === 0x21) {
-      o = skipGifSubBlocks(b, o + 2);
+      o = advance(o, skipGifSubBlocks(b, o + 2), "GIF block walk");
     } else if (tag === 0x2c) {
       if (o + 10 > b.length) throw truncated("GIF", "short image descriptor");
-      const lf = b[o + 9]!;
+      const lf = u8(b, o + 9);
       o += 10;
       if (lf & 0x80) o += 3 * (1 << ((lf & 7) + 1));
       o += 1; // LZW minimum code size
@@ -323,20 +327,25 @@ function readWebpHeader(b: Uint8Array): Dims {
   const chunk = ascii(b, 12, 4);
   const chunkSize = u32le(b, 16);
   if (20 + chunkSize > b.length) throw truncated("WebP", `${chunk.trim()} chunk runs past the end`);
-  if (chunk === "VP8X") {
-    return {
-      width: 1 + (b[24]! | (b[25]! << 8) | (b[26]! << 16)),
-      height: 1 + (b[27]! | (b[28]! << 8) | (b[29]! << 16)),
-    };
+  // Every chunk inside the RIFF size must fit in it: decoders and the EXIF reader walk them.
+  const riffEnd = riffSize + 8;
+  for (let o = 12; o + 8 <= riffEnd;) {
+    const size = u32le(b, o + 4);
+    const next = o + 8 + size + (size % 2);
+    if (o + 8 + size > riffEnd) {
+      throw truncated("WebP", `${ascii(b, o, 4).trim()} chunk runs past the RIFF end`);
+    }
+    o = advance(o, next, "WebP chunk walk");
   }
+  if (chunk === "VP8X") return { width: 1 + u24le(b, 24), height: 1 + u24le(b, 27) };
   if (chunk === "VP8 ") {
-    if (b[23] !== 0x9d || b[24] !== 0x01 || b[25] !== 0x2a) {
+    if (u8(b, 23) !== 0x9d || u8(b, 24) !== 0x01 || u8(b, 25) !== 0x2a) {
       throw truncated("WebP", "bad VP8 start code");
     }
     return { width: u16le(b, 26) & 0x3fff, height: u16le(b, 28) & 0x3fff };
   }
   if (chunk === "VP8L") {
-    if (b[20] !== 0x2f) throw truncated("WebP", "bad VP8L signature");
+    if (u8(b, 20) !== 0x2f) throw truncated("WebP", "bad VP8L signature");
     const bits = u32le(b, 21);
     return { width: 1 + (bits & 0x3fff), height: 1 + ((bits >>> 14) & 0x3fff) };
   }
@@ -352,7 +361,14 @@ export interface BmpHeader extends Dims {
   colorsUsed: number;
 }
 
+/** BITMAPINFOHEADER and its known successors (V2, V3, OS/2 v2, V4, V5). */
+const BMP_INFO_HEADER_SIZES = new Set([40, 52, 56, 64, 108, 124]);
+
 export function readBmpInfo(b: Uint8Array): BmpHeader {
+  return withFormat("BMP", () => readBmpInfoFields(b));
+}
+
+function readBmpInfoFields(b: Uint8Array): BmpHeader {
   if (b.length < 26) throw truncated("BMP", "short header");
   const dataOffset = u32le(b, 10);
   const headerSize = u32le(b, 14);
@@ -361,8 +377,8 @@ export function readBmpInfo(b: Uint8Array): BmpHeader {
     width = u16le(b, 18);
     height = u16le(b, 20);
     bpp = u16le(b, 24);
-  } else if (headerSize >= 40) {
-    if (b.length < 54) throw truncated("BMP", "short info header");
+  } else if (BMP_INFO_HEADER_SIZES.has(headerSize)) {
+    if (b.length < 14 + headerSize) throw truncated("BMP", "short info header");
     width = i32le(b, 18);
     height = i32le(b, 22);
     bpp = u16le(b, 28);
@@ -377,7 +393,7 @@ export function readBmpInfo(b: Uint8Array): BmpHeader {
 }
 
 function readBmpHeader(b: Uint8Array): Dims {
-  const h = readBmpInfo(b);
+  const h = readBmpInfoFields(b);
   if (h.width < 0) throw new ImageDimensionsError(`BMP header declares a negative width`);
   if (h.compression === 0 || h.compression === 3) {
     const stride = Math.floor((h.width * h.bpp + 31) / 32) * 4;
