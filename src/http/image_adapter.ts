@@ -8,7 +8,11 @@
  *
  * @module
  */
-import { type ImageConfig, parseImageProcessingConfig } from "../image/config.ts";
+import {
+  type ImageConfig,
+  parseImageProcessingConfig,
+  parseImageRequestOverride,
+} from "../image/config.ts";
 import { getSharedIsolatedPipeline, type IsolatedImagePipeline } from "../image/isolated.ts";
 import type { ImageProcessor, PreparedImage } from "./images.ts";
 
@@ -24,7 +28,7 @@ export function createImageProcessor(opts: ImageAdapterOptions): ImageProcessor 
   const base = parseImageProcessingConfig(opts.defaults ?? undefined);
   return {
     resolveConfig(override): ImageConfig {
-      return override ? parseImageProcessingConfig(override, base) : base;
+      return override ? parseImageRequestOverride(override, base) : base;
     },
     async process(bytes, declaredMime, config, signal): Promise<PreparedImage> {
       const pipeline = opts.pipeline ?? getSharedIsolatedPipeline();

@@ -4,11 +4,17 @@
  *                       optimize, noise_reduction?, color_balance?, limits? }
  *   noise_reduction:  { enabled, method: "bilateral", diameter, sigma_color, sigma_space }
  *   color_balance:    { enabled, method: "lab", l_channel_boost, ab_channel_boost }
- *   limits:           { max_bytes, max_megapixels, max_side }   (our addition)
+ *   limits:           { max_bytes, max_megapixels, max_side, max_output_side,
+ *                       max_filter_diameter }   (our addition: the operator's cost ceilings)
  * noise_reduction / color_balance / limits may sit inside image_processing or beside it at the
  * top level. Missing keys fall back to the defaults; present-but-wrong keys (wrong type, out of
- * range, unknown) throw ImageConfigError naming the dotted key.
+ * range, unknown) throw ImageConfigError naming the dotted key. Validation is zod, as for every
+ * other input of the service.
+ *
+ * The operator's file sets values within absolute ranges (parseImageConfigFile); a request's
+ * override (parseImageRequestOverride) may only lower a cost below the operator's limits.
  */
+import { z } from "zod";
 import { ImageConfigError } from "./errors.ts";
 
 export interface NoiseReductionConfig {
@@ -25,9 +31,16 @@ export interface ColorBalanceConfig {
   ab_channel_boost: number;
 }
 export interface LimitsConfig {
+  /** Largest encoded image, in bytes. */
   max_bytes: number;
+  /** Largest decoded image, in megapixels. */
   max_megapixels: number;
+  /** Longest decoded side, in pixels. */
   max_side: number;
+  /** Ceiling of `size` (and `min_size`): the largest output side a request may ask for. */
+  max_output_side: number;
+  /** Ceiling of `noise_reduction.diameter` (bilateral cost grows with its square). */
+  max_filter_diameter: number;
 }
 export interface ImageConfig {
   smart_crop: boolean;
@@ -61,7 +74,13 @@ export const DEFAULT_IMAGE_CONFIG: Readonly<ImageConfig> = Object.freeze({
     l_channel_boost: 1.2,
     ab_channel_boost: 1.1,
   },
-  limits: { max_bytes: 20 * 1024 * 1024, max_megapixels: 40, max_side: 16384 },
+  limits: {
+    max_bytes: 20 * 1024 * 1024,
+    max_megapixels: 40,
+    max_side: 16384,
+    max_output_side: 2048,
+    max_filter_diameter: 15,
+  },
 });
 
 /** A deep copy of the defaults. */
@@ -69,38 +88,60 @@ export function defaultImageConfig(): ImageConfig {
   return structuredClone(DEFAULT_IMAGE_CONFIG) as ImageConfig;
 }
 
-type Obj = Record<string, unknown>;
-function isObj(v: unknown): v is Obj {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+// --- schemas ---------------------------------------------------------------------------------
+
+function range(min: number, max: number, opts: { int?: boolean; exclusiveMin?: boolean } = {}) {
+  const what = `${opts.exclusiveMin ? "greater than" : "at least"} ${min} and at most ${max}`;
+  let s = z.number({ error: "must be a number" });
+  if (opts.int) s = s.int({ error: "must be an integer" });
+  s = opts.exclusiveMin
+    ? s.gt(min, { error: `must be ${what}` })
+    : s.gte(min, { error: `must be ${what}` });
+  return s.lte(max, { error: `must be ${what}` });
 }
-function bool(v: unknown, key: string): boolean {
-  if (typeof v !== "boolean") {
-    throw new ImageConfigError(key, `must be true or false, got ${show(v)}`);
-  }
-  return v;
-}
-function num(
-  v: unknown,
-  key: string,
-  min: number,
-  max: number,
-  integer: boolean,
-  minExclusive = false,
-): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new ImageConfigError(key, `must be a number, got ${show(v)}`);
-  }
-  if (integer && !Number.isInteger(v)) {
-    throw new ImageConfigError(key, `must be an integer, got ${v}`);
-  }
-  if ((minExclusive ? v <= min : v < min) || v > max) {
-    throw new ImageConfigError(
-      key,
-      `must be ${minExclusive ? "greater than" : "at least"} ${min} and at most ${max}, got ${v}`,
-    );
-  }
-  return v;
-}
+const flag = z.boolean({ error: "must be true or false" });
+
+const NoiseReduction = z.strictObject({
+  enabled: flag,
+  method: z.literal("bilateral", { error: 'must be "bilateral"' }),
+  diameter: range(1, 31, { int: true }),
+  sigma_color: range(0, 1000, { exclusiveMin: true }),
+  sigma_space: range(0, 1000, { exclusiveMin: true }),
+}).partial();
+
+const ColorBalance = z.strictObject({
+  enabled: flag,
+  method: z.literal("lab", { error: 'must be "lab"' }),
+  l_channel_boost: range(0, 4, { exclusiveMin: true }),
+  ab_channel_boost: range(0, 4),
+}).partial();
+
+const Limits = z.strictObject({
+  max_bytes: range(1, 2 ** 31, { int: true }),
+  max_megapixels: range(0, 1000, { exclusiveMin: true }),
+  max_side: range(1, 65535, { int: true }),
+  max_output_side: range(16, 8192, { int: true }),
+  max_filter_diameter: range(1, 31, { int: true }),
+}).partial();
+
+const ImageProcessing = z.strictObject({
+  smart_crop: flag,
+  size: z.tuple([range(16, 8192, { int: true }), range(16, 8192, { int: true })], {
+    error: "must be [width, height]",
+  }),
+  min_size: range(1, 8192, { int: true }),
+  preserve_aspect_ratio: flag,
+  jpeg_quality: range(1, 100, { int: true }),
+  optimize: flag,
+  noise_reduction: NoiseReduction,
+  color_balance: ColorBalance,
+  limits: Limits,
+}, { error: "must be an object" }).partial();
+
+type ImageProcessingOverride = z.infer<typeof ImageProcessing>;
+
+// --- parsing ---------------------------------------------------------------------------------
+
 function show(v: unknown): string {
   try {
     return JSON.stringify(v) ?? String(v);
@@ -108,123 +149,124 @@ function show(v: unknown): string {
     return String(v);
   }
 }
-function checkKeys(o: Obj, allowed: readonly string[], prefix: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.includes(k)) {
-      throw new ImageConfigError(`${prefix}${k}`, `unknown key (allowed: ${allowed.join(", ")})`);
-    }
-  }
+
+function dotted(prefix: string, path: readonly PropertyKey[]): string {
+  let key = prefix.endsWith(".") ? prefix.slice(0, -1) : prefix;
+  for (const p of path) key += typeof p === "number" ? `[${p}]` : key ? `.${String(p)}` : String(p);
+  return key;
 }
 
-const IP_KEYS = [
-  "smart_crop",
-  "size",
-  "min_size",
-  "preserve_aspect_ratio",
-  "jpeg_quality",
-  "optimize",
-  "noise_reduction",
-  "color_balance",
-  "limits",
-] as const;
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) v = (v as Record<PropertyKey, unknown> | undefined)?.[p];
+  return v;
+}
 
-function mergeNoise(base: NoiseReductionConfig, v: unknown, p: string): NoiseReductionConfig {
-  if (!isObj(v)) throw new ImageConfigError(p.slice(0, -1), `must be an object, got ${show(v)}`);
-  checkKeys(v, ["enabled", "method", "diameter", "sigma_color", "sigma_space"], p);
-  const out = { ...base };
-  if (v.enabled !== undefined) out.enabled = bool(v.enabled, `${p}enabled`);
-  if (v.method !== undefined && v.method !== "bilateral") {
-    throw new ImageConfigError(`${p}method`, `must be "bilateral", got ${show(v.method)}`);
+/** Validates with `schema`; the first zod issue becomes an ImageConfigError naming its key. */
+function validate<T>(
+  schema: z.ZodType<T>,
+  input: unknown,
+  prefix: string,
+  shapes: Record<string, unknown> = schemaShapes,
+): T {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0]!;
+  if (issue.code === "unrecognized_keys") {
+    const allowed = Object.keys(
+      (valueAt(shapes, issue.path) as Record<string, unknown> | undefined) ?? {},
+    );
+    throw new ImageConfigError(
+      dotted(prefix, [...issue.path, issue.keys[0]!]),
+      `unknown key${allowed.length ? ` (allowed: ${allowed.join(", ")})` : ""}`,
+    );
   }
-  if (v.diameter !== undefined) out.diameter = num(v.diameter, `${p}diameter`, 1, 31, true);
-  if (v.sigma_color !== undefined) {
-    out.sigma_color = num(v.sigma_color, `${p}sigma_color`, 0, 1000, false, true);
-  }
-  if (v.sigma_space !== undefined) {
-    out.sigma_space = num(v.sigma_space, `${p}sigma_space`, 0, 1000, false, true);
-  }
+  const key = dotted(prefix, issue.path);
+  throw new ImageConfigError(key, `${issue.message}, got ${show(valueAt(input, issue.path))}`);
+}
+
+/** The key names of each object schema, for "unknown key (allowed: …)" messages. */
+const schemaShapes: Record<string, unknown> = {
+  ...ImageProcessing.shape,
+  noise_reduction: NoiseReduction.shape,
+  color_balance: ColorBalance.shape,
+  limits: Limits.shape,
+};
+
+function merge(base: ImageConfig, o: ImageProcessingOverride): ImageConfig {
+  const out: ImageConfig = structuredClone(base);
+  const { noise_reduction, color_balance, limits, size, ...flat } = o;
+  Object.assign(out, flat);
+  if (size) out.size = [size[0], size[1]];
+  if (noise_reduction) Object.assign(out.noise_reduction, noise_reduction);
+  if (color_balance) Object.assign(out.color_balance, color_balance);
+  if (limits) Object.assign(out.limits, limits);
   return out;
 }
-function mergeColor(base: ColorBalanceConfig, v: unknown, p: string): ColorBalanceConfig {
-  if (!isObj(v)) throw new ImageConfigError(p.slice(0, -1), `must be an object, got ${show(v)}`);
-  checkKeys(v, ["enabled", "method", "l_channel_boost", "ab_channel_boost"], p);
-  const out = { ...base };
-  if (v.enabled !== undefined) out.enabled = bool(v.enabled, `${p}enabled`);
-  if (v.method !== undefined && v.method !== "lab") {
-    throw new ImageConfigError(`${p}method`, `must be "lab", got ${show(v.method)}`);
+
+function checkMinSize(out: ImageConfig, o: ImageProcessingOverride, prefix: string): void {
+  if (out.min_size > Math.min(out.size[0], out.size[1])) {
+    throw new ImageConfigError(
+      dotted(prefix, [o.min_size !== undefined ? "min_size" : "size"]),
+      `min_size ${out.min_size} is larger than the smaller side of size [${out.size.join(", ")}]`,
+    );
   }
-  if (v.l_channel_boost !== undefined) {
-    out.l_channel_boost = num(v.l_channel_boost, `${p}l_channel_boost`, 0, 4, false, true);
-  }
-  if (v.ab_channel_boost !== undefined) {
-    out.ab_channel_boost = num(v.ab_channel_boost, `${p}ab_channel_boost`, 0, 4, false);
-  }
-  return out;
-}
-function mergeLimits(base: LimitsConfig, v: unknown, p: string): LimitsConfig {
-  if (!isObj(v)) throw new ImageConfigError(p.slice(0, -1), `must be an object, got ${show(v)}`);
-  checkKeys(v, ["max_bytes", "max_megapixels", "max_side"], p);
-  const out = { ...base };
-  if (v.max_bytes !== undefined) {
-    out.max_bytes = num(v.max_bytes, `${p}max_bytes`, 1, 2 ** 31, true);
-  }
-  if (v.max_megapixels !== undefined) {
-    out.max_megapixels = num(v.max_megapixels, `${p}max_megapixels`, 0, 1000, false, true);
-  }
-  if (v.max_side !== undefined) out.max_side = num(v.max_side, `${p}max_side`, 1, 65535, true);
-  return out;
 }
 
 /**
  * Validates a (partial) `image_processing` object and merges it over `base` (defaults when
- * omitted). Use for per-request overrides. `prefix` names keys in errors.
+ * omitted), within the absolute ranges: the operator's own configuration. `prefix` names keys
+ * in errors. Per-request overrides go through parseImageRequestOverride instead.
  */
 export function parseImageProcessingConfig(
   override: unknown,
   base: ImageConfig = defaultImageConfig(),
   prefix = "image_processing.",
 ): ImageConfig {
-  const out: ImageConfig = structuredClone(base);
+  if (override === undefined || override === null) return structuredClone(base);
+  const o = validate(ImageProcessing, override, prefix);
+  const out = merge(base, o);
+  checkMinSize(out, o, prefix);
+  return out;
+}
+
+/**
+ * A request's `image_processing` override merged over the operator's configuration `base`:
+ * the same validation, and no cost may rise above the operator's limits (bytes, megapixels,
+ * sides, output size, filter diameter). A value above its ceiling is a 400 naming the key.
+ */
+export function parseImageRequestOverride(
+  override: unknown,
+  base: ImageConfig,
+  prefix = "image_processing.",
+): ImageConfig {
+  const out = parseImageProcessingConfig(override, base, prefix);
   if (override === undefined || override === null) return out;
-  if (!isObj(override)) {
-    throw new ImageConfigError(prefix.slice(0, -1), `must be an object, got ${show(override)}`);
-  }
-  const v = override;
-  checkKeys(v, IP_KEYS, prefix);
-  if (v.smart_crop !== undefined) out.smart_crop = bool(v.smart_crop, `${prefix}smart_crop`);
-  if (v.size !== undefined) {
-    if (!Array.isArray(v.size) || v.size.length !== 2) {
-      throw new ImageConfigError(`${prefix}size`, `must be [width, height], got ${show(v.size)}`);
+  const o = override as ImageProcessingOverride;
+  const ceiling = (path: PropertyKey[], value: number, max: number, what: string) => {
+    if (value > max) {
+      throw new ImageConfigError(
+        dotted(prefix, path),
+        `may only lower the server's limit: ${value} is above its ${what} of ${max}`,
+      );
     }
-    out.size = [
-      num(v.size[0], `${prefix}size[0]`, 16, 8192, true),
-      num(v.size[1], `${prefix}size[1]`, 16, 8192, true),
-    ];
+  };
+  for (const k of Object.keys(o.limits ?? {}) as (keyof LimitsConfig)[]) {
+    ceiling(["limits", k], out.limits[k], base.limits[k], k);
   }
-  if (v.min_size !== undefined) out.min_size = num(v.min_size, `${prefix}min_size`, 1, 8192, true);
-  if (v.preserve_aspect_ratio !== undefined) {
-    out.preserve_aspect_ratio = bool(v.preserve_aspect_ratio, `${prefix}preserve_aspect_ratio`);
+  const maxOut = base.limits.max_output_side;
+  if (o.size) {
+    ceiling(["size", 0], out.size[0], maxOut, "max_output_side");
+    ceiling(["size", 1], out.size[1], maxOut, "max_output_side");
   }
-  if (v.jpeg_quality !== undefined) {
-    out.jpeg_quality = num(v.jpeg_quality, `${prefix}jpeg_quality`, 1, 100, true);
-  }
-  if (v.optimize !== undefined) out.optimize = bool(v.optimize, `${prefix}optimize`);
-  if (v.noise_reduction !== undefined) {
-    out.noise_reduction = mergeNoise(
-      out.noise_reduction,
-      v.noise_reduction,
-      `${prefix}noise_reduction.`,
-    );
-  }
-  if (v.color_balance !== undefined) {
-    out.color_balance = mergeColor(out.color_balance, v.color_balance, `${prefix}color_balance.`);
-  }
-  if (v.limits !== undefined) out.limits = mergeLimits(out.limits, v.limits, `${prefix}limits.`);
-  if (out.min_size > Math.min(out.size[0], out.size[1])) {
-    const key = v.min_size !== undefined ? `${prefix}min_size` : `${prefix}size`;
-    throw new ImageConfigError(
-      key,
-      `min_size ${out.min_size} is larger than the smaller side of size [${out.size.join(", ")}]`,
+  if (o.min_size !== undefined) ceiling(["min_size"], out.min_size, maxOut, "max_output_side");
+  if (o.noise_reduction?.diameter !== undefined) {
+    const max = base.limits.max_filter_diameter;
+    ceiling(
+      ["noise_reduction", "diameter"],
+      out.noise_reduction.diameter,
+      max,
+      "max_filter_diameter",
     );
   }
   return out;
@@ -232,27 +274,44 @@ export function parseImageProcessingConfig(
 
 /**
  * Parses a whole config document (the config file): `{ image_processing?, noise_reduction?,
- * color_balance?, ... }`. Other top-level keys belong to other modules and are ignored.
+ * color_balance?, limits?, ... }`. Other top-level keys belong to other modules and are ignored.
  */
 export function parseImageConfigFile(
   doc: unknown,
   base: ImageConfig = defaultImageConfig(),
 ): ImageConfig {
-  if (!isObj(doc)) {
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new ImageConfigError("(root)", `config must be a JSON object, got ${show(doc)}`);
   }
-  let cfg = parseImageProcessingConfig(doc.image_processing, base, "image_processing.");
-  if (doc.noise_reduction !== undefined) {
-    cfg = {
-      ...cfg,
-      noise_reduction: mergeNoise(cfg.noise_reduction, doc.noise_reduction, "noise_reduction."),
-    };
+  const d = doc as Record<string, unknown>;
+  let cfg = parseImageProcessingConfig(d.image_processing, base, "image_processing.");
+  if (d.noise_reduction !== undefined) {
+    const nr = validate(
+      NoiseReduction,
+      d.noise_reduction,
+      "noise_reduction.",
+      NoiseReduction.shape,
+    );
+    cfg = merge(cfg, { noise_reduction: nr });
   }
-  if (doc.color_balance !== undefined) {
-    cfg = {
-      ...cfg,
-      color_balance: mergeColor(cfg.color_balance, doc.color_balance, "color_balance."),
-    };
+  if (d.color_balance !== undefined) {
+    const cb = validate(ColorBalance, d.color_balance, "color_balance.", ColorBalance.shape);
+    cfg = merge(cfg, { color_balance: cb });
+  }
+  if (d.limits !== undefined) {
+    cfg = merge(cfg, { limits: validate(Limits, d.limits, "limits.", Limits.shape) });
+  }
+  if (cfg.size[0] > cfg.limits.max_output_side || cfg.size[1] > cfg.limits.max_output_side) {
+    throw new ImageConfigError(
+      "image_processing.size",
+      `[${cfg.size.join(", ")}] is above limits.max_output_side ${cfg.limits.max_output_side}`,
+    );
+  }
+  if (cfg.noise_reduction.diameter > cfg.limits.max_filter_diameter) {
+    throw new ImageConfigError(
+      "noise_reduction.diameter",
+      `${cfg.noise_reduction.diameter} is above limits.max_filter_diameter ${cfg.limits.max_filter_diameter}`,
+    );
   }
   return cfg;
 }

@@ -11,15 +11,18 @@ export {
   type NoiseReductionConfig,
   parseImageConfigFile,
   parseImageProcessingConfig,
+  parseImageRequestOverride,
 } from "./config.ts";
 export {
   DataUrlError,
+  ImageBusyError,
   ImageConfigError,
   ImageDecodeError,
   ImageDimensionsError,
   ImageError,
   type ImageErrorCode,
   type ImageErrorStatus,
+  ImageTimeoutError,
   ImageTooLargeError,
   ImageTypeMismatchError,
   UnsupportedImageTypeError,
@@ -41,3 +44,11 @@ export {
   probeImage,
 } from "./validate.ts";
 export { closeSharedImagePool, getSharedImagePool, ImagePool } from "./workers.ts";
+export {
+  closeSharedIsolatedPipeline,
+  getSharedIsolatedPipeline,
+  IsolatedImagePipeline,
+  type IsolatedPipelineOptions,
+  type IsolatedPipelineStats,
+  type IsolatedProcessOptions,
+} from "./isolated.ts";
