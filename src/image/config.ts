@@ -4,10 +4,10 @@
  *                       optimize, noise_reduction?, color_balance?, limits? }
  *   noise_reduction:  { enabled, method: "bilateral", diameter, sigma_color, sigma_space }
  *   color_balance:    { enabled, method: "lab", l_channel_boost, ab_channel_boost }
- *   limits:           { max_bytes, max_megapixels, max_side, max_output_side,
+ *   image_processing.limits: { max_bytes, max_megapixels, max_side, max_output_side,
  *                       max_filter_diameter }   (our addition: the operator's cost ceilings)
- * noise_reduction / color_balance / limits may sit inside image_processing or beside it at the
- * top level. Missing keys fall back to the defaults; present-but-wrong keys (wrong type, out of
+ * noise_reduction / color_balance may sit inside image_processing or beside it at the top level.
+ * The seed's `format: "JPEG"` is accepted (the re-encode format; JPEG is the only one). Missing keys fall back to the defaults; present-but-wrong keys (wrong type, out of
  * range, unknown) throw ImageConfigError naming the dotted key. Validation is zod, as for every
  * other input of the service.
  *
@@ -133,6 +133,7 @@ const ImageProcessing = z.strictObject({
   preserve_aspect_ratio: flag,
   jpeg_quality: range(1, 100, { int: true }),
   optimize: flag,
+  format: z.enum(["JPEG", "jpeg"], { error: 'must be "JPEG"' }),
   noise_reduction: NoiseReduction,
   color_balance: ColorBalance,
   limits: Limits,
@@ -195,7 +196,7 @@ const schemaShapes: Record<string, unknown> = {
 
 function merge(base: ImageConfig, o: ImageProcessingOverride): ImageConfig {
   const out: ImageConfig = structuredClone(base);
-  const { noise_reduction, color_balance, limits, size, ...flat } = o;
+  const { noise_reduction, color_balance, limits, size, format: _format, ...flat } = o;
   Object.assign(out, flat);
   if (size) out.size = [size[0], size[1]];
   if (noise_reduction) Object.assign(out.noise_reduction, noise_reduction);
@@ -274,7 +275,9 @@ export function parseImageRequestOverride(
 
 /**
  * Parses a whole config document (the config file): `{ image_processing?, noise_reduction?,
- * color_balance?, limits?, ... }`. Other top-level keys belong to other modules and are ignored.
+ * color_balance?, ... }`. Other top-level keys (a top-level `limits` too: the HTTP layer's
+ * request limits) belong to other modules and are ignored; image limits sit in
+ * `image_processing.limits`.
  */
 export function parseImageConfigFile(
   doc: unknown,
@@ -298,19 +301,18 @@ export function parseImageConfigFile(
     const cb = validate(ColorBalance, d.color_balance, "color_balance.", ColorBalance.shape);
     cfg = merge(cfg, { color_balance: cb });
   }
-  if (d.limits !== undefined) {
-    cfg = merge(cfg, { limits: validate(Limits, d.limits, "limits.", Limits.shape) });
-  }
   if (cfg.size[0] > cfg.limits.max_output_side || cfg.size[1] > cfg.limits.max_output_side) {
     throw new ImageConfigError(
       "image_processing.size",
-      `[${cfg.size.join(", ")}] is above limits.max_output_side ${cfg.limits.max_output_side}`,
+      `[${
+        cfg.size.join(", ")
+      }] is above image_processing.limits.max_output_side ${cfg.limits.max_output_side}`,
     );
   }
   if (cfg.noise_reduction.diameter > cfg.limits.max_filter_diameter) {
     throw new ImageConfigError(
       "noise_reduction.diameter",
-      `${cfg.noise_reduction.diameter} is above limits.max_filter_diameter ${cfg.limits.max_filter_diameter}`,
+      `${cfg.noise_reduction.diameter} is above image_processing.limits.max_filter_diameter ${cfg.limits.max_filter_diameter}`,
     );
   }
   return cfg;

@@ -8,9 +8,16 @@ import { ImageConfigError } from "../../src/image/errors.ts";
 
 Deno.test("parseImageRequestOverride() refuses every cost above the operator's limits", () => {
   const base = parseImageConfigFile({
-    image_processing: { limits: { max_megapixels: 12, max_side: 4096, max_output_side: 1024 } },
+    image_processing: {
+      limits: {
+        max_megapixels: 12,
+        max_side: 4096,
+        max_output_side: 1024,
+        max_filter_diameter: 9,
+        max_bytes: 1_000_000,
+      },
+    },
     noise_reduction: { diameter: 5 },
-    limits: { max_filter_diameter: 9, max_bytes: 1_000_000 },
   });
   const cases: [unknown, string][] = [
     [{ limits: { max_megapixels: 1000 } }, "image_processing.limits.max_megapixels"],
@@ -57,9 +64,12 @@ Deno.test("parseImageConfigFile() keeps size and diameter inside the operator's 
     (e: unknown) => e instanceof ImageConfigError && e.key === "noise_reduction.diameter",
   );
   const raised = parseImageConfigFile({
-    image_processing: { size: [4096, 4096] },
+    image_processing: {
+      size: [4096, 4096],
+      limits: { max_output_side: 4096, max_filter_diameter: 21 },
+    },
     noise_reduction: { diameter: 21 },
-    limits: { max_output_side: 4096, max_filter_diameter: 21 },
+    limits: { max_images: 2 }, // the HTTP layer's, not ours
   });
   assert.equal(raised.size[0], 4096);
   assert.equal(raised.noise_reduction.diameter, 21);
@@ -91,4 +101,19 @@ Deno.test("config errors name the key, the value and what was expected", () => {
     msg(() => parseImageConfigFile({ color_balance: { enabled: "yes" } })),
     'color_balance.enabled: must be true or false, got "yes"',
   );
+});
+
+Deno.test("parseImageConfigFile() accepts the seed's image_processing block as written", () => {
+  const c = parseImageConfigFile({
+    image_processing: {
+      smart_crop: true,
+      size: [1024, 1024],
+      min_size: 512,
+      preserve_aspect_ratio: true,
+      format: "JPEG",
+      jpeg_quality: 95,
+      optimize: true,
+    },
+  });
+  assert.deepEqual(c, defaultImageConfig());
 });
