@@ -84,20 +84,45 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Maps a zod error to a 400 naming the first bad field. */
-export function fromZodError(err: z.ZodError): ApiError {
-  const issue = err.issues[0];
-  const param = issue ? formatPath(issue.path) : null;
-  let message = issue?.message ?? "invalid request";
-  if (issue?.code === "invalid_type") {
-    message = `${param || "request body"}: ${issue.message}`;
-  } else if (param) {
-    message = `${param}: ${message}`;
+/**
+ * The issue to report for a failed union: the alternative that got furthest into the value,
+ * when it got as far as a named field — so `content: [{type:"text", text: 5}]` names
+ * `content[0].text`, while `stop: [1]` (an element of the wrong type) names `stop`. A union
+ * whose alternatives all fail at its own level is reported as itself.
+ */
+function deepestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  let best: z.core.$ZodIssue | null = null;
+  for (const branch of issue.errors) {
+    const first = branch[0];
+    const named = first?.path.some((seg) => typeof seg === "string") ?? false;
+    if (first && named && (!best || first.path.length > best.path.length)) best = first;
   }
-  return new ApiError(400, message, {
+  if (!best) return issue;
+  const inner = deepestIssue(best);
+  return { ...inner, path: [...issue.path, ...inner.path] };
+}
+
+/** The one mapping from a zod issue to a 400 naming the parameter (`messages[0].role`). */
+export function fromZodIssue(raw: z.core.$ZodIssue | undefined): ApiError {
+  const issue = raw ? deepestIssue(raw) : undefined;
+  const param = issue ? formatPath(issue.path) : "";
+  const message = issue?.message ?? "invalid request";
+  const custom = issue?.code === "custom" ? (issue.params as { code?: unknown } | undefined) : null;
+  const code = typeof custom?.code === "string"
+    ? custom.code
+    : issue?.code === "invalid_type"
+    ? "invalid_type"
+    : "invalid_value";
+  return new ApiError(400, `${param || "request body"}: ${message}`, {
     param: param || null,
-    code: issue?.code === "invalid_type" ? "invalid_type" : "invalid_value",
+    code,
   });
+}
+
+/** Maps a zod error to a 400 naming the first bad field. */
+export function fromZodError(err: { readonly issues: readonly z.core.$ZodIssue[] }): ApiError {
+  return fromZodIssue(err.issues[0]);
 }
 
 /** Maps an engine failure (by its stable `code`) to an ApiError. */
@@ -173,13 +198,22 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ImageError) return fromImageError(err, null);
   if (err instanceof z.ZodError) return fromZodError(err);
   if (err instanceof HTTPException) {
+    // Hono's validator throws 400 "Malformed JSON in request body" for a body JSON.parse refuses.
     const status = err.status as ContentfulStatusCode;
-    return new ApiError(status, err.message || "request failed", { cause: err });
+    const code = status === 400 && /JSON/.test(err.message) ? "invalid_json" : null;
+    return new ApiError(status, err.message || "request failed", { code, cause: err });
   }
   return new ApiError(500, "internal server error", {
     type: "server_error",
     code: "internal_error",
     cause: err,
+  });
+}
+
+export function modelNotFound(id: string): ApiError {
+  return new ApiError(404, `The model '${id}' does not exist`, {
+    param: "model",
+    code: "model_not_found",
   });
 }
 

@@ -1,0 +1,23 @@
+/**
+ * Respond stage, non-streaming: waits for the generation and answers one `chat.completion`.
+ *
+ * @module
+ */
+import { completionJson } from "../sse.ts";
+import { settle } from "./aborts.ts";
+import { finished, type StartedGeneration } from "./generate.ts";
+
+export async function respondJson(g: StartedGeneration): Promise<Response> {
+  const result = await settle(g.generation, g.run.signal);
+  const { timings, fields } = finished(g, result, null);
+  Object.assign(g.run.fields, fields);
+  const body = completionJson(
+    g.chunk,
+    result.text,
+    result.finishReason,
+    result.usage,
+    timings,
+    g.images.reports,
+  );
+  return Response.json(body, { status: 200 });
+}
