@@ -26,9 +26,7 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
 /** API paths get OpenAI's error JSON; anything else (the page's namespace) a plain 404. */
 export const notFound: NotFoundHandler<AppEnv> = (c) => {
   if (c.req.path.startsWith("/v1/") || c.req.path === "/v1") {
-    return errorResponse(
-      new ApiError(404, `Invalid URL (${c.req.method} ${c.req.path})`, { code: "unknown_url" }),
-    );
+    throw new ApiError(404, `Invalid URL (${c.req.method} ${c.req.path})`, { code: "unknown_url" });
   }
   return c.text("Not Found", 404);
 };

@@ -29,6 +29,8 @@ export class ApiError extends Error {
   readonly code: string | null;
   /** Seconds for a `Retry-After` header, when the client should come back later. */
   readonly retryAfter: number | null;
+  /** More response headers (e.g. `Allow` on a 405). */
+  readonly headers: Readonly<Record<string, string>>;
   constructor(
     status: ContentfulStatusCode,
     message: string,
@@ -37,6 +39,7 @@ export class ApiError extends Error {
       param?: string | null;
       code?: string | null;
       retryAfter?: number | null;
+      headers?: Readonly<Record<string, string>>;
       cause?: unknown;
     } = {},
   ) {
@@ -47,6 +50,7 @@ export class ApiError extends Error {
     this.param = opts.param ?? null;
     this.code = opts.code ?? null;
     this.retryAfter = opts.retryAfter ?? null;
+    this.headers = opts.headers ?? {};
   }
 
   toJSON(): OpenAiErrorBody {
@@ -125,53 +129,35 @@ export function fromZodError(err: { readonly issues: readonly z.core.$ZodIssue[]
   return fromZodIssue(err.issues[0]);
 }
 
+/** How each engine failure answers: status, OpenAI code, the parameter to blame. */
+const ENGINE_ERRORS: Readonly<
+  Record<EngineError["code"], readonly [ContentfulStatusCode, string | null, string | null]>
+> = {
+  queue_full: [429, "queue_full", null],
+  engine_closed: [503, "engine_closed", null],
+  invalid_image: [400, "invalid_image", "messages"],
+  vision_not_supported: [400, "vision_not_supported", "messages"],
+  invalid_request: [400, "invalid_request", null],
+  grammar_invalid: [400, "grammar_invalid", "response_format"],
+  context_overflow: [400, "context_length_exceeded", "messages"],
+  model_load_failed: [503, "model_load_failed", null],
+  mmproj_load_failed: [503, "mmproj_load_failed", null],
+  tokenize_failed: [500, "tokenize_failed", null],
+  decode_failed: [500, "decode_failed", null],
+  encode_failed: [500, "encode_failed", null],
+};
+
 /** Maps an engine failure (by its stable `code`) to an ApiError. */
 export function fromEngineError(err: EngineError): ApiError {
-  switch (err.code) {
-    case "queue_full":
-      return new ApiError(429, err.message, {
-        code: "queue_full",
-        retryAfter: err instanceof QueueFullError
-          ? Math.max(1, Math.ceil(err.retryAfterSeconds))
-          : 1,
-        cause: err,
-      });
-    case "engine_closed":
-      return new ApiError(503, err.message, { code: "engine_closed", retryAfter: 5, cause: err });
-    case "invalid_image":
-      return new ApiError(400, err.message, {
-        code: "invalid_image",
-        param: "messages",
-        cause: err,
-      });
-    case "vision_not_supported":
-      return new ApiError(400, err.message, {
-        code: "vision_not_supported",
-        param: "messages",
-        cause: err,
-      });
-    case "invalid_request":
-      return new ApiError(400, err.message, { code: "invalid_request", cause: err });
-    case "grammar_invalid":
-      return new ApiError(400, err.message, {
-        code: "grammar_invalid",
-        param: "response_format",
-        cause: err,
-      });
-    case "context_overflow":
-      return new ApiError(400, err.message, {
-        code: "context_length_exceeded",
-        param: "messages",
-        cause: err,
-      });
-    case "model_load_failed":
-    case "mmproj_load_failed":
-      return new ApiError(503, err.message, { code: err.code, retryAfter: 30, cause: err });
-    case "tokenize_failed":
-    case "decode_failed":
-    case "encode_failed":
-      return new ApiError(500, err.message, { type: "server_error", code: err.code, cause: err });
-  }
+  const [status, code, param] = ENGINE_ERRORS[err.code];
+  const retryAfter = err instanceof QueueFullError
+    ? Math.max(1, Math.ceil(err.retryAfterSeconds))
+    : err.code === "queue_full"
+    ? 1
+    : status === 503
+    ? (err.code === "engine_closed" ? 5 : 30)
+    : null;
+  return new ApiError(status, err.message, { code, param, retryAfter, cause: err });
 }
 
 /** Maps an image-pipeline failure (it carries its status) to an ApiError. */
@@ -218,8 +204,8 @@ export function modelNotFound(id: string): ApiError {
 }
 
 /** A JSON error Response with `Retry-After` when due. */
-export function errorResponse(err: ApiError, extraHeaders?: HeadersInit): Response {
-  const headers = new Headers(extraHeaders);
+export function errorResponse(err: ApiError): Response {
+  const headers = new Headers(err.headers);
   headers.set("content-type", "application/json; charset=utf-8");
   if (err.retryAfter !== null) headers.set("retry-after", String(err.retryAfter));
   if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="smolvlm"');

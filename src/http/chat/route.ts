@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { zValidator } from "@hono/zod-validator";
 import type { AppContext } from "../context.ts";
-import { ApiError, errorResponse, fromZodError, modelNotFound } from "../errors.ts";
+import { ApiError, fromZodError, modelNotFound } from "../errors.ts";
 import { abortAware, throwIfAborted } from "./aborts.ts";
 import { resolveImages } from "./images.ts";
 import { grammarFor, toGenerateRequest } from "./prompt.ts";
@@ -51,11 +51,10 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         throw abortAware(e, run.signal);
       }
     })
-    .all("/", (c) =>
-      errorResponse(
-        new ApiError(405, `${c.req.method} is not allowed here; use POST`, {
-          code: "method_not_allowed",
-        }),
-        { allow: "POST" },
-      ));
+    .all("/", (c) => {
+      throw new ApiError(405, `${c.req.method} is not allowed here; use POST`, {
+        code: "method_not_allowed",
+        headers: { allow: "POST" },
+      });
+    });
 }
