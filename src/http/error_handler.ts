@@ -7,7 +7,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { ErrorHandler, NotFoundHandler } from "hono";
 import type { AppEnv } from "./context.ts";
-import { ApiError, errorResponse, toApiError } from "./errors.ts";
+import { ApiError, errorHeaders, toApiError } from "./errors.ts";
 
 export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
   return (err, c) => {
@@ -19,7 +19,8 @@ export function errorHandler(log: Logger): ErrorHandler<AppEnv> {
         error: api.cause ?? err,
       });
     }
-    return errorResponse(api);
+    // Through the context, so headers set earlier (request id, rate limits) stay on the answer.
+    return c.body(JSON.stringify(api.toJSON()), api.status, errorHeaders(api));
   };
 }
 

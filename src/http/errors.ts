@@ -203,11 +203,13 @@ export function modelNotFound(id: string): ApiError {
   });
 }
 
-/** A JSON error Response with `Retry-After` when due. */
-export function errorResponse(err: ApiError): Response {
-  const headers = new Headers(err.headers);
-  headers.set("content-type", "application/json; charset=utf-8");
-  if (err.retryAfter !== null) headers.set("retry-after", String(err.retryAfter));
-  if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="smolvlm"');
-  return new Response(JSON.stringify(err.toJSON()), { status: err.status, headers });
+/** The headers of an error answer: JSON, `Retry-After` when due, the Bearer challenge on 401. */
+export function errorHeaders(err: ApiError): Record<string, string> {
+  const headers: Record<string, string> = {
+    ...err.headers,
+    "content-type": "application/json; charset=utf-8",
+  };
+  if (err.retryAfter !== null) headers["retry-after"] = String(err.retryAfter);
+  if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="smolvlm"';
+  return headers;
 }

@@ -3,11 +3,12 @@
  *
  * @module
  */
+import type { Context } from "hono";
 import { completionJson } from "../sse.ts";
 import { settle } from "./aborts.ts";
 import { finished, type StartedGeneration } from "./generate.ts";
 
-export async function respondJson(g: StartedGeneration): Promise<Response> {
+export async function respondJson(c: Context, g: StartedGeneration): Promise<Response> {
   const result = await settle(g.generation, g.run.signal);
   const { timings, fields } = finished(g, result, null);
   Object.assign(g.run.fields, fields);
@@ -19,5 +20,5 @@ export async function respondJson(g: StartedGeneration): Promise<Response> {
     timings,
     g.images.reports,
   );
-  return Response.json(body, { status: 200 });
+  return c.json(body, 200);
 }

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { Context } from "hono";
 import type { TextDelta } from "../../engine/mod.ts";
 import {
   chunk,
@@ -24,7 +25,7 @@ import { finished, type StartedGeneration } from "./generate.ts";
 
 type Controller = ReadableStreamDefaultController<Uint8Array>;
 
-export async function respondSse(g: StartedGeneration): Promise<Response> {
+export async function respondSse(c: Context, g: StartedGeneration): Promise<Response> {
   const { run } = g;
   const iterator = g.generation[Symbol.asyncIterator]();
   let pending: IteratorResult<TextDelta> | null = await iterator.next();
@@ -100,5 +101,5 @@ export async function respondSse(g: StartedGeneration): Promise<Response> {
       run.abort("disconnect");
     },
   }, { highWaterMark: 0 });
-  return new Response(body, { status: 200, headers: SSE_HEADERS });
+  return c.body(body, 200, SSE_HEADERS);
 }

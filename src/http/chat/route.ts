@@ -46,7 +46,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         });
         throwIfAborted(run.signal);
         const started = startGeneration(run, run.engine, request, images, req.includeUsage);
-        return req.stream ? await respondSse(started) : await respondJson(started);
+        return req.stream ? await respondSse(c, started) : await respondJson(c, started);
       } catch (e) {
         throw abortAware(e, run.signal);
       }
