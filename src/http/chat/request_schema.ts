@@ -52,6 +52,11 @@ const ROLES: Readonly<Record<string, ChatRole>> = {
 const optNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();
 const custom = (code: string) => ({ code });
 
+/** Adds an issue; `code` becomes the OpenAI error code (errors.ts reads it from params). */
+function refuse(ctx: z.RefinementCtx, path: PropertyKey[], message: string, code?: string) {
+  ctx.addIssue({ code: "custom", path, message, ...(code ? { params: custom(code) } : {}) });
+}
+
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 const imagePart = z.object({
   type: z.literal("image_url"),
@@ -78,22 +83,11 @@ const message = z.object({
   }).nullish(),
 }).superRefine((m, ctx) => {
   if (m.content == null && m.role !== "assistant") {
-    ctx.addIssue({
-      code: "custom",
-      path: ["content"],
-      message: "is required",
-      params: custom("missing"),
-    });
+    refuse(ctx, ["content"], "is required", "missing");
   }
   if (!Array.isArray(m.content) || m.role === "user") return;
   m.content.forEach((p, j) => {
-    if (p.type !== "text") {
-      ctx.addIssue({
-        code: "custom",
-        path: ["content", j],
-        message: "images are only accepted in user messages",
-      });
-    }
+    if (p.type !== "text") refuse(ctx, ["content", j], "images are only accepted in user messages");
   });
 });
 
@@ -110,13 +104,7 @@ function responseFormat(limits: RequestLimits) {
         description: z.string().optional(),
         schema: z.record(z.string(), z.unknown()).superRefine((s, ctx) => {
           const problem = checkSchemaCost(s, limits);
-          if (problem) {
-            ctx.addIssue({
-              code: "custom",
-              message: problem,
-              params: custom("schema_too_complex"),
-            });
-          }
+          if (problem) refuse(ctx, [], problem, "schema_too_complex");
         }),
         strict: z.boolean().nullish(),
       }),
@@ -154,22 +142,15 @@ export function chatRequestSchema(limits: RequestLimits) {
   }, { error: (iss) => iss.code === "invalid_type" ? "must be a JSON object" : undefined })
     .superRefine((b, ctx) => {
       const images = countImages(b.messages);
-      if (images > limits.maxImages) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["messages"],
-          message: `${images} images; at most ${limits.maxImages} per request on this server`,
-          params: custom("too_many_images"),
-        });
+      const { maxImages, maxPromptChars } = limits;
+      if (images > maxImages) {
+        const msg = `${images} images; at most ${maxImages} per request on this server`;
+        refuse(ctx, ["messages"], msg, "too_many_images");
       }
       const chars = countChars(b.messages);
-      if (chars > limits.maxPromptChars) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["messages"],
-          message: `${chars} characters of text; at most ${limits.maxPromptChars} on this server`,
-          params: custom("prompt_too_long"),
-        });
+      if (chars > maxPromptChars) {
+        const msg = `${chars} characters of text; at most ${maxPromptChars} on this server`;
+        refuse(ctx, ["messages"], msg, "prompt_too_long");
       }
     })
     .transform((b): ParsedChatRequest => ({
