@@ -80,6 +80,7 @@ export class ChatRun {
     this.ctx.metrics.recordRequest("POST", "/v1/chat/completions", status, ms / 1000);
     const fields = {
       request_id: this.id,
+      caller: this.caller, // `key#N` or `addr:IP`, never the key itself
       ...this.fields,
       ...extra,
       status,
