@@ -6,8 +6,9 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { requestId } from "hono/request-id";
 import { allApiKeys } from "../config/service_config.ts";
 import { appContext, type AppDeps, type AppEnv } from "./context.ts";
@@ -34,6 +35,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const ctx = appContext(deps);
   const { config } = ctx;
   const keys = allApiKeys(config);
+  const maxSize = config.maxBodyBytes;
+  const refuseBody = (): never => {
+    throw tooLarge(maxSize);
+  };
   const app = new Hono<AppEnv>();
 
   // Middleware, in order: 1 request id, 2 access log + metrics, 3 security headers (CSP),
@@ -52,15 +57,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }
   }
   for (const limit of rateLimits(config.rateLimits)) app.use("/v1/*", limit);
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: () => {
-        throw tooLarge(config.maxBodyBytes);
-      },
-    }),
-  );
+  // Declared sizes are refused unread here; bodies without a Content-Length are read by the chat
+  // route's capped reader instead, under the request timeout (bodyLimit would buffer them first).
+  const undeclared = (c: Context) => c.req.header("content-length") === undefined;
+  app.use("/v1/*", except(undeclared, bodyLimit({ maxSize, onError: () => refuseBody() })));
 
   app.route("/", healthRoutes(ctx));
   app.route("/", metricsRoutes(ctx));

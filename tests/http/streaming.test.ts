@@ -41,3 +41,29 @@ Deno.test("respondSse() pulls nothing for a reader that stops, and the timeout f
   assert.equal((events.at(-2) as Ev).error.code, "timeout");
   assert.equal(events.at(-1), "[DONE]");
 });
+
+Deno.test("a body that trickles in without a Content-Length meets the request timeout", async () => {
+  const tracker = new RequestTracker();
+  const { app } = makeApp(new FakeEngine(), { timeoutMs: 200 }, tracker);
+  let cancelled = false;
+  const trickle = new ReadableStream<Uint8Array>({
+    start(c) {
+      c.enqueue(new TextEncoder().encode('{"messages":[{"role":"user","content":"'));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const t0 = performance.now();
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    body: trickle,
+    headers: JSON_HEADERS,
+  });
+  const body = await res.json();
+  assert.equal(res.status, 504, JSON.stringify(body));
+  assert.equal(body.error.code, "timeout");
+  assert.ok(performance.now() - t0 < 3000);
+  assert.ok(cancelled, "the upload was cancelled");
+  assert.equal(tracker.size, 0);
+});
