@@ -11,6 +11,7 @@ import { bodyLimit } from "hono/body-limit";
 import { except } from "hono/combine";
 import { requestId } from "hono/request-id";
 import { allApiKeys } from "../config/service_config.ts";
+import { bodyTooLarge } from "./errors.ts";
 import { appContext, type AppDeps, type AppEnv } from "./context.ts";
 import { errorHandler, notFound } from "./error_handler.ts";
 import { accessLog } from "./middleware/access_log.ts";
@@ -18,7 +19,6 @@ import { apiKeyAuth } from "./middleware/auth.ts";
 import { corsFor, securityHeaders } from "./middleware/browser.ts";
 import { identifyCaller, rateLimits } from "./middleware/rate_limit.ts";
 import { chatRoutes } from "./chat/route.ts";
-import { tooLarge } from "./chat/read_body.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
@@ -37,7 +37,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const keys = allApiKeys(config);
   const maxSize = config.maxBodyBytes;
   const refuseBody = (): never => {
-    throw tooLarge(maxSize);
+    throw bodyTooLarge(maxSize);
   };
   const app = new Hono<AppEnv>();
 

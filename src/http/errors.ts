@@ -196,6 +196,12 @@ export function toApiError(err: unknown): ApiError {
   });
 }
 
+export function bodyTooLarge(limit: number): ApiError {
+  return new ApiError(413, `request body is larger than the limit of ${limit} bytes`, {
+    code: "request_too_large",
+  });
+}
+
 export function modelNotFound(id: string): ApiError {
   return new ApiError(404, `The model '${id}' does not exist`, {
     param: "model",

@@ -7,16 +7,10 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
-import { ApiError, invalidParam } from "../errors.ts";
+import { ApiError, bodyTooLarge, invalidParam } from "../errors.ts";
 import { readCapped } from "../read_capped.ts";
 import { abortError, reasonOf } from "./aborts.ts";
 import type { ChatEnv } from "./run.ts";
-
-export function tooLarge(limit: number): ApiError {
-  return new ApiError(413, `request body is larger than the limit of ${limit} bytes`, {
-    code: "request_too_large",
-  });
-}
 
 export function readJsonBody(limit: number): MiddlewareHandler<ChatEnv> {
   return async (c, next) => {
@@ -25,7 +19,7 @@ export function readJsonBody(limit: number): MiddlewareHandler<ChatEnv> {
     if (!body) throw invalidParam(null, "request body is empty; send JSON", "invalid_json");
     let bytes: Uint8Array;
     try {
-      bytes = await readCapped(body, limit, () => tooLarge(limit), signal);
+      bytes = await readCapped(body, limit, () => bodyTooLarge(limit), signal);
     } catch (e) {
       if (signal.aborted) throw abortError(reasonOf(signal));
       if (e instanceof ApiError) throw e;
