@@ -139,7 +139,11 @@ function requireEngine(ctx: AppContext): Engine {
   });
 }
 
-/** Requests beyond running + queue capacity, or over the caller's share, are refused at once. */
+/**
+ * Requests beyond running + queue capacity, or over the caller's share, are refused at once.
+ * The per-caller cap is hand-written: hono-rate-limiter counts requests per window, not
+ * requests in flight.
+ */
 function admit(ctx: AppContext, engine: Engine, caller: string): void {
   const perCaller = ctx.config.rateLimits.concurrentPerKey;
   if (perCaller > 0 && ctx.tracker.countFor(caller) >= perCaller) {

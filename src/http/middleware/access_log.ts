@@ -1,7 +1,8 @@
 /**
  * One access-log line and one metrics sample per request, for every route that does not write
  * its own (chat writes a richer one and sets `logged`). Never logs headers, so API keys cannot
- * reach a log line from here.
+ * reach a log line from here. Hand-written: hono/logger prints plain console lines; this writes
+ * structured LogTape records with the request id and feeds the metrics.
  *
  * @module
  */
