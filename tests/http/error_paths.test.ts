@@ -101,3 +101,14 @@ async function* walk(dir: string): AsyncGenerator<string> {
     else if (e.name.endsWith(".ts")) yield `${dir}/${e.name}`.replace(/\/+/g, "/");
   }
 }
+
+Deno.test("a JSON body sent with another content type (curl -d) is read as JSON", async () => {
+  const { app } = makeApp(new FakeEngine());
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    body: chatBody(),
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+  });
+  assert.equal(res.status, 200);
+  assert.equal((await res.json()).object, "chat.completion");
+});
