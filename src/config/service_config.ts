@@ -16,6 +16,10 @@
  *                  "context_size": 4096, "threads": 2, "max_queue": 8, "max_tokens": 256 },
  *   "image_processing": { "smart_crop": true, "size": [1024, 1024], ... },
  *   "api_key": null,
+ *   "auth": { "api_keys": [], "api_keys_file": null, "protect_health": false },
+ *   "cors": { "allow_origins": [] },
+ *   "rate_limits": { "window": 60, "per_key": 0, "per_address": 0, "concurrent_per_key": 0 },
+ *   "limits": { "max_images": 8, "max_tokens": 4096, "max_prompt_chars": 100000, ... },
  *   "max_body_bytes": 26214400,
  *   "shutdown_grace": 10,
  *   "remote_images": { "allow_hosts": [], "max_bytes": 10485760, "timeout": 10 }
@@ -53,6 +57,54 @@ const inferenceSchema = z.object({
   max_tokens: positiveInt.default(256),
 });
 
+/** API keys are bearer tokens: the characters RFC 6750 allows (hono/bearer-auth checks them). */
+const apiKeySchema = z.string().regex(
+  /^[A-Za-z0-9._~+/-]+=*$/,
+  "an API key may hold only letters, digits and . _ ~ + / - (then = padding)",
+);
+
+const authSchema = z.object({
+  api_keys: z.array(apiKeySchema).default([]),
+  /** A file with one key per line (`#` starts a comment); read at startup. */
+  api_keys_file: z.string().min(1).nullable().default(null),
+  /** Require a key on /health too (the page stays open: browsers cannot send a bearer token). */
+  protect_health: z.boolean().default(false),
+});
+
+const corsSchema = z.object({
+  /** Origins allowed to call /v1/* from a browser; empty = CORS off (same-origin only). */
+  allow_origins: z.array(
+    z.string().regex(/^https?:\/\/[^/]+$|^\*$/, "an origin like https://example.com"),
+  )
+    .default([]),
+});
+
+/** 0 switches a limit off. */
+const rateLimitsSchema = z.object({
+  window: positiveNumber.default(60),
+  per_key: z.number().int().min(0).default(0),
+  per_address: z.number().int().min(0).default(0),
+  concurrent_per_key: z.number().int().min(0).default(0),
+});
+
+/** The ceilings of what one request may cost; a request can only ask for less. */
+const limitsSchema = z.object({
+  max_images: z.number().int().min(0).default(8),
+  max_tokens: positiveInt.default(4096),
+  /** Characters of text over all messages. */
+  max_prompt_chars: positiveInt.default(100_000),
+  max_messages: positiveInt.default(256),
+  max_stop: z.number().int().min(0).default(16),
+  max_stop_chars: positiveInt.default(256),
+  /** JSON schema of response_format: serialized size, nesting depth, nodes, enum values. */
+  max_schema_bytes: positiveInt.default(64 * 1024),
+  max_schema_depth: positiveInt.default(32),
+  max_schema_nodes: positiveInt.default(4096),
+  max_enum_values: positiveInt.default(256),
+  /** The GBNF grammar generated from the schema. */
+  max_grammar_bytes: positiveInt.default(256 * 1024),
+});
+
 /** The config file's schema (snake_case, seed-shaped). Unknown keys are ignored. */
 export const configFileSchema = z.object({
   model_name: z.string().min(1).default(DEFAULT_MODEL_NAME),
@@ -64,7 +116,11 @@ export const configFileSchema = z.object({
   mmproj_path: z.string().min(1).optional(),
   inference: inferenceSchema.default(() => inferenceSchema.parse({})),
   image_processing: z.record(z.string(), z.unknown()).optional(),
-  api_key: z.string().min(1).nullable().optional(),
+  api_key: apiKeySchema.nullable().optional(),
+  auth: authSchema.default(() => authSchema.parse({})),
+  cors: corsSchema.default(() => corsSchema.parse({})),
+  rate_limits: rateLimitsSchema.default(() => rateLimitsSchema.parse({})),
+  limits: limitsSchema.default(() => limitsSchema.parse({})),
   max_body_bytes: positiveInt.default(25 * 1024 * 1024),
   shutdown_grace: z.number().min(0).default(10),
   remote_images: remoteImagesSchema.default(() => remoteImagesSchema.parse({})),
@@ -80,6 +136,29 @@ export interface RemoteImagesConfig {
   readonly allowHosts: readonly string[];
   readonly maxBytes: number;
   readonly timeoutMs: number;
+}
+
+/** Ceilings on the cost of one request (config `limits`). */
+export interface RequestLimits {
+  readonly maxImages: number;
+  readonly maxTokens: number;
+  readonly maxPromptChars: number;
+  readonly maxMessages: number;
+  readonly maxStop: number;
+  readonly maxStopChars: number;
+  readonly maxSchemaBytes: number;
+  readonly maxSchemaDepth: number;
+  readonly maxSchemaNodes: number;
+  readonly maxEnumValues: number;
+  readonly maxGrammarBytes: number;
+}
+
+/** Request-rate limits (config `rate_limits`); 0 = off. */
+export interface RateLimits {
+  readonly windowMs: number;
+  readonly perKey: number;
+  readonly perAddress: number;
+  readonly concurrentPerKey: number;
 }
 
 export interface ServiceConfig {
@@ -105,6 +184,15 @@ export interface ServiceConfig {
   readonly imageProcessing: Readonly<Record<string, unknown>> | null;
   /** When set, requests to /v1/* need `Authorization: Bearer <key>`. */
   readonly apiKey: string | null;
+  /** More accepted keys (config `auth.api_keys`, the keys file, env SMOLVLM_API_KEYS). */
+  readonly apiKeys: readonly string[];
+  readonly apiKeysFile: string | null;
+  /** Whether /health needs a key too (when keys are set). */
+  readonly protectHealth: boolean;
+  /** Browser origins allowed by CORS on /v1/*; empty = CORS off. */
+  readonly corsOrigins: readonly string[];
+  readonly rateLimits: RateLimits;
+  readonly limits: RequestLimits;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   readonly remoteImages: RemoteImagesConfig;
@@ -163,6 +251,29 @@ function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
     defaultMaxTokens: f.inference.max_tokens,
     imageProcessing: f.image_processing ?? null,
     apiKey: f.api_key ?? null,
+    apiKeys: f.auth.api_keys,
+    apiKeysFile: f.auth.api_keys_file === null ? null : resolveFromRoot(f.auth.api_keys_file),
+    protectHealth: f.auth.protect_health,
+    corsOrigins: f.cors.allow_origins,
+    rateLimits: {
+      windowMs: Math.round(f.rate_limits.window * 1000),
+      perKey: f.rate_limits.per_key,
+      perAddress: f.rate_limits.per_address,
+      concurrentPerKey: f.rate_limits.concurrent_per_key,
+    },
+    limits: {
+      maxImages: f.limits.max_images,
+      maxTokens: f.limits.max_tokens,
+      maxPromptChars: f.limits.max_prompt_chars,
+      maxMessages: f.limits.max_messages,
+      maxStop: f.limits.max_stop,
+      maxStopChars: f.limits.max_stop_chars,
+      maxSchemaBytes: f.limits.max_schema_bytes,
+      maxSchemaDepth: f.limits.max_schema_depth,
+      maxSchemaNodes: f.limits.max_schema_nodes,
+      maxEnumValues: f.limits.max_enum_values,
+      maxGrammarBytes: f.limits.max_grammar_bytes,
+    },
     maxBodyBytes: f.max_body_bytes,
     shutdownGraceMs: Math.round(f.shutdown_grace * 1000),
     remoteImages: {
@@ -260,6 +371,49 @@ export function applyOverrides(base: ServiceConfig, o: ConfigOverrides): Service
 /** The defaults (no file). */
 export function defaultServiceConfig(): ServiceConfig {
   return parseServiceConfig({}, null);
+}
+
+/** Every accepted API key: `api_key`, `auth.api_keys`. Empty means no authentication. */
+export function allApiKeys(config: ServiceConfig): readonly string[] {
+  return [...new Set([...(config.apiKey ? [config.apiKey] : []), ...config.apiKeys])];
+}
+
+/**
+ * Adds the keys from `auth.api_keys_file` (one per line, `#` comments) and from env
+ * SMOLVLM_API_KEYS (comma- or space-separated; read only where the process may) to the config.
+ * Throws ConfigError for an unreadable file or a malformed key, never echoing a key.
+ */
+export async function withKeysFromFileAndEnv(config: ServiceConfig): Promise<ServiceConfig> {
+  const found: string[] = [];
+  if (config.apiKeysFile) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(config.apiKeysFile);
+    } catch (e) {
+      throw new ConfigError(
+        "auth.api_keys_file",
+        `cannot read ${config.apiKeysFile}: ${(e as Error).name}`,
+      );
+    }
+    for (const line of text.split("\n")) {
+      const key = line.replace(/#.*/, "").trim();
+      if (key) found.push(key);
+    }
+  }
+  const env = await Deno.permissions.query({ name: "env", variable: "SMOLVLM_API_KEYS" });
+  if (env.state === "granted") {
+    found.push(...(Deno.env.get("SMOLVLM_API_KEYS") ?? "").split(/[\s,]+/).filter(Boolean));
+  }
+  const out = found.length ? { ...config, apiKeys: [...config.apiKeys, ...found] } : config;
+  allApiKeys(out).forEach((k, i) => {
+    if (!apiKeySchema.safeParse(k).success) {
+      throw new ConfigError(
+        "auth",
+        `API key #${i + 1} has characters a bearer token cannot hold (A-Z a-z 0-9 . _ ~ + / -)`,
+      );
+    }
+  });
+  return out;
 }
 
 /** The model ids a request may name. */

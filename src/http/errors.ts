@@ -29,6 +29,8 @@ export class ApiError extends Error {
   readonly code: string | null;
   /** Seconds for a `Retry-After` header, when the client should come back later. */
   readonly retryAfter: number | null;
+  /** More response headers (e.g. `Allow` on a 405). */
+  readonly headers: Readonly<Record<string, string>>;
   constructor(
     status: ContentfulStatusCode,
     message: string,
@@ -37,6 +39,7 @@ export class ApiError extends Error {
       param?: string | null;
       code?: string | null;
       retryAfter?: number | null;
+      headers?: Readonly<Record<string, string>>;
       cause?: unknown;
     } = {},
   ) {
@@ -47,6 +50,7 @@ export class ApiError extends Error {
     this.param = opts.param ?? null;
     this.code = opts.code ?? null;
     this.retryAfter = opts.retryAfter ?? null;
+    this.headers = opts.headers ?? {};
   }
 
   toJSON(): OpenAiErrorBody {
@@ -84,69 +88,76 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
-/** Maps a zod error to a 400 naming the first bad field. */
-export function fromZodError(err: z.ZodError): ApiError {
-  const issue = err.issues[0];
-  const param = issue ? formatPath(issue.path) : null;
-  let message = issue?.message ?? "invalid request";
-  if (issue?.code === "invalid_type") {
-    message = `${param || "request body"}: ${issue.message}`;
-  } else if (param) {
-    message = `${param}: ${message}`;
+/**
+ * The issue to report for a failed union: the alternative that got furthest into the value,
+ * when it got as far as a named field — so `content: [{type:"text", text: 5}]` names
+ * `content[0].text`, while `stop: [1]` (an element of the wrong type) names `stop`. A union
+ * whose alternatives all fail at its own level is reported as itself.
+ */
+function deepestIssue(issue: z.core.$ZodIssue): z.core.$ZodIssue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  let best: z.core.$ZodIssue | null = null;
+  for (const branch of issue.errors) {
+    const first = branch[0];
+    const named = first?.path.some((seg) => typeof seg === "string") ?? false;
+    if (first && named && (!best || first.path.length > best.path.length)) best = first;
   }
-  return new ApiError(400, message, {
+  if (!best) return issue;
+  const inner = deepestIssue(best);
+  return { ...inner, path: [...issue.path, ...inner.path] };
+}
+
+/** The one mapping from a zod issue to a 400 naming the parameter (`messages[0].role`). */
+export function fromZodIssue(raw: z.core.$ZodIssue | undefined): ApiError {
+  const issue = raw ? deepestIssue(raw) : undefined;
+  const param = issue ? formatPath(issue.path) : "";
+  const message = issue?.message ?? "invalid request";
+  const custom = issue?.code === "custom" ? (issue.params as { code?: unknown } | undefined) : null;
+  const code = typeof custom?.code === "string"
+    ? custom.code
+    : issue?.code === "invalid_type"
+    ? "invalid_type"
+    : "invalid_value";
+  return new ApiError(400, `${param || "request body"}: ${message}`, {
     param: param || null,
-    code: issue?.code === "invalid_type" ? "invalid_type" : "invalid_value",
+    code,
   });
 }
 
+/** Maps a zod error to a 400 naming the first bad field. */
+export function fromZodError(err: { readonly issues: readonly z.core.$ZodIssue[] }): ApiError {
+  return fromZodIssue(err.issues[0]);
+}
+
+/** How each engine failure answers: status, OpenAI code, the parameter to blame. */
+const ENGINE_ERRORS: Readonly<
+  Record<EngineError["code"], readonly [ContentfulStatusCode, string | null, string | null]>
+> = {
+  queue_full: [429, "queue_full", null],
+  engine_closed: [503, "engine_closed", null],
+  invalid_image: [400, "invalid_image", "messages"],
+  vision_not_supported: [400, "vision_not_supported", "messages"],
+  invalid_request: [400, "invalid_request", null],
+  grammar_invalid: [400, "grammar_invalid", "response_format"],
+  context_overflow: [400, "context_length_exceeded", "messages"],
+  model_load_failed: [503, "model_load_failed", null],
+  mmproj_load_failed: [503, "mmproj_load_failed", null],
+  tokenize_failed: [500, "tokenize_failed", null],
+  decode_failed: [500, "decode_failed", null],
+  encode_failed: [500, "encode_failed", null],
+};
+
 /** Maps an engine failure (by its stable `code`) to an ApiError. */
 export function fromEngineError(err: EngineError): ApiError {
-  switch (err.code) {
-    case "queue_full":
-      return new ApiError(429, err.message, {
-        code: "queue_full",
-        retryAfter: err instanceof QueueFullError
-          ? Math.max(1, Math.ceil(err.retryAfterSeconds))
-          : 1,
-        cause: err,
-      });
-    case "engine_closed":
-      return new ApiError(503, err.message, { code: "engine_closed", retryAfter: 5, cause: err });
-    case "invalid_image":
-      return new ApiError(400, err.message, {
-        code: "invalid_image",
-        param: "messages",
-        cause: err,
-      });
-    case "vision_not_supported":
-      return new ApiError(400, err.message, {
-        code: "vision_not_supported",
-        param: "messages",
-        cause: err,
-      });
-    case "invalid_request":
-      return new ApiError(400, err.message, { code: "invalid_request", cause: err });
-    case "grammar_invalid":
-      return new ApiError(400, err.message, {
-        code: "grammar_invalid",
-        param: "response_format",
-        cause: err,
-      });
-    case "context_overflow":
-      return new ApiError(400, err.message, {
-        code: "context_length_exceeded",
-        param: "messages",
-        cause: err,
-      });
-    case "model_load_failed":
-    case "mmproj_load_failed":
-      return new ApiError(503, err.message, { code: err.code, retryAfter: 30, cause: err });
-    case "tokenize_failed":
-    case "decode_failed":
-    case "encode_failed":
-      return new ApiError(500, err.message, { type: "server_error", code: err.code, cause: err });
-  }
+  const [status, code, param] = ENGINE_ERRORS[err.code];
+  const retryAfter = err instanceof QueueFullError
+    ? Math.max(1, Math.ceil(err.retryAfterSeconds))
+    : err.code === "queue_full"
+    ? 1
+    : status === 503
+    ? (err.code === "engine_closed" ? 5 : 30)
+    : null;
+  return new ApiError(status, err.message, { code, param, retryAfter, cause: err });
 }
 
 /** Maps an image-pipeline failure (it carries its status) to an ApiError. */
@@ -173,8 +184,10 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ImageError) return fromImageError(err, null);
   if (err instanceof z.ZodError) return fromZodError(err);
   if (err instanceof HTTPException) {
+    // Hono's validator throws 400 "Malformed JSON in request body" for a body JSON.parse refuses.
     const status = err.status as ContentfulStatusCode;
-    return new ApiError(status, err.message || "request failed", { cause: err });
+    const code = status === 400 && /JSON/.test(err.message) ? "invalid_json" : null;
+    return new ApiError(status, err.message || "request failed", { code, cause: err });
   }
   return new ApiError(500, "internal server error", {
     type: "server_error",
@@ -183,11 +196,26 @@ export function toApiError(err: unknown): ApiError {
   });
 }
 
-/** A JSON error Response with `Retry-After` when due. */
-export function errorResponse(err: ApiError, extraHeaders?: HeadersInit): Response {
-  const headers = new Headers(extraHeaders);
-  headers.set("content-type", "application/json; charset=utf-8");
-  if (err.retryAfter !== null) headers.set("retry-after", String(err.retryAfter));
-  if (err.status === 401) headers.set("www-authenticate", 'Bearer realm="smolvlm"');
-  return new Response(JSON.stringify(err.toJSON()), { status: err.status, headers });
+export function bodyTooLarge(limit: number): ApiError {
+  return new ApiError(413, `request body is larger than the limit of ${limit} bytes`, {
+    code: "request_too_large",
+  });
+}
+
+export function modelNotFound(id: string): ApiError {
+  return new ApiError(404, `The model '${id}' does not exist`, {
+    param: "model",
+    code: "model_not_found",
+  });
+}
+
+/** The headers of an error answer: JSON, `Retry-After` when due, the Bearer challenge on 401. */
+export function errorHeaders(err: ApiError): Record<string, string> {
+  const headers: Record<string, string> = {
+    ...err.headers,
+    "content-type": "application/json; charset=utf-8",
+  };
+  if (err.retryAfter !== null) headers["retry-after"] = String(err.retryAfter);
+  if (err.status === 401) headers["www-authenticate"] = 'Bearer realm="smolvlm"';
+  return headers;
 }

@@ -8,7 +8,7 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Engine } from "../engine/mod.ts";
-import type { ServiceConfig } from "../config/service_config.ts";
+import { type ServiceConfig, withKeysFromFileAndEnv } from "../config/service_config.ts";
 import { type BuildInfo, createApp, RequestTracker } from "./app.ts";
 import { EngineHolder } from "./engine_state.ts";
 import type { ImageProcessor } from "./images.ts";
@@ -44,16 +44,12 @@ function describeError(e: unknown): string {
   return String(e);
 }
 
-export function startServer(opts: StartServerOptions): Promise<RunningServer> {
-  try {
-    return Promise.resolve(start(opts));
-  } catch (e) {
-    return Promise.reject(e);
-  }
+/** Starts the server; API keys from `auth.api_keys_file` and env are read first. */
+export async function startServer(opts: StartServerOptions): Promise<RunningServer> {
+  return start(opts, await withKeysFromFileAndEnv(opts.config));
 }
 
-function start(opts: StartServerOptions): RunningServer {
-  const { config } = opts;
+function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
   const log = opts.logger ?? getLogger(["smolvlm", "server"]);
   const holder = new EngineHolder();
   const tracker = new RequestTracker();
@@ -75,7 +71,7 @@ function start(opts: StartServerOptions): RunningServer {
     onListen: (addr) => {
       listening = { hostname: addr.hostname, port: addr.port };
     },
-  }, (req) => app.fetch(req));
+  }, (req, info) => app.fetch(req, info)); // info is the app's env: limits key on the peer address
   const displayHost = listening.hostname.includes(":")
     ? `[${listening.hostname}]`
     : listening.hostname;

@@ -37,6 +37,8 @@ export class FakeEngine implements Engine {
   /** Generations started (left the queue), in order, with when. */
   readonly started: { id: string; at: number }[] = [];
   readonly aborted: string[] = [];
+  /** Deltas handed to consumers of the generations' iterators. */
+  yielded = 0;
 
   constructor(opts: FakeEngineOptions = {}) {
     this.#opts = {
@@ -153,6 +155,7 @@ export class FakeEngine implements Engine {
       }
     })();
     result.catch(() => {});
+    const onYield = () => this.yielded++;
     return {
       id,
       result,
@@ -160,6 +163,7 @@ export class FakeEngine implements Engine {
         for (;;) {
           const next = buffered.shift();
           if (next) {
+            onYield();
             yield next;
             continue;
           }

@@ -3,7 +3,8 @@
  * percent-encoded) path is decoded once, and anything with a `..` or `.` segment, a backslash,
  * a NUL or a control character is refused before the file system is touched; the resolved real
  * path (symlinks followed) must still lie inside the root. Deno's --allow-read is the second
- * wall behind this one.
+ * wall behind this one. Hand-written rather than hono/deno's serveStatic, which does not check
+ * the real path of a symlink against the root.
  *
  * @module
  */

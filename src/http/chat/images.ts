@@ -1,0 +1,62 @@
+/**
+ * Resolve-images stage: each image part's URL → bytes → the image pipeline, in request order,
+ * under the request's abort signal. The per-request `image_processing` override is resolved
+ * first (the pipeline refuses values above the operator's defaults' ceilings).
+ *
+ * @module
+ */
+import type { RgbImage } from "../../engine/mod.ts";
+import { ImageError } from "../../image/errors.ts";
+import type { AppContext } from "../context.ts";
+import { fromImageError } from "../errors.ts";
+import { type ImageReport, loadImageBytes } from "../images.ts";
+import { throwIfAborted } from "./aborts.ts";
+import type { ParsedChatRequest } from "./request_schema.ts";
+
+export interface ResolvedImages {
+  /** Decoded images in request order. */
+  readonly rgb: readonly RgbImage[];
+  readonly reports: readonly ImageReport[];
+  /** Time spent here, for `timings.image_preprocess_ms`. */
+  readonly ms: number;
+}
+
+/** Calls `fn`, turning an image-pipeline error into a 400-class ApiError naming `param`. */
+async function asParam<T>(param: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ImageError) throw fromImageError(e, param);
+    throw e;
+  }
+}
+
+export async function resolveImages(
+  ctx: AppContext,
+  req: ParsedChatRequest,
+  signal: AbortSignal,
+): Promise<ResolvedImages> {
+  const t0 = ctx.clock.perf();
+  const config = await asParam(
+    "image_processing",
+    () => ctx.images.resolveConfig(req.imageProcessing),
+  );
+  const rgb: RgbImage[] = [];
+  const reports: ImageReport[] = [];
+  for (const m of req.messages) {
+    if (typeof m.content === "string") continue;
+    for (const part of m.content) {
+      if (part.type !== "image") continue;
+      const loaded = await loadImageBytes(part.url, part.param, ctx.config.remoteImages, signal);
+      const prepared = await asParam(
+        part.param,
+        () => ctx.images.process(loaded.bytes, loaded.mime, config, signal),
+      );
+      rgb.push(prepared.image);
+      reports.push(prepared.report);
+      throwIfAborted(signal);
+    }
+  }
+  throwIfAborted(signal);
+  return { rgb, reports, ms: ctx.clock.perf() - t0 };
+}

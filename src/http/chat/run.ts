@@ -1,0 +1,164 @@
+/**
+ * One chat request's life from admission to its last byte: refuses at once what cannot be
+ * served (model not ready, queue full, caller over its concurrent limit), owns the abort
+ * controller (timeout, client disconnect, shutdown), the tracker entry, and writes the
+ * request's one log line and metrics sample when it ends — after the JSON answer, or when the
+ * SSE stream closes.
+ *
+ * @module
+ */
+import type { MiddlewareHandler } from "hono";
+import type { Engine } from "../../engine/mod.ts";
+import { type AppContext, type AppEnv, round2 } from "../context.ts";
+import { ApiError } from "../errors.ts";
+import type { AbortReason } from "../tracker.ts";
+import { abortAware } from "./aborts.ts";
+
+export type ChatEnv = { Variables: AppEnv["Variables"] & { run: ChatRun } };
+
+export class ChatRun {
+  readonly controller = new AbortController();
+  readonly t0: number;
+  /** Extra fields for the log line, filled in by the stages. */
+  readonly fields: Record<string, unknown> = { images: 0 };
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #onClientAbort: (() => void) | undefined;
+  #tracked = false;
+  #ended = false;
+  /** Set once a stream owns the end of the request. */
+  handedOff = false;
+  /** The engine that admitted the request (set by start()). */
+  engine!: Engine;
+
+  constructor(
+    readonly ctx: AppContext,
+    readonly id: string,
+    readonly caller: string,
+    readonly clientSignal: AbortSignal,
+  ) {
+    this.t0 = ctx.clock.perf();
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Admission, then the timeout and disconnect watchers. Throws ApiError to refuse. */
+  start(): Engine {
+    const engine = requireEngine(this.ctx);
+    admit(this.ctx, engine, this.caller);
+    this.engine = engine;
+    this.ctx.tracker.add(this.id, this.controller, this.caller);
+    this.#tracked = true;
+    this.#timer = setTimeout(() => this.abort("timeout"), this.ctx.config.timeoutMs);
+    this.#onClientAbort = () => this.abort("disconnect");
+    if (this.clientSignal.aborted) this.#onClientAbort();
+    else this.clientSignal.addEventListener("abort", this.#onClientAbort, { once: true });
+    return engine;
+  }
+
+  abort(reason: AbortReason): void {
+    this.controller.abort(reason);
+  }
+
+  /** From here a disconnect shows up as the body stream's cancel(); Deno's request signal also
+   * fires after a successful response, so stop listening to it. */
+  handOff(): void {
+    this.handedOff = true;
+    if (this.#onClientAbort) this.clientSignal.removeEventListener("abort", this.#onClientAbort);
+    this.#onClientAbort = undefined;
+  }
+
+  /** Ends the request once: frees its slot, writes its log line and metrics sample. */
+  end(status: number, extra: Record<string, unknown> = {}): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#onClientAbort) this.clientSignal.removeEventListener("abort", this.#onClientAbort);
+    if (this.#tracked) this.ctx.tracker.delete(this.id);
+    const ms = this.ctx.clock.perf() - this.t0;
+    this.ctx.metrics.recordRequest("POST", "/v1/chat/completions", status, ms / 1000);
+    const fields = {
+      request_id: this.id,
+      caller: this.caller, // `key#N` or `addr:IP`, never the key itself
+      ...this.fields,
+      ...extra,
+      status,
+      duration_ms: round2(ms),
+    };
+    const line = "chat {request_id} {status} in {duration_ms} ms";
+    if (status >= 500) this.ctx.log.error(line, fields);
+    else if (status >= 400) this.ctx.log.warn(line, fields);
+    else this.ctx.log.info(line, fields);
+  }
+
+  /** Ends the request with the error that answered it. */
+  fail(e: unknown): void {
+    const api = abortAware(e, this.signal);
+    this.end(api.status, { error: api.message, code: api.code });
+  }
+}
+
+/** The chat route's first middleware: admits the request and ends it if no stream took over. */
+export function chatRun(ctx: AppContext): MiddlewareHandler<ChatEnv> {
+  return async (c, next) => {
+    c.set("logged", true);
+    const run = new ChatRun(ctx, c.get("requestId"), c.get("caller"), c.req.raw.signal);
+    c.set("run", run);
+    try {
+      run.start();
+    } catch (e) {
+      run.fail(e);
+      throw e;
+    }
+    await next();
+    // Errors below were already answered by the app's one error handler; log what it answered.
+    if (c.error) run.fail(c.error);
+    else if (!run.handedOff) run.end(c.res.status);
+  };
+}
+
+function requireEngine(ctx: AppContext): Engine {
+  const s = ctx.holder.state;
+  if (s.status === "ready") return s.engine;
+  if (s.status === "loading") {
+    throw new ApiError(503, "the model is still loading; retry shortly", {
+      code: "model_loading",
+      retryAfter: 5,
+    });
+  }
+  if (s.status === "failed") {
+    throw new ApiError(503, `the model cannot serve: ${s.reason}`, {
+      code: "model_unavailable",
+      retryAfter: 30,
+    });
+  }
+  throw new ApiError(503, "the server is shutting down", {
+    code: "server_shutting_down",
+    retryAfter: 5,
+  });
+}
+
+/**
+ * Requests beyond running + queue capacity, or over the caller's share, are refused at once.
+ * The per-caller cap is hand-written: hono-rate-limiter counts requests per window, not
+ * requests in flight.
+ */
+function admit(ctx: AppContext, engine: Engine, caller: string): void {
+  const perCaller = ctx.config.rateLimits.concurrentPerKey;
+  if (perCaller > 0 && ctx.tracker.countFor(caller) >= perCaller) {
+    throw new ApiError(429, `at most ${perCaller} concurrent requests per caller on this server`, {
+      code: "too_many_concurrent_requests",
+      retryAfter: 1,
+    });
+  }
+  const stats = engine.stats();
+  const parallel = Math.max(1, engine.info.parallelSequences);
+  if (ctx.tracker.size < stats.maxQueue + parallel) return;
+  const eta = Math.ceil(ctx.config.expectedResponseTime * (stats.queued + 1) / parallel);
+  throw new ApiError(
+    429,
+    `the server is busy (${stats.running} running, ${stats.queued} queued); retry later`,
+    { code: "queue_full", retryAfter: Math.min(Math.max(1, eta), 60) },
+  );
+}
