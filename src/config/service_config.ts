@@ -29,6 +29,7 @@
  * @module
  */
 import { z } from "zod";
+import type { Resolver } from "../http/remote_guard.ts";
 
 export const DEFAULT_MODEL_ID = "smolvlm";
 export const DEFAULT_MODEL_NAME = "SmolVLM2-500M-Video";
@@ -136,6 +137,8 @@ export interface RemoteImagesConfig {
   readonly allowHosts: readonly string[];
   readonly maxBytes: number;
   readonly timeoutMs: number;
+  /** DNS lookup for the address check (the system's by default; tests inject one). */
+  readonly resolve?: Resolver;
 }
 
 /** Ceilings on the cost of one request (config `limits`). */

@@ -9,7 +9,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { z } from "zod";
 import { EngineError, QueueFullError } from "../engine/mod.ts";
-import { ImageConfigError, ImageError } from "../image/errors.ts";
+import { ImageBusyError, ImageConfigError, ImageError } from "../image/errors.ts";
 
 export type ApiErrorType =
   | "invalid_request_error"
@@ -174,7 +174,8 @@ export function fromImageError(err: ImageError, param: string | null): ApiError 
       cause: err,
     });
   }
-  return new ApiError(err.status, err.message, { param, code: err.code, cause: err });
+  const retryAfter = err instanceof ImageBusyError ? err.retryAfterSeconds : null;
+  return new ApiError(err.status, err.message, { param, code: err.code, retryAfter, cause: err });
 }
 
 /** Turns anything thrown into an ApiError; unknown errors become a 500 that hides details. */

@@ -14,6 +14,7 @@ import { ImageError } from "../image/errors.ts";
 import { parseDataUrl } from "../image/validate.ts";
 import { ApiError, fromImageError } from "./errors.ts";
 import { readCapped } from "./read_capped.ts";
+import { assertPublicHost, isPrivateAddress, RemoteHostRefused } from "./remote_guard.ts";
 
 /** One image's report, snake_case, as the API returns it. */
 export interface ImageReport {
@@ -50,27 +51,8 @@ export interface ImageProcessor {
   ): Promise<PreparedImage>;
 }
 
-const PRIVATE_V4 = [
-  /^0\./,
-  /^10\./,
-  /^127\./,
-  /^169\.254\./,
-  /^172\.(1[6-9]|2\d|3[01])\./,
-  /^192\.168\./,
-  /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\./,
-];
-
 /** True for loopback, private, link-local and unique-local IP literals (and localhost). */
-export function isPrivateHost(host: string): boolean {
-  const h = host.toLowerCase().replace(/^\[|\]$/g, "");
-  if (h === "localhost" || h.endsWith(".localhost")) return true;
-  if (/^\d+\.\d+\.\d+\.\d+$/.test(h)) return PRIVATE_V4.some((re) => re.test(h));
-  if (h.includes(":")) {
-    return h === "::1" || h === "::" || /^f[cd]/.test(h) || /^fe[89ab]/.test(h) ||
-      h.startsWith("::ffff:");
-  }
-  return false;
-}
+export const isPrivateHost = isPrivateAddress;
 
 /** Does `host` match an allow-list entry (exact, or `*.example.com` for subdomains)? */
 export function hostAllowed(host: string, allowHosts: readonly string[]): boolean {
@@ -149,6 +131,7 @@ async function fetchRemote(
       code: "image_host_not_allowed",
     });
   }
+  await checkAddresses(current.hostname, param, remote);
   try {
     for (let hop = 0; hop <= 3; hop++) {
       const res = await fetch(current, { redirect: "manual", signal });
@@ -170,6 +153,7 @@ async function fetchRemote(
             },
           );
         }
+        await checkAddresses(next.hostname, param, remote);
         current = next;
         continue;
       }
@@ -214,6 +198,33 @@ async function fetchRemote(
     throw new ApiError(400, `${param}: fetching the image failed: ${(e as Error).message}`, {
       param,
       code: "image_fetch_failed",
+      cause: e,
+    });
+  }
+}
+
+/**
+ * Every address the host resolves to must be public, unless the operator listed that exact IP
+ * literal (an internal image server they chose). Names are resolved, so an allow-listed name
+ * that points inside the network is refused.
+ */
+async function checkAddresses(
+  hostname: string,
+  param: string,
+  remote: RemoteImagesConfig,
+): Promise<void> {
+  const bare = hostname.toLowerCase().replace(/^\[|\]$/g, "");
+  const literal = /^\d+\.\d+\.\d+\.\d+$/.test(bare) || bare.includes(":");
+  if (literal && remote.allowHosts.some((h) => h.toLowerCase().replace(/^\[|\]$/g, "") === bare)) {
+    return;
+  }
+  try {
+    await assertPublicHost(hostname, remote.resolve);
+  } catch (e) {
+    if (!(e instanceof RemoteHostRefused)) throw e;
+    throw new ApiError(400, `${param}: ${e.message}`, {
+      param,
+      code: "image_host_not_allowed",
       cause: e,
     });
   }

@@ -57,3 +57,20 @@ Deno.test("assertPublicHost() says when DNS itself is not permitted", async () =
   const denied: Resolver = () => Promise.reject(new Deno.errors.NotCapable("no net"));
   await assert.rejects(assertPublicHost("images.example.com", denied), /may not query DNS/);
 });
+
+Deno.test("loadImageBytes() refuses an allow-listed name that resolves to a private address", async () => {
+  const { loadImageBytes } = await import("../../src/http/images.ts");
+  const { ApiError } = await import("../../src/http/errors.ts");
+  const resolve = fakeDns({ "images.example.com": ["10.1.2.3"] });
+  const cfg = { allowHosts: ["images.example.com"], maxBytes: 1000, timeoutMs: 1000, resolve };
+  await assert.rejects(
+    loadImageBytes("http://images.example.com/a.png", "messages[0].content[1]", cfg),
+    (e: unknown) => {
+      assert.ok(e instanceof ApiError);
+      assert.equal(e.status, 400);
+      assert.equal(e.code, "image_host_not_allowed");
+      assert.match(e.message, /resolves to 10\.1\.2\.3/);
+      return true;
+    },
+  );
+});
