@@ -20,6 +20,7 @@ import {
   REPO_ROOT,
   type ServiceConfig,
 } from "../config/service_config.ts";
+import { closeSharedIsolatedPipeline } from "../image/isolated.ts";
 import { closeSharedImagePool } from "../image/workers.ts";
 import { createImageProcessor } from "../http/image_adapter.ts";
 import { setupLogging } from "../http/logging.ts";
@@ -287,6 +288,7 @@ export async function runServe(args: string[]): Promise<number> {
   await server.finished;
   // The image pipeline's worker threads would keep the process alive.
   closeSharedImagePool();
+  closeSharedIsolatedPipeline();
   await logging.close();
   // Everything is closed; should anything native still hold the event loop, exit anyway.
   Deno.unrefTimer(setTimeout(() => Deno.exit(0), 2000));

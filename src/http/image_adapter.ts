@@ -26,12 +26,13 @@ export interface ImageAdapterOptions {
 /** The ImageProcessor the server uses. Throws ImageConfigError for bad configured defaults. */
 export function createImageProcessor(opts: ImageAdapterOptions): ImageProcessor {
   const base = parseImageProcessingConfig(opts.defaults ?? undefined);
+  const pipeline = opts.pipeline ?? getSharedIsolatedPipeline();
+  pipeline.start(); // the first image should not wait for workers to boot
   return {
     resolveConfig(override): ImageConfig {
       return override ? parseImageRequestOverride(override, base) : base;
     },
     async process(bytes, declaredMime, config, signal): Promise<PreparedImage> {
-      const pipeline = opts.pipeline ?? getSharedIsolatedPipeline();
       // The bytes are used once, so their buffer moves to the worker instead of being copied.
       const { image, report: r } = await pipeline.process(
         { bytes, mime: declaredMime ?? undefined },

@@ -98,6 +98,14 @@ export class IsolatedImagePipeline {
     };
   }
 
+  /**
+   * Starts the workers now rather than on the first image (a worker costs a few hundred ms to
+   * start). Live workers keep the process running: close() when done.
+   */
+  start(): void {
+    if (!this.#closed) this.#start();
+  }
+
   /** Validates, decodes and preprocesses one image in a worker. Throws ImageError subclasses. */
   process(
     input: { bytes: Uint8Array; mime?: string },

@@ -9,7 +9,7 @@ import { type FuzzSeed, imageFuzzCases, prng } from "./image_cases.ts";
 
 export interface HttpFuzzCase {
   readonly name: string;
-  readonly body: string | Uint8Array;
+  readonly body: string | Uint8Array<ArrayBuffer>;
   readonly contentType?: string;
 }
 
