@@ -1,7 +1,7 @@
 /** Shared helpers for the image tests. */
 import { decodeImage, type RgbImage } from "../../src/image/codecs.ts";
 
-export const OPENCV_DIR = new URL("../../../shared/fixtures/opencv/", import.meta.url);
+export const OPENCV_DIR = new URL("../fixtures/opencv/", import.meta.url);
 export const FIXTURES = new URL("../fixtures/image/", import.meta.url);
 
 export function readFixture(name: string): Uint8Array {

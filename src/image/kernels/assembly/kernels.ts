@@ -1,0 +1,344 @@
+// AssemblyScript source of the image kernels (compiled to ../kernels_wasm.ts by
+// `deno task kernels`). Every function works on caller-laid-out memory: no allocator, no runtime
+// (`--runtime stub`), so one instance per thread needs nothing but its own linear memory.
+// f32x4 arithmetic only (no relaxed SIMD), so results are the same on every host.
+
+/** First free byte after the module's static data; the JS side lays buffers out from here. */
+export function heapBase(): usize {
+  return (__heap_base + 15) & ~15;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bilateral filter (OpenCV bilateralFilter_8u, 3 channels).
+
+/**
+ * Interleaved RGB rows (already in vertical REFLECT_101 order) → three f32 planes with `r`
+ * columns of horizontal REFLECT_101 padding on each side. Plane stride: planeStride floats.
+ */
+export function bilateralPlanes(
+  src: usize,
+  rows: i32,
+  width: i32,
+  r: i32,
+  planes: usize,
+  pw: i32,
+  planeStride: i32,
+): void {
+  const p1 = planes + (<usize>planeStride << 2);
+  const p2 = p1 + (<usize>planeStride << 2);
+  for (let y = 0; y < rows; y++) {
+    const s = src + <usize>(y * width * 3);
+    const o = <usize>(y * pw) << 2;
+    for (let px = 0; px < pw; px++) {
+      let sx = px - r;
+      // REFLECT_101 (pw - 2r = width ≥ 1; a 1-pixel row reflects onto itself).
+      if (width == 1) sx = 0;
+      else {
+        while (sx < 0 || sx >= width) {
+          if (sx < 0) sx = -sx;
+          if (sx >= width) sx = 2 * width - 2 - sx;
+        }
+      }
+      const q = s + <usize>(sx * 3);
+      const d = o + (<usize>px << 2);
+      store<f32>(planes + d, <f32>load<u8>(q));
+      store<f32>(p1 + d, <f32>load<u8>(q, 1));
+      store<f32>(p2 + d, <f32>load<u8>(q, 2));
+    }
+  }
+}
+
+/** tab[idx[i]] for 4 lanes; idx is clamped to 767 (lanes past the row end read stale memory). */
+// @ts-ignore: decorator
+@inline function gather4(tab: usize, raw: v128): v128 {
+  const idx = i32x4.min_u(raw, i32x4.splat(767));
+  let w = f32x4.splat(load<f32>(tab + (<usize>i32x4.extract_lane(idx, 0) << 2)));
+  w = f32x4.replace_lane(w, 1, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 1) << 2)));
+  w = f32x4.replace_lane(w, 2, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 2) << 2)));
+  return f32x4.replace_lane(w, 3, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 3) << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function storeRgb4(dst: usize, r: v128, g: v128, b: v128, n: i32): void {
+  // n (1..4) pixels of interleaved output; values are already rounded and in 0..255.
+  const ri = i32x4.trunc_sat_f32x4_s(r);
+  const gi = i32x4.trunc_sat_f32x4_s(g);
+  const bi = i32x4.trunc_sat_f32x4_s(b);
+  store<u8>(dst, <u8>i32x4.extract_lane(ri, 0));
+  store<u8>(dst, <u8>i32x4.extract_lane(gi, 0), 1);
+  store<u8>(dst, <u8>i32x4.extract_lane(bi, 0), 2);
+  if (n > 1) {
+    store<u8>(dst, <u8>i32x4.extract_lane(ri, 1), 3);
+    store<u8>(dst, <u8>i32x4.extract_lane(gi, 1), 4);
+    store<u8>(dst, <u8>i32x4.extract_lane(bi, 1), 5);
+  }
+  if (n > 2) {
+    store<u8>(dst, <u8>i32x4.extract_lane(ri, 2), 6);
+    store<u8>(dst, <u8>i32x4.extract_lane(gi, 2), 7);
+    store<u8>(dst, <u8>i32x4.extract_lane(bi, 2), 8);
+  }
+  if (n > 3) {
+    store<u8>(dst, <u8>i32x4.extract_lane(ri, 3), 9);
+    store<u8>(dst, <u8>i32x4.extract_lane(gi, 3), 10);
+    store<u8>(dst, <u8>i32x4.extract_lane(bi, 3), 11);
+  }
+}
+
+/**
+ * Filters `rows` output rows. planes: from bilateralPlanes (rows + 2r rows each). taps: n i32
+ * offsets (dy * pw + dx, in floats); space: n f32 space weights; color: the 768-entry f32 colour
+ * LUT indexed by |dR| + |dG| + |dB|. Weight = space × colour in f32, sums in f32, result
+ * round-half-even of sum × (1 / wsum): OpenCV's arithmetic, 8 pixels per step.
+ */
+export function bilateralRun(
+  planes: usize,
+  planeStride: i32,
+  pw: i32,
+  width: i32,
+  rows: i32,
+  r: i32,
+  taps: usize,
+  space: usize,
+  n: i32,
+  color: usize,
+  dst: usize,
+): void {
+  const gs = <usize>planeStride << 2;
+  const one = f32x4.splat(1);
+  for (let y = 0; y < rows; y++) {
+    const rowC = planes + (<usize>((y + r) * pw + r) << 2);
+    const out = dst + <usize>(y * width * 3);
+    for (let x = 0; x < width; x += 8) {
+      const pR = rowC + (<usize>x << 2);
+      const pG = pR + gs;
+      const pB = pG + gs;
+      const r0 = v128.load(pR), g0 = v128.load(pG), b0 = v128.load(pB);
+      const r1 = v128.load(pR, 16), g1 = v128.load(pG, 16), b1 = v128.load(pB, 16);
+      let sr0 = f32x4.splat(0), sg0 = f32x4.splat(0), sb0 = f32x4.splat(0), ws0 = f32x4.splat(0);
+      let sr1 = f32x4.splat(0), sg1 = f32x4.splat(0), sb1 = f32x4.splat(0), ws1 = f32x4.splat(0);
+      for (let t = 0; t < n; t++) {
+        const o = <usize>(load<i32>(taps + (<usize>t << 2)) << 2);
+        const sw = f32x4.splat(load<f32>(space + (<usize>t << 2)));
+        const qR = pR + o, qG = pG + o, qB = pB + o;
+        const vr0 = v128.load(qR), vg0 = v128.load(qG), vb0 = v128.load(qB);
+        const vr1 = v128.load(qR, 16), vg1 = v128.load(qG, 16), vb1 = v128.load(qB, 16);
+        const d0 = f32x4.add(
+          f32x4.add(f32x4.abs(f32x4.sub(vr0, r0)), f32x4.abs(f32x4.sub(vg0, g0))),
+          f32x4.abs(f32x4.sub(vb0, b0)),
+        );
+        const d1 = f32x4.add(
+          f32x4.add(f32x4.abs(f32x4.sub(vr1, r1)), f32x4.abs(f32x4.sub(vg1, g1))),
+          f32x4.abs(f32x4.sub(vb1, b1)),
+        );
+        const w0 = f32x4.mul(gather4(color, i32x4.trunc_sat_f32x4_s(d0)), sw);
+        const w1 = f32x4.mul(gather4(color, i32x4.trunc_sat_f32x4_s(d1)), sw);
+        sr0 = f32x4.add(sr0, f32x4.mul(vr0, w0));
+        sg0 = f32x4.add(sg0, f32x4.mul(vg0, w0));
+        sb0 = f32x4.add(sb0, f32x4.mul(vb0, w0));
+        ws0 = f32x4.add(ws0, w0);
+        sr1 = f32x4.add(sr1, f32x4.mul(vr1, w1));
+        sg1 = f32x4.add(sg1, f32x4.mul(vg1, w1));
+        sb1 = f32x4.add(sb1, f32x4.mul(vb1, w1));
+        ws1 = f32x4.add(ws1, w1);
+      }
+      const inv0 = f32x4.div(one, ws0), inv1 = f32x4.div(one, ws1);
+      const left = width - x;
+      storeRgb4(
+        out + <usize>(x * 3),
+        f32x4.nearest(f32x4.mul(sr0, inv0)),
+        f32x4.nearest(f32x4.mul(sg0, inv0)),
+        f32x4.nearest(f32x4.mul(sb0, inv0)),
+        left < 4 ? left : 4,
+      );
+      if (left > 4) {
+        storeRgb4(
+          out + <usize>((x + 4) * 3),
+          f32x4.nearest(f32x4.mul(sr1, inv1)),
+          f32x4.nearest(f32x4.mul(sg1, inv1)),
+          f32x4.nearest(f32x4.mul(sb1, inv1)),
+          left - 4 < 4 ? left - 4 : 4,
+        );
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Separable area / bilinear resize.
+
+/**
+ * Vertical pass: tmp[i] = Σ_k w[k] × rows[k][i] for i < rowLen (bytes of one source row), f32.
+ * rows: n source rows, rowLen bytes apart (16 bytes of readable slack after the last).
+ */
+export function resizeVertical(rows: usize, n: i32, rowLen: i32, w: usize, tmp: usize): void {
+  for (let i = 0; i < rowLen; i += 16) {
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (let k = 0; k < n; k++) {
+      const v = v128.load(rows + <usize>(k * rowLen + i));
+      const wk = f32x4.splat(load<f32>(w + (<usize>k << 2)));
+      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+      a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), wk));
+      a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), wk));
+      a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), wk));
+      a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), wk));
+    }
+    const t = tmp + (<usize>i << 2);
+    v128.store(t, a0);
+    v128.store(t, a1, 16);
+    v128.store(t, a2, 32);
+    v128.store(t, a3, 48);
+  }
+}
+
+/**
+ * Horizontal pass: out pixel dx = round(Σ_k xw[k] × tmp[xoff[k]..+3]) for k in
+ * start[dx]..start[dx+1]; xoff are byte offsets into tmp (source x × 12). Writes 4 bytes per
+ * pixel (the 4th is overwritten by the next pixel), so `out` needs one byte of slack.
+ */
+export function resizeHorizontal(
+  tmp: usize,
+  dw: i32,
+  start: usize,
+  xoff: usize,
+  xw: usize,
+  out: usize,
+): void {
+  let k = load<i32>(start);
+  for (let dx = 0; dx < dw; dx++) {
+    const e = load<i32>(start + (<usize>(dx + 1) << 2));
+    let acc = f32x4.splat(0);
+    for (; k < e; k++) {
+      const v = v128.load(tmp + <usize>load<i32>(xoff + (<usize>k << 2)));
+      acc = f32x4.add(acc, f32x4.mul(v, f32x4.splat(load<f32>(xw + (<usize>k << 2)))));
+    }
+    // Round half up, as the scalar reference and OpenCV's integer-scale area path do.
+    const q = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(acc, f32x4.splat(0.5))));
+    const b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q, q), q);
+    v128.store32_lane(out + <usize>(dx * 3), b, 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// LAB balance (OpenCV's float RGB2Lab / Lab2RGB with the L and ab boosts), 4 pixels per step.
+
+// sRGB → XYZ (D65) rows divided by the white point; XYZ → sRGB columns multiplied by it.
+const WX: f32 = 0.950456;
+const WZ: f32 = 1.088754;
+const M0: f32 = 0.412453 / WX, M1: f32 = 0.35758 / WX, M2: f32 = 0.180423 / WX;
+const M3: f32 = 0.212671, M4: f32 = 0.71516, M5: f32 = 0.072169;
+const M6: f32 = 0.019334 / WZ, M7: f32 = 0.119193 / WZ, M8: f32 = 0.950227 / WZ;
+const I0: f32 = 3.240479 * WX, I1: f32 = -1.53715, I2: f32 = -0.498535 * WZ;
+const I3: f32 = -0.969256 * WX, I4: f32 = 1.875991, I5: f32 = 0.041556 * WZ;
+const I6: f32 = 0.055648 * WX, I7: f32 = -0.204043, I8: f32 = 1.057311 * WZ;
+
+// @ts-ignore: decorator
+@inline function lin4(lin: usize, src: usize, c: i32): v128 {
+  let v = f32x4.splat(load<f32>(lin + (<usize>load<u8>(src + <usize>c) << 2)));
+  v = f32x4.replace_lane(v, 1, load<f32>(lin + (<usize>load<u8>(src + <usize>(c + 3)) << 2)));
+  v = f32x4.replace_lane(v, 2, load<f32>(lin + (<usize>load<u8>(src + <usize>(c + 6)) << 2)));
+  return f32x4.replace_lane(v, 3, load<f32>(lin + (<usize>load<u8>(src + <usize>(c + 9)) << 2)));
+}
+
+// @ts-ignore: decorator
+@inline function mad3(a: f32, x: v128, b: f32, y: v128, c: f32, z: v128): v128 {
+  return f32x4.add(
+    f32x4.add(f32x4.mul(f32x4.splat(a), x), f32x4.mul(f32x4.splat(b), y)),
+    f32x4.mul(f32x4.splat(c), z),
+  );
+}
+
+/** Cube root for x in [0.008856, 2]: bit-level first guess, three Newton steps (f32-exact). */
+// @ts-ignore: decorator
+@inline function cbrt4(x: v128): v128 {
+  // bits(y) ≈ bits(x) / 3 + bits(1) × 2 / 3.
+  const bits = f32x4.convert_i32x4_s(x);
+  let y = i32x4.trunc_sat_f32x4_s(
+    f32x4.add(f32x4.mul(bits, f32x4.splat(<f32>(1.0 / 3.0))), f32x4.splat(709921077.0)),
+  );
+  const third = f32x4.splat(<f32>(1.0 / 3.0));
+  for (let i = 0; i < 3; i++) {
+    y = f32x4.mul(f32x4.add(f32x4.add(y, y), f32x4.div(x, f32x4.mul(y, y))), third);
+  }
+  return y;
+}
+
+// @ts-ignore: decorator
+@inline function encodeLane(v: f32, bucket: usize, thr: usize): u8 {
+  // v is clamped to [0, 1]; bucket gives the candidate level, one threshold comparison fixes it.
+  const k = <i32>load<u8>(bucket + <usize>(<i32>(v * 4096.0)));
+  return <u8>(k + (v >= load<f32>(thr + (<usize>k << 2)) ? 1 : 0));
+}
+
+// @ts-ignore: decorator
+@inline function encode4(v: v128, bucket: usize, thr: usize, dst: usize, c: i32, n: i32): void {
+  const x = f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(1));
+  store<u8>(dst + <usize>c, encodeLane(f32x4.extract_lane(x, 0), bucket, thr));
+  if (n > 1) store<u8>(dst + <usize>(c + 3), encodeLane(f32x4.extract_lane(x, 1), bucket, thr));
+  if (n > 2) store<u8>(dst + <usize>(c + 6), encodeLane(f32x4.extract_lane(x, 2), bucket, thr));
+  if (n > 3) store<u8>(dst + <usize>(c + 9), encodeLane(f32x4.extract_lane(x, 3), bucket, thr));
+}
+
+/**
+ * n pixels of packed RGB src → dst. lin: 256 f32 (sRGB decode); bucket: 4097 u8 (candidate
+ * 8-bit level per 1/4096 of linear light); thr: 256 f32 (linear value where level k becomes
+ * k + 1). src needs 12 bytes of readable slack.
+ */
+export function labBalance(
+  src: usize,
+  dst: usize,
+  n: i32,
+  lin: usize,
+  bucket: usize,
+  thr: usize,
+  lBoost: f32,
+  abBoost: f32,
+): void {
+  const T = f32x4.splat(0.008856);
+  const K = f32x4.splat(7.787);
+  const F16 = f32x4.splat(<f32>(16.0 / 116.0));
+  const LT = f32x4.splat(<f32>(0.008856 * 903.3));
+  const FT = f32x4.splat(<f32>(7.787 * 0.008856 + 16.0 / 116.0));
+  for (let i = 0; i < n; i += 4) {
+    const s = src + <usize>(i * 3);
+    const r = lin4(lin, s, 0), g = lin4(lin, s, 1), b = lin4(lin, s, 2);
+    const X = mad3(M0, r, M1, g, M2, b);
+    const Y = mad3(M3, r, M4, g, M5, b);
+    const Z = mad3(M6, r, M7, g, M8, b);
+    const fx = v128.bitselect(cbrt4(f32x4.max(X, T)), f32x4.add(f32x4.mul(K, X), F16), f32x4.gt(X, T));
+    const yBig = f32x4.gt(Y, T);
+    const fy = v128.bitselect(cbrt4(f32x4.max(Y, T)), f32x4.add(f32x4.mul(K, Y), F16), yBig);
+    const fz = v128.bitselect(cbrt4(f32x4.max(Z, T)), f32x4.add(f32x4.mul(K, Z), F16), f32x4.gt(Z, T));
+    let L = v128.bitselect(
+      f32x4.sub(f32x4.mul(f32x4.splat(116), fy), f32x4.splat(16)),
+      f32x4.mul(f32x4.splat(903.3), Y),
+      yBig,
+    );
+    const A = f32x4.mul(f32x4.mul(f32x4.splat(500), f32x4.sub(fx, fy)), f32x4.splat(abBoost));
+    const B = f32x4.mul(f32x4.mul(f32x4.splat(200), f32x4.sub(fy, fz)), f32x4.splat(abBoost));
+    L = f32x4.min(f32x4.max(f32x4.mul(L, f32x4.splat(lBoost)), f32x4.splat(0)), f32x4.splat(100));
+    // Lab → XYZ (OpenCV Lab2RGB_f).
+    const lSmall = f32x4.le(L, LT);
+    const ySmall = f32x4.div(L, f32x4.splat(903.3));
+    const gyBig = f32x4.div(f32x4.add(L, f32x4.splat(16)), f32x4.splat(116));
+    const y2 = v128.bitselect(ySmall, f32x4.mul(f32x4.mul(gyBig, gyBig), gyBig), lSmall);
+    const gy = v128.bitselect(f32x4.add(f32x4.mul(K, ySmall), F16), gyBig, lSmall);
+    const x1 = f32x4.add(gy, f32x4.div(A, f32x4.splat(500)));
+    const z1 = f32x4.sub(gy, f32x4.div(B, f32x4.splat(200)));
+    const x2 = v128.bitselect(
+      f32x4.div(f32x4.sub(x1, F16), K),
+      f32x4.mul(f32x4.mul(x1, x1), x1),
+      f32x4.le(x1, FT),
+    );
+    const z2 = v128.bitselect(
+      f32x4.div(f32x4.sub(z1, F16), K),
+      f32x4.mul(f32x4.mul(z1, z1), z1),
+      f32x4.le(z1, FT),
+    );
+    const left = n - i;
+    const m = left < 4 ? left : 4;
+    const d = dst + <usize>(i * 3);
+    encode4(mad3(I0, x2, I1, y2, I2, z2), bucket, thr, d, 0, m);
+    encode4(mad3(I3, x2, I4, y2, I5, z2), bucket, thr, d, 1, m);
+    encode4(mad3(I6, x2, I7, y2, I8, z2), bucket, thr, d, 2, m);
+  }
+}

@@ -1,0 +1,110 @@
+/**
+ * The image kernels' WebAssembly instance, one per thread (main thread or worker), created on
+ * first use from the module embedded in kernels_wasm.ts (no file-system access). Callers lay
+ * their buffers out in its linear memory with `Layout`, then call the exports.
+ */
+import { KERNELS_WASM_BASE64 } from "./kernels_wasm.ts";
+
+export interface KernelExports {
+  memory: WebAssembly.Memory;
+  heapBase(): number;
+  bilateralPlanes(
+    src: number,
+    rows: number,
+    width: number,
+    r: number,
+    planes: number,
+    pw: number,
+    planeStride: number,
+  ): void;
+  bilateralRun(
+    planes: number,
+    planeStride: number,
+    pw: number,
+    width: number,
+    rows: number,
+    r: number,
+    taps: number,
+    space: number,
+    n: number,
+    color: number,
+    dst: number,
+  ): void;
+  resizeVertical(rows: number, n: number, rowLen: number, w: number, tmp: number): void;
+  resizeHorizontal(
+    tmp: number,
+    dw: number,
+    start: number,
+    xoff: number,
+    xw: number,
+    out: number,
+  ): void;
+  labBalance(
+    src: number,
+    dst: number,
+    n: number,
+    lin: number,
+    bucket: number,
+    thr: number,
+    lBoost: number,
+    abBoost: number,
+  ): void;
+}
+
+let compiled: WebAssembly.Module | null = null;
+let instance: Kernels | null = null;
+
+/** The compiled module (shared by every instance in this thread). */
+export function kernelsModule(): WebAssembly.Module {
+  // Synchronous compile: the module is ~5 KB and compiles in well under a millisecond.
+  compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(KERNELS_WASM_BASE64));
+  return compiled;
+}
+
+export class Kernels {
+  readonly exports: KernelExports;
+  readonly base: number;
+
+  constructor() {
+    this.exports = new WebAssembly.Instance(kernelsModule()).exports as unknown as KernelExports;
+    this.base = this.exports.heapBase();
+  }
+
+  /** Grows linear memory so that [base, base + bytes) exists; returns a fresh byte view. */
+  reserve(bytes: number): Uint8Array {
+    const mem = this.exports.memory;
+    const need = this.base + bytes;
+    if (need > mem.buffer.byteLength) {
+      mem.grow(Math.ceil((need - mem.buffer.byteLength) / 65536));
+    }
+    return new Uint8Array(mem.buffer);
+  }
+
+  /** A bump layout starting at the heap base (16-byte aligned blocks). */
+  layout(): Layout {
+    return new Layout(this.base);
+  }
+}
+
+/** Hands out 16-byte aligned offsets; `end` is the total extent to reserve. */
+export class Layout {
+  #next: number;
+  readonly #start: number;
+  constructor(start: number) {
+    this.#start = this.#next = start;
+  }
+  take(bytes: number): number {
+    const at = this.#next;
+    this.#next = (at + bytes + 15) & ~15;
+    return at;
+  }
+  get size(): number {
+    return this.#next - this.#start;
+  }
+}
+
+/** This thread's kernels instance. */
+export function kernels(): Kernels {
+  instance ??= new Kernels();
+  return instance;
+}
