@@ -117,8 +117,8 @@ export function labBalancePixels(
   const kx = kernels();
   const lay = kx.layout();
   const linPtr = lay.take(256 * 4), bucketPtr = lay.take(BUCKETS + 1), thrPtr = lay.take(256 * 4);
-  // 4-pixel steps read up to 3 pixels past the end.
-  const inPtr = lay.take(chunk * 3 + 12), outPtr = lay.take(chunk * 3 + 12);
+  // 4-pixel steps read up to 3 pixels past the end and store 16 bytes per 12.
+  const inPtr = lay.take(chunk * 3 + 12), outPtr = lay.take(chunk * 3 + 16);
   const mem = kx.reserve(lay.size);
   new Float32Array(mem.buffer, linPtr, 256).set(lin);
   mem.set(bucket, bucketPtr);

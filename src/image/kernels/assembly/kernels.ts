@@ -48,6 +48,15 @@ export function bilateralPlanes(
   }
 }
 
+/**
+ * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
+ * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
+ */
+// @ts-ignore: decorator
+@inline function smallInt(v: v128): v128 {
+  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
+}
+
 /** tab[idx[i]] for 4 lanes; idx is clamped to 767 (lanes past the row end read stale memory). */
 // @ts-ignore: decorator
 @inline function gather4(tab: usize, raw: v128): v128 {
@@ -130,8 +139,8 @@ export function bilateralRun(
           f32x4.add(f32x4.abs(f32x4.sub(vr1, r1)), f32x4.abs(f32x4.sub(vg1, g1))),
           f32x4.abs(f32x4.sub(vb1, b1)),
         );
-        const w0 = f32x4.mul(gather4(color, i32x4.trunc_sat_f32x4_s(d0)), sw);
-        const w1 = f32x4.mul(gather4(color, i32x4.trunc_sat_f32x4_s(d1)), sw);
+        const w0 = f32x4.mul(gather4(color, smallInt(d0)), sw);
+        const w1 = f32x4.mul(gather4(color, smallInt(d1)), sw);
         sr0 = f32x4.add(sr0, f32x4.mul(vr0, w0));
         sg0 = f32x4.add(sg0, f32x4.mul(vg0, w0));
         sb0 = f32x4.add(sb0, f32x4.mul(vb0, w0));
@@ -177,10 +186,10 @@ export function resizeVertical(rows: usize, n: i32, rowLen: i32, w: usize, tmp: 
       const v = v128.load(rows + <usize>(k * rowLen + i));
       const wk = f32x4.splat(load<f32>(w + (<usize>k << 2)));
       const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
-      a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(lo)), wk));
-      a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(lo)), wk));
-      a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_low_i16x8_u(hi)), wk));
-      a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_u(i32x4.extend_high_i16x8_u(hi)), wk));
+      a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), wk));
+      a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), wk));
+      a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), wk));
+      a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), wk));
     }
     const t = tmp + (<usize>i << 2);
     v128.store(t, a0);
@@ -262,26 +271,35 @@ const I6: f32 = 0.055648 * WX, I7: f32 = -0.204043, I8: f32 = 1.057311 * WZ;
   return y;
 }
 
+/**
+ * Linear light (4 lanes) → 8-bit sRGB levels as i32 lanes: the bucket table gives the candidate
+ * level k, one comparison with the exact threshold thr[k] adds the last step.
+ */
 // @ts-ignore: decorator
-@inline function encodeLane(v: f32, bucket: usize, thr: usize): u8 {
-  // v is clamped to [0, 1]; bucket gives the candidate level, one threshold comparison fixes it.
-  const k = <i32>load<u8>(bucket + <usize>(<i32>(v * 4096.0)));
-  return <u8>(k + (v >= load<f32>(thr + (<usize>k << 2)) ? 1 : 0));
-}
-
-// @ts-ignore: decorator
-@inline function encode4(v: v128, bucket: usize, thr: usize, dst: usize, c: i32, n: i32): void {
-  const x = f32x4.min(f32x4.max(v, f32x4.splat(0)), f32x4.splat(1));
-  store<u8>(dst + <usize>c, encodeLane(f32x4.extract_lane(x, 0), bucket, thr));
-  if (n > 1) store<u8>(dst + <usize>(c + 3), encodeLane(f32x4.extract_lane(x, 1), bucket, thr));
-  if (n > 2) store<u8>(dst + <usize>(c + 6), encodeLane(f32x4.extract_lane(x, 2), bucket, thr));
-  if (n > 3) store<u8>(dst + <usize>(c + 9), encodeLane(f32x4.extract_lane(x, 3), bucket, thr));
+@inline function encode4(v: v128, bucket: usize, thr: usize): v128 {
+  // pmax(0, v) is 0 for NaN (stale lanes past the end), so x is always in [0, 1].
+  const x = f32x4.pmin(f32x4.splat(1), f32x4.pmax(f32x4.splat(0), v));
+  const idx = i32x4.min_u(smallInt(f32x4.floor(f32x4.mul(x, f32x4.splat(4096)))), i32x4.splat(4096));
+  const k0 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 0));
+  const k1 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 1));
+  const k2 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 2));
+  const k3 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 3));
+  let k = i32x4.splat(k0);
+  k = i32x4.replace_lane(k, 1, k1);
+  k = i32x4.replace_lane(k, 2, k2);
+  k = i32x4.replace_lane(k, 3, k3);
+  let t = f32x4.splat(load<f32>(thr + (<usize>k0 << 2)));
+  t = f32x4.replace_lane(t, 1, load<f32>(thr + (<usize>k1 << 2)));
+  t = f32x4.replace_lane(t, 2, load<f32>(thr + (<usize>k2 << 2)));
+  t = f32x4.replace_lane(t, 3, load<f32>(thr + (<usize>k3 << 2)));
+  // The comparison mask is -1 where x ≥ thr[k].
+  return i32x4.sub(k, f32x4.ge(x, t));
 }
 
 /**
  * n pixels of packed RGB src → dst. lin: 256 f32 (sRGB decode); bucket: 4097 u8 (candidate
  * 8-bit level per 1/4096 of linear light); thr: 256 f32 (linear value where level k becomes
- * k + 1). src needs 12 bytes of readable slack.
+ * k + 1). src needs 12 bytes of readable slack, dst 16 bytes of writable slack.
  */
 export function labBalance(
   src: usize,
@@ -295,6 +313,7 @@ export function labBalance(
 ): void {
   const T = f32x4.splat(0.008856);
   const K = f32x4.splat(7.787);
+  const KI = f32x4.splat(<f32>(1.0 / 7.787));
   const F16 = f32x4.splat(<f32>(16.0 / 116.0));
   const LT = f32x4.splat(<f32>(0.008856 * 903.3));
   const FT = f32x4.splat(<f32>(7.787 * 0.008856 + 16.0 / 116.0));
@@ -304,10 +323,10 @@ export function labBalance(
     const X = mad3(M0, r, M1, g, M2, b);
     const Y = mad3(M3, r, M4, g, M5, b);
     const Z = mad3(M6, r, M7, g, M8, b);
-    const fx = v128.bitselect(cbrt4(f32x4.max(X, T)), f32x4.add(f32x4.mul(K, X), F16), f32x4.gt(X, T));
+    const fx = v128.bitselect(cbrt4(f32x4.pmax(X, T)), f32x4.add(f32x4.mul(K, X), F16), f32x4.gt(X, T));
     const yBig = f32x4.gt(Y, T);
-    const fy = v128.bitselect(cbrt4(f32x4.max(Y, T)), f32x4.add(f32x4.mul(K, Y), F16), yBig);
-    const fz = v128.bitselect(cbrt4(f32x4.max(Z, T)), f32x4.add(f32x4.mul(K, Z), F16), f32x4.gt(Z, T));
+    const fy = v128.bitselect(cbrt4(f32x4.pmax(Y, T)), f32x4.add(f32x4.mul(K, Y), F16), yBig);
+    const fz = v128.bitselect(cbrt4(f32x4.pmax(Z, T)), f32x4.add(f32x4.mul(K, Z), F16), f32x4.gt(Z, T));
     let L = v128.bitselect(
       f32x4.sub(f32x4.mul(f32x4.splat(116), fy), f32x4.splat(16)),
       f32x4.mul(f32x4.splat(903.3), Y),
@@ -315,30 +334,32 @@ export function labBalance(
     );
     const A = f32x4.mul(f32x4.mul(f32x4.splat(500), f32x4.sub(fx, fy)), f32x4.splat(abBoost));
     const B = f32x4.mul(f32x4.mul(f32x4.splat(200), f32x4.sub(fy, fz)), f32x4.splat(abBoost));
-    L = f32x4.min(f32x4.max(f32x4.mul(L, f32x4.splat(lBoost)), f32x4.splat(0)), f32x4.splat(100));
+    L = f32x4.pmin(f32x4.splat(100), f32x4.pmax(f32x4.splat(0), f32x4.mul(L, f32x4.splat(lBoost))));
     // Lab → XYZ (OpenCV Lab2RGB_f).
     const lSmall = f32x4.le(L, LT);
-    const ySmall = f32x4.div(L, f32x4.splat(903.3));
-    const gyBig = f32x4.div(f32x4.add(L, f32x4.splat(16)), f32x4.splat(116));
+    const ySmall = f32x4.mul(L, f32x4.splat(<f32>(1.0 / 903.3)));
+    const gyBig = f32x4.mul(f32x4.add(L, f32x4.splat(16)), f32x4.splat(<f32>(1.0 / 116.0)));
     const y2 = v128.bitselect(ySmall, f32x4.mul(f32x4.mul(gyBig, gyBig), gyBig), lSmall);
     const gy = v128.bitselect(f32x4.add(f32x4.mul(K, ySmall), F16), gyBig, lSmall);
-    const x1 = f32x4.add(gy, f32x4.div(A, f32x4.splat(500)));
-    const z1 = f32x4.sub(gy, f32x4.div(B, f32x4.splat(200)));
+    const x1 = f32x4.add(gy, f32x4.mul(A, f32x4.splat(<f32>(1.0 / 500.0))));
+    const z1 = f32x4.sub(gy, f32x4.mul(B, f32x4.splat(<f32>(1.0 / 200.0))));
     const x2 = v128.bitselect(
-      f32x4.div(f32x4.sub(x1, F16), K),
+      f32x4.mul(f32x4.sub(x1, F16), KI),
       f32x4.mul(f32x4.mul(x1, x1), x1),
       f32x4.le(x1, FT),
     );
     const z2 = v128.bitselect(
-      f32x4.div(f32x4.sub(z1, F16), K),
+      f32x4.mul(f32x4.sub(z1, F16), KI),
       f32x4.mul(f32x4.mul(z1, z1), z1),
       f32x4.le(z1, FT),
     );
-    const left = n - i;
-    const m = left < 4 ? left : 4;
-    const d = dst + <usize>(i * 3);
-    encode4(mad3(I0, x2, I1, y2, I2, z2), bucket, thr, d, 0, m);
-    encode4(mad3(I3, x2, I4, y2, I5, z2), bucket, thr, d, 1, m);
-    encode4(mad3(I6, x2, I7, y2, I8, z2), bucket, thr, d, 2, m);
+    const r8 = encode4(mad3(I0, x2, I1, y2, I2, z2), bucket, thr);
+    const g8 = encode4(mad3(I3, x2, I4, y2, I5, z2), bucket, thr);
+    const b8 = encode4(mad3(I6, x2, I7, y2, I8, z2), bucket, thr);
+    // Bytes r0..r3 g0..g3 b0..b3 → r0 g0 b0 r1 g1 b1 ... (12 bytes; dst has 4 bytes of slack).
+    const rg = i16x8.narrow_i32x4_s(r8, g8);
+    const bytes = i8x16.narrow_i16x8_u(rg, i16x8.narrow_i32x4_s(b8, b8));
+    const packed = i8x16.shuffle(bytes, bytes, 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 12, 13, 14, 15);
+    v128.store(dst + <usize>(i * 3), packed);
   }
 }
