@@ -1,6 +1,7 @@
 /// <reference lib="deno.worker" />
 /**
- * Worker entry for the image pool: runs one band of a heavy stage on shared memory.
+ * Worker entry for the image pool: runs one band of a heavy stage on shared memory (the wasm
+ * kernels, one instance per worker).
  */
 import { bilateralRows } from "./bilateral.ts";
 import { labBalancePixels } from "./lab.ts";
@@ -10,8 +11,8 @@ import type { BandTask } from "./workers.ts";
 self.onmessage = (ev: MessageEvent<BandTask>) => {
   const t = ev.data;
   try {
-    const src = new Uint8Array(t.src);
-    const dst = new Uint8Array(t.dst);
+    const src = new Uint8Array(t.src, t.srcOffset, t.srcLength);
+    const dst = new Uint8Array(t.dst, t.dstOffset, t.dstLength);
     if (t.op === "bilateral") {
       bilateralRows(src, dst, t.width, t.height, t.y0, t.y1, t.bilateral);
     } else if (t.op === "lab") {

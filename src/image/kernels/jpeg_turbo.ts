@@ -4,9 +4,11 @@
  * scaling (1/2, 1/4, 1/8) when asked. Measured faster than imagescript's decoder, most of all
  * when scaled (BENCHMARKS.md, "Image pipeline").
  *
- * One instance per decode: libjpeg's error exit longjmp()s, which this build turns into a thrown
- * JS exception that leaves the instance unusable, and a fresh instance also hands the (large)
- * memory back when the image is dropped. Instantiating costs well under a millisecond.
+ * One instance per thread, reused while it stays healthy: libjpeg's error exit longjmp()s, which
+ * this build turns into a thrown JS exception that leaves the instance unusable, so any failure
+ * drops it, and so does a decode that grew its memory past RETAIN_BYTES (a big image's pages are
+ * not kept for the thread's lifetime). Reusing warm memory matters: fresh pages cost a page
+ * fault each on first touch (~12 ms per 3 MB measured here).
  */
 import { JPEG_TURBO_WASM_BASE64 } from "./jpeg_turbo_wasm.ts";
 
@@ -61,7 +63,11 @@ export function scaledSize(
 }
 const TJCS_CMYK = 3, TJCS_YCCK = 4;
 
+/** Memory an idle instance may keep (a 12 MP decode at 1/2 scale needs ~16 MB). */
+const RETAIN_BYTES = 64 << 20;
+
 let compiled: WebAssembly.Module | null = null;
+let current: TurboExports | null = null;
 function turboModule(): WebAssembly.Module {
   compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(JPEG_TURBO_WASM_BASE64));
   return compiled;
@@ -103,16 +109,18 @@ export function decodeJpegTurbo(
 ): TurboRgb | null {
   let ex: TurboExports;
   try {
-    ex = instantiate();
+    ex = current ?? instantiate();
   } catch {
     return null;
   }
+  current = null; // held by this call; given back below only after a clean decode
+  let input = 0, meta = 0, out = 0, h = 0;
   try {
-    const input = ex.malloc(bytes.length);
-    const meta = ex.malloc(16);
+    input = ex.malloc(bytes.length);
+    meta = ex.malloc(16);
     if (input === 0 || meta === 0) return null;
     new Uint8Array(ex.memory.buffer, input, bytes.length).set(bytes);
-    const h = ex.tjInitDecompress();
+    h = ex.tjInitDecompress();
     if (h === 0) return null;
     if (ex.tjDecompressHeader3(h, input, bytes.length, meta, meta + 4, meta + 8, meta + 12) !== 0) {
       return null;
@@ -120,14 +128,20 @@ export function decodeJpegTurbo(
     const [fullW, fullH, , colorspace] = new Int32Array(ex.memory.buffer, meta, 4);
     if (!fullW || !fullH || colorspace === TJCS_CMYK || colorspace === TJCS_YCCK) return null;
     const { width, height } = scaledSize(fullW, fullH, request);
-    const out = ex.malloc(width * height * 3);
+    out = ex.malloc(width * height * 3);
     if (out === 0) return null;
     if (
       ex.tjDecompress2(h, input, bytes.length, out, width, 0, height, TJPF_RGB, 0) !== 0
     ) return null;
-    // The instance is private to this image, so its memory can back the result without a copy.
-    return { width, height, data: new Uint8Array(ex.memory.buffer, out, width * height * 3) };
+    // slice(): an uninitialised allocation the allocator can recycle (no zeroed fresh pages).
+    const data = new Uint8Array(ex.memory.buffer, out, width * height * 3).slice();
+    ex.free(out);
+    ex.free(meta);
+    ex.free(input);
+    ex.tjDestroy(h);
+    if (ex.memory.buffer.byteLength <= RETAIN_BYTES) current = ex;
+    return { width, height, data };
   } catch {
-    return null;
+    return null; // the instance may be mid-longjmp: dropped
   }
 }
