@@ -49,6 +49,48 @@ export interface KernelExports {
     lBoost: number,
     abBoost: number,
   ): void;
+  jpegPlanes(
+    rgb: number,
+    width: number,
+    height: number,
+    y0: number,
+    hs: number,
+    planeW: number,
+    yp: number,
+    cbp: number,
+    crp: number,
+  ): void;
+  jpegBlocks(
+    plane: number,
+    planeW: number,
+    row0: number,
+    n: number,
+    div: number,
+    zigzag: number,
+    coeffs: number,
+    last: number,
+    first: number,
+    per: number,
+    mcuStride: number,
+    scratch: number,
+  ): void;
+  jpegStats(
+    coeffs: number,
+    last: number,
+    nBlocks: number,
+    bpm: number,
+    luma: number,
+    freq: number,
+  ): void;
+  jpegScan(
+    coeffs: number,
+    last: number,
+    nBlocks: number,
+    bpm: number,
+    luma: number,
+    codes: number,
+    out: number,
+  ): number;
 }
 
 let compiled: WebAssembly.Module | null = null;
@@ -91,7 +133,7 @@ export class Layout {
   #next: number;
   readonly #start: number;
   constructor(start: number) {
-    this.#start = this.#next = start;
+    this.#start = this.#next = (start + 15) & ~15;
   }
   take(bytes: number): number {
     const at = this.#next;
@@ -100,6 +142,10 @@ export class Layout {
   }
   get size(): number {
     return this.#next - this.#start;
+  }
+  /** First byte past the last block. */
+  get end(): number {
+    return this.#next;
   }
 }
 

@@ -363,3 +363,347 @@ export function labBalance(
     v128.store(dst + <usize>(i * 3), packed);
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// JPEG encoder, forward half: colour conversion, chroma subsampling, float AAN DCT (jfdctflt.c),
+// quantisation and zigzag ordering. Huffman coding stays in TypeScript (jpeg_encode.ts).
+
+/**
+ * One MCU strip (mcu = 8·hs rows from y0) of packed RGB → f32 planes, edges replicated:
+ * Y (planeW × mcu, level-shifted by -128), Cb and Cr (planeW/hs × 8). With hs = 2 the chroma is
+ * the 2×2 average of the full-resolution chroma values.
+ */
+export function jpegPlanes(
+  rgb: usize,
+  width: i32,
+  height: i32,
+  y0: i32,
+  hs: i32,
+  planeW: i32,
+  yp: usize,
+  cbp: usize,
+  crp: usize,
+): void {
+  const mcu = 8 * hs;
+  const cw = planeW / hs;
+  if (hs == 2) {
+    for (let i = 0, n = 8 * cw; i < n; i++) {
+      store<f32>(cbp + (<usize>i << 2), 0);
+      store<f32>(crp + (<usize>i << 2), 0);
+    }
+  }
+  for (let y = 0; y < mcu; y++) {
+    let sy = y0 + y;
+    if (sy > height - 1) sy = height - 1;
+    const row = rgb + <usize>(sy * width * 3);
+    const yo = yp + (<usize>(y * planeW) << 2);
+    const co = <usize>((y / hs) * cw) << 2;
+    for (let x = 0; x < planeW; x++) {
+      const sx = x < width ? x : width - 1;
+      const p = row + <usize>(sx * 3);
+      const r = <f32>load<u8>(p), g = <f32>load<u8>(p, 1), b = <f32>load<u8>(p, 2);
+      store<f32>(yo + (<usize>x << 2), <f32>0.299 * r + <f32>0.587 * g + <f32>0.114 * b - 128);
+      const cb = <f32>-0.168735892 * r - <f32>0.331264108 * g + <f32>0.5 * b;
+      const cr = <f32>0.5 * r - <f32>0.418687589 * g - <f32>0.081312411 * b;
+      if (hs == 1) {
+        store<f32>(cbp + co + (<usize>x << 2), cb);
+        store<f32>(crp + co + (<usize>x << 2), cr);
+      } else {
+        const q = co + (<usize>(x >> 1) << 2);
+        store<f32>(cbp + q, load<f32>(cbp + q) + <f32>0.25 * cb);
+        store<f32>(crp + q, load<f32>(crp + q) + <f32>0.25 * cr);
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function transpose4(
+  a: v128,
+  b: v128,
+  c: v128,
+  d: v128,
+  out: usize,
+  stride: usize,
+): void {
+  // Writes the transpose of rows a..d as 4 rows `stride` bytes apart.
+  const t0 = v128.shuffle<f32>(a, b, 0, 4, 1, 5);
+  const t1 = v128.shuffle<f32>(a, b, 2, 6, 3, 7);
+  const t2 = v128.shuffle<f32>(c, d, 0, 4, 1, 5);
+  const t3 = v128.shuffle<f32>(c, d, 2, 6, 3, 7);
+  v128.store(out, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(out + stride, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(out + 2 * stride, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(out + 3 * stride, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
+/**
+ * The 1-D AAN DCT down the columns of an 8×8 f32 block at `blk` (rows 32 bytes apart), 4
+ * columns per vector; `half` selects columns 0..3 (0) or 4..7 (16).
+ */
+// @ts-ignore: decorator
+@inline function dctColumns(blk: usize, half: usize): void {
+  const p = blk + half;
+  const d0 = v128.load(p), d1 = v128.load(p, 32), d2 = v128.load(p, 64), d3 = v128.load(p, 96);
+  const d4 = v128.load(p, 128), d5 = v128.load(p, 160), d6 = v128.load(p, 192);
+  const d7 = v128.load(p, 224);
+  const t0 = f32x4.add(d0, d7), t7 = f32x4.sub(d0, d7);
+  const t1 = f32x4.add(d1, d6), t6 = f32x4.sub(d1, d6);
+  const t2 = f32x4.add(d2, d5), t5 = f32x4.sub(d2, d5);
+  const t3 = f32x4.add(d3, d4), t4 = f32x4.sub(d3, d4);
+  let t10 = f32x4.add(t0, t3), t11 = f32x4.add(t1, t2), t12 = f32x4.sub(t1, t2);
+  const t13 = f32x4.sub(t0, t3);
+  v128.store(p, f32x4.add(t10, t11));
+  v128.store(p, f32x4.sub(t10, t11), 128);
+  const z1 = f32x4.mul(f32x4.add(t12, t13), f32x4.splat(0.707106781));
+  v128.store(p, f32x4.add(t13, z1), 64);
+  v128.store(p, f32x4.sub(t13, z1), 192);
+  t10 = f32x4.add(t4, t5);
+  t11 = f32x4.add(t5, t6);
+  t12 = f32x4.add(t6, t7);
+  const z5 = f32x4.mul(f32x4.sub(t10, t12), f32x4.splat(0.382683433));
+  const z2 = f32x4.add(f32x4.mul(f32x4.splat(0.5411961), t10), z5);
+  const z4 = f32x4.add(f32x4.mul(f32x4.splat(1.306562965), t12), z5);
+  const z3 = f32x4.mul(t11, f32x4.splat(0.707106781));
+  const z11 = f32x4.add(t7, z3), z13 = f32x4.sub(t7, z3);
+  v128.store(p, f32x4.add(z13, z2), 160);
+  v128.store(p, f32x4.sub(z13, z2), 96);
+  v128.store(p, f32x4.add(z11, z4), 32);
+  v128.store(p, f32x4.sub(z11, z4), 224);
+}
+
+// @ts-ignore: decorator
+@inline function transpose8(src: usize, dst: usize): void {
+  for (let i: usize = 0; i < 2; i++) {
+    for (let j: usize = 0; j < 2; j++) {
+      const s = src + i * 128 + j * 16;
+      transpose4(
+        v128.load(s),
+        v128.load(s, 32),
+        v128.load(s, 64),
+        v128.load(s, 96),
+        dst + j * 128 + i * 16,
+        32,
+      );
+    }
+  }
+}
+
+/**
+ * DCT + quantisation of `n` blocks of a plane: block k covers columns 8k..8k+7 of rows
+ * row0..row0+7 (plane rows planeW floats apart). div: 64 f32 divisors in natural order
+ * (1 / (q · aan_r · aan_c · 8)); zigzag: 64 u8 natural indices in zigzag order. Block k is
+ * written to coeffs (i16, zigzag order) as block number first + (k / per) · mcuStride + k % per;
+ * last[block] (u8) = index of its last non-zero coefficient (0 when only DC or none).
+ * scratch: 512 bytes.
+ */
+export function jpegBlocks(
+  plane: usize,
+  planeW: i32,
+  row0: i32,
+  n: i32,
+  div: usize,
+  zigzag: usize,
+  coeffs: usize,
+  last: usize,
+  first: i32,
+  per: i32,
+  mcuStride: i32,
+  scratch: usize,
+): void {
+  const a = scratch, b = scratch + 256;
+  const half = f32x4.splat(0.5);
+  const sign = i32x4.splat(0x80000000);
+  for (let k = 0; k < n; k++) {
+    // Gather the block (rows planeW floats apart) into a, row pass via transpose.
+    const src = plane + (<usize>(row0 * planeW + k * 8) << 2);
+    for (let r: usize = 0; r < 8; r++) {
+      const s = src + (r * <usize>planeW << 2);
+      v128.store(a + r * 32, v128.load(s));
+      v128.store(a + r * 32, v128.load(s, 16), 16);
+    }
+    transpose8(a, b); // b: columns as rows
+    dctColumns(b, 0); // DCT along the original rows
+    dctColumns(b, 16);
+    transpose8(b, a); // back: rows
+    dctColumns(a, 0); // DCT along the columns
+    dctColumns(a, 16);
+    // Quantise: round half away from zero, as (v < 0 ? -floor(0.5 - v) : floor(v + 0.5)).
+    for (let i: usize = 0; i < 16; i++) {
+      const v = f32x4.mul(v128.load(a + i * 16), v128.load(div + i * 16));
+      const q = f32x4.trunc(f32x4.add(v, v128.or(v128.and(v, sign), half)));
+      v128.store(a + i * 16, i32x4.trunc_sat_f32x4_s(q));
+    }
+    const blockNo = first + (k / per) * mcuStride + (k % per);
+    const out = coeffs + (<usize>blockNo << 7);
+    let lastNz = 0;
+    for (let i = 0; i < 64; i++) {
+      const v = load<i32>(a + (<usize>load<u8>(zigzag + <usize>i) << 2));
+      store<i16>(out + (<usize>i << 1), <i16>v);
+      if (v != 0) lastNz = i;
+    }
+    store<u8>(last + <usize>blockNo, <u8>lastNz);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// JPEG encoder, entropy half: symbol statistics (for optimal Huffman tables) and the scan.
+
+// @ts-ignore: decorator
+@inline function bitLength(v: i32): i32 {
+  return 32 - clz<i32>(v < 0 ? -v : v);
+}
+
+// @ts-ignore: decorator
+@inline function blockComp(bi: i32, bpm: i32, luma: i32): i32 {
+  const inMcu = bi % bpm;
+  return inMcu < luma ? 0 : inMcu - luma + 1;
+}
+
+/**
+ * Counts DC size classes and AC (run, size) symbols per table: freq = 4 u32[256] tables
+ * (DC luma, AC luma, DC chroma, AC chroma). coeffs/last as jpegBlocks writes them; bpm blocks
+ * per MCU of which the first `luma` are Y.
+ */
+export function jpegStats(
+  coeffs: usize,
+  last: usize,
+  nBlocks: i32,
+  bpm: i32,
+  luma: i32,
+  freq: usize,
+): void {
+  let p0 = 0, p1 = 0, p2 = 0;
+  for (let bi = 0; bi < nBlocks; bi++) {
+    const comp = blockComp(bi, bpm, luma);
+    const dcT = freq + (comp == 0 ? 0 : 2048), acT = dcT + 1024;
+    const blk = coeffs + (<usize>bi << 7);
+    const dc = <i32>load<i16>(blk);
+    let diff: i32;
+    if (comp == 0) {
+      diff = dc - p0;
+      p0 = dc;
+    } else if (comp == 1) {
+      diff = dc - p1;
+      p1 = dc;
+    } else {
+      diff = dc - p2;
+      p2 = dc;
+    }
+    const d = dcT + (<usize>bitLength(diff) << 2);
+    store<u32>(d, load<u32>(d) + 1);
+    const end = <i32>load<u8>(last + <usize>bi);
+    let run = 0;
+    for (let i = 1; i <= end; i++) {
+      const v = <i32>load<i16>(blk + (<usize>i << 1));
+      if (v == 0) {
+        run++;
+        continue;
+      }
+      while (run > 15) {
+        store<u32>(acT + (0xf0 << 2), load<u32>(acT + (0xf0 << 2)) + 1);
+        run -= 16;
+      }
+      const a = acT + (<usize>((run << 4) | bitLength(v)) << 2);
+      store<u32>(a, load<u32>(a) + 1);
+      run = 0;
+    }
+    if (end < 63) store<u32>(acT, load<u32>(acT) + 1);
+  }
+}
+
+/** Writes the whole bytes of the `nbits` pending low bits of acc (0xFF gets a 0 after it). */
+// @ts-ignore: decorator
+@inline function flushBytes(acc: u64, nbits: i32, pos: usize): usize {
+  while (nbits >= 8) {
+    nbits -= 8;
+    const byte = <u8>(acc >> <u64>nbits);
+    store<u8>(pos++, byte);
+    if (byte == 0xff) store<u8>(pos++, 0);
+  }
+  return pos;
+}
+
+/**
+ * Writes the entropy-coded scan to `out` (byte stuffing after 0xFF, final byte padded with
+ * ones) and returns its length. codes: 4 tables (same order as jpegStats) of u32 code[256]
+ * followed by u32 size[256]. out needs 512 bytes per block. Whole bytes are flushed after every
+ * symbol, so at most 7 + 16 + 11 bits are ever pending in the 64-bit accumulator.
+ */
+export function jpegScan(
+  coeffs: usize,
+  last: usize,
+  nBlocks: i32,
+  bpm: i32,
+  luma: i32,
+  codes: usize,
+  out: usize,
+): i32 {
+  let acc: u64 = 0;
+  let nbits: i32 = 0;
+  let pos = out;
+  let p0 = 0, p1 = 0, p2 = 0;
+  for (let bi = 0; bi < nBlocks; bi++) {
+    const comp = blockComp(bi, bpm, luma);
+    const dcT = codes + (comp == 0 ? 0 : 4096), acT = dcT + 2048;
+    const blk = coeffs + (<usize>bi << 7);
+    const dc = <i32>load<i16>(blk);
+    let diff: i32;
+    if (comp == 0) {
+      diff = dc - p0;
+      p0 = dc;
+    } else if (comp == 1) {
+      diff = dc - p1;
+      p1 = dc;
+    } else {
+      diff = dc - p2;
+      p2 = dc;
+    }
+    let s = bitLength(diff);
+    const dcSize = <i32>load<u32>(dcT + 1024 + (<usize>s << 2));
+    acc = (acc << <u64>dcSize) | <u64>load<u32>(dcT + (<usize>s << 2));
+    acc = (acc << <u64>s) | <u64>((diff < 0 ? diff - 1 : diff) & ((1 << s) - 1));
+    nbits += dcSize + s;
+    pos = flushBytes(acc, nbits, pos);
+    nbits &= 7;
+    const end = <i32>load<u8>(last + <usize>bi);
+    let run = 0;
+    for (let i = 1; i <= end; i++) {
+      const v = <i32>load<i16>(blk + (<usize>i << 1));
+      if (v == 0) {
+        run++;
+        continue;
+      }
+      while (run > 15) {
+        const zrl = <i32>load<u32>(acT + 1024 + (0xf0 << 2));
+        acc = (acc << <u64>zrl) | <u64>load<u32>(acT + (0xf0 << 2));
+        nbits += zrl;
+        pos = flushBytes(acc, nbits, pos);
+        nbits &= 7;
+        run -= 16;
+      }
+      s = bitLength(v);
+      const sym = <usize>((run << 4) | s) << 2;
+      const size = <i32>load<u32>(acT + 1024 + sym);
+      acc = (acc << <u64>size) | <u64>load<u32>(acT + sym);
+      acc = (acc << <u64>s) | <u64>((v < 0 ? v - 1 : v) & ((1 << s) - 1));
+      nbits += size + s;
+      pos = flushBytes(acc, nbits, pos);
+      nbits &= 7;
+      run = 0;
+    }
+    if (end < 63) {
+      const eob = <i32>load<u32>(acT + 1024);
+      acc = (acc << <u64>eob) | <u64>load<u32>(acT);
+      nbits += eob;
+      pos = flushBytes(acc, nbits, pos);
+      nbits &= 7;
+    }
+  }
+  if (nbits > 0) {
+    const pad = 8 - nbits;
+    acc = (acc << <u64>pad) | <u64>((1 << pad) - 1);
+    pos = flushBytes(acc, 8, pos);
+  }
+  return <i32>(pos - out);
+}
