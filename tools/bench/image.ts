@@ -45,15 +45,31 @@ function median(xs: number[]): number {
   return s[s.length >> 1]!;
 }
 
-async function timeIt(runs: number, fn: () => unknown): Promise<number> {
-  await fn(); // warm-up (JIT, worker start, wasm instantiation)
-  const t: number[] = [];
+/**
+ * Medians of ours and OpenCV's times for one stage, runs alternating (ours, then OpenCV) after
+ * one warm-up each, so both see the same machine load.
+ */
+async function paired(
+  runs: number,
+  ours: () => unknown,
+  cv: OpenCv | null,
+  stage: string,
+  threads: number,
+): Promise<[number, number | null]> {
+  await ours(); // warm-up (JIT, worker start, wasm instantiation)
+  if (cv) await cv.run(stage, threads);
+  const a: number[] = [], b: number[] = [];
   for (let i = 0; i < runs; i++) {
     const s = performance.now();
-    await fn();
-    t.push(performance.now() - s);
+    await ours();
+    a.push(performance.now() - s);
+    if (cv) b.push(await cv.run(stage, threads));
   }
-  return median(t);
+  return [median(a), cv ? median(b) : null];
+}
+
+async function timeIt(runs: number, fn: () => unknown): Promise<number> {
+  return (await paired(runs, fn, null, "", 1))[0];
 }
 
 /** Deterministic photo-like RGB: smooth colour fields, edges, texture and mild noise. */
@@ -79,25 +95,22 @@ function clamp(v: number): number {
   return v < 0 ? 0 : v > 255 ? 255 : v | 0;
 }
 
-// The OpenCV side: same inputs (written by us), same thread counts, median of `runs`.
+// The OpenCV side: a persistent python process over the same inputs (written by us). Each line
+// "<stage> <threads>" runs that stage once at that thread count and answers its milliseconds,
+// so OpenCV and our runs alternate and see the same machine load.
 const PY = `
-import sys, time, json, cv2, numpy as np
-thread_list, runs, d = [int(t) for t in sys.argv[1].split(',')], int(sys.argv[2]), sys.argv[3]
+import sys, time, cv2, numpy as np
+d = sys.argv[1]
 img = cv2.cvtColor(cv2.imread(d + '/square.png'), cv2.COLOR_BGR2RGB)
 jpg = np.fromfile(d + '/photo.jpg', dtype=np.uint8)
 cam = np.fromfile(d + '/webcam.jpg', dtype=np.uint8)
-def med(f):
-    f(); t = []
-    for _ in range(runs):
-        s = time.perf_counter(); f(); t.append((time.perf_counter() - s) * 1000)
-    return sorted(t)[len(t) // 2]
+full = cv2.imdecode(jpg, cv2.IMREAD_COLOR)
 def lab_f32(x):
     lab = cv2.cvtColor(x.astype(np.float32) / 255, cv2.COLOR_RGB2Lab)
     lab[..., 0] = np.clip(lab[..., 0] * 1.2, 0, 100); lab[..., 1:] *= 1.1
     return np.rint(np.clip(cv2.cvtColor(lab, cv2.COLOR_Lab2RGB), 0, 1) * 255).astype(np.uint8)
 def lab_u8(x):
     return cv2.cvtColor(cv2.cvtColor(x, cv2.COLOR_RGB2Lab), cv2.COLOR_Lab2RGB)
-full = cv2.imdecode(jpg, cv2.IMREAD_COLOR)
 def pipeline():
     a = cv2.imdecode(jpg, cv2.IMREAD_COLOR)
     a = cv2.resize(a, (1024, 768), interpolation=cv2.INTER_AREA)
@@ -108,23 +121,74 @@ def webcam():
     a = cv2.bilateralFilter(a, 9, 75, 75)
     a = lab_f32(a)
     return cv2.imencode('.jpg', a, [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_OPTIMIZE, 1])
-out = {"version": cv2.__version__, "threads": {}}
-for t in thread_list:
-    cv2.setNumThreads(t)
-    out["threads"][str(t)] = {
-      "bilateral": med(lambda: cv2.bilateralFilter(img, 9, 75, 75)),
-      "lab_f32": med(lambda: lab_f32(img)),
-      "lab_u8": med(lambda: lab_u8(img)),
-      "resize": med(lambda: cv2.resize(full, (1024, 768), interpolation=cv2.INTER_AREA)),
-      "pipeline": med(pipeline),
-      "webcam": med(webcam),
-    }
-cv2.setNumThreads(1)
-out["decode"] = med(lambda: cv2.imdecode(jpg, cv2.IMREAD_COLOR))
-out["decode_half"] = med(lambda: cv2.imdecode(jpg, cv2.IMREAD_REDUCED_COLOR_2))
-out["encode"] = med(lambda: cv2.imencode('.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_OPTIMIZE, 1]))
-print(json.dumps(out))
+Q95 = [cv2.IMWRITE_JPEG_QUALITY, 95, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
+stages = {
+  "bilateral": lambda: cv2.bilateralFilter(img, 9, 75, 75),
+  "lab_f32": lambda: lab_f32(img),
+  "lab_u8": lambda: lab_u8(img),
+  "resize": lambda: cv2.resize(full, (1024, 768), interpolation=cv2.INTER_AREA),
+  "pipeline": pipeline,
+  "webcam": webcam,
+  "decode": lambda: cv2.imdecode(jpg, cv2.IMREAD_COLOR),
+  "decode_half": lambda: cv2.imdecode(jpg, cv2.IMREAD_REDUCED_COLOR_2),
+  "encode": lambda: cv2.imencode('.jpg', img, Q95),
+}
+print(cv2.__version__, flush=True)
+for line in sys.stdin:
+    name, threads = line.split()
+    cv2.setNumThreads(int(threads))
+    s = time.perf_counter(); stages[name](); ms = (time.perf_counter() - s) * 1000
+    print(ms, flush=True)
 `;
+
+/** A running OpenCV helper: `run(stage, threads)` times one run of that stage. */
+interface OpenCv {
+  version: string;
+  run(stage: string, threads: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+async function startOpenCv(python: string, dir: string): Promise<OpenCv | null> {
+  const child = new Deno.Command(python, {
+    args: ["-c", PY, dir],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const text = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const writer = child.stdin.getWriter();
+  const enc = new TextEncoder();
+  let pending = "";
+  // One answer per line (JSR's TextLineStream is not reachable from here; this is all it takes).
+  const next = async (): Promise<string> => {
+    while (!pending.includes("\n")) {
+      const r = await text.read();
+      if (r.done) throw new Error("OpenCV helper exited");
+      pending += r.value;
+    }
+    const i = pending.indexOf("\n");
+    const line = pending.slice(0, i);
+    pending = pending.slice(i + 1);
+    return line;
+  };
+  let version: string;
+  try {
+    version = await next();
+  } catch {
+    return null;
+  }
+  return {
+    version,
+    async run(stage, threads) {
+      await writer.write(enc.encode(`${stage} ${threads}\n`));
+      return Number(await next());
+    },
+    async close() {
+      await writer.close();
+      await child.status;
+    },
+  };
+}
 
 async function findPython(explicit?: string): Promise<string | null> {
   const candidates = [explicit, Deno.env.get("OPENCV_PYTHON"), "python3", "/usr/bin/python3"]
@@ -142,14 +206,6 @@ async function findPython(explicit?: string): Promise<string | null> {
     }
   }
   return null;
-}
-
-interface OpenCvTimes {
-  version: string;
-  threads: Record<string, Record<string, number>>;
-  decode: number;
-  decode_half: number;
-  encode: number;
 }
 
 /** mozjpeg's wasm encoder (@jsquash/jpeg), baseline + optimized Huffman like ours, or null. */
@@ -198,17 +254,7 @@ export async function benchImage(
     await Deno.writeFile(`${dir}/webcam.jpg`, webcamJpeg);
 
     const python = await findPython(opts.python);
-    let cv: OpenCvTimes | null = null;
-    if (python) {
-      const r = await new Deno.Command(python, {
-        args: ["-c", PY, threadList.join(","), String(runs), dir],
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      if (r.success) cv = JSON.parse(new TextDecoder().decode(r.stdout));
-      else console.error(new TextDecoder().decode(r.stderr));
-    }
-
+    const cv = python ? await startOpenCv(python, dir) : null;
     const rows: BenchImageRow[] = [];
     const row = (
       stage: string,
@@ -238,61 +284,53 @@ export async function benchImage(
     let webcamStages: Record<string, number> = {};
     for (const t of threadList) {
       using pool = new ImagePool(t);
-      const c = cv?.threads[String(t)];
       const target = (x: number) => (t === judged ? x : null);
+      const m = (stage: string, fn: () => unknown) => paired(runs, fn, cv, stage, t);
+      const [bil, cvBil] = await m("bilateral", () => pool.bilateral(square, bp));
       row(
         "bilateral d=9 sc=75 ss=75, 1024x1024",
         t,
-        await timeIt(runs, () => pool.bilateral(square, bp)),
-        c?.bilateral,
+        bil,
+        cvBil,
         target(2),
         "vs cv2.bilateralFilter",
       );
-      const lab = await timeIt(runs, () => pool.lab(square, lp));
-      row(
-        "LAB boost round trip, 1024x1024",
-        t,
-        lab,
-        c?.lab_u8,
-        target(2),
-        "vs cvtColor 8-bit path",
-      );
-      row("LAB boost round trip, 1024x1024", t, lab, c?.lab_f32, null, "vs cvtColor float path");
-      row(
-        "resize 4032x3024 -> 1024x768 (area)",
-        t,
-        await timeIt(runs, () => pool.resize(photo, 1024, 768)),
-        c?.resize,
-        target(2),
-        "vs INTER_AREA",
-      );
+      const [lab, cvLab8] = await m("lab_u8", () => pool.lab(square, lp));
+      row("LAB boost round trip, 1024x1024", t, lab, cvLab8, target(2), "vs cvtColor 8-bit path");
+      const [lab2, cvLabF] = await m("lab_f32", () => pool.lab(square, lp));
+      row("LAB boost round trip, 1024x1024", t, lab2, cvLabF, null, "vs cvtColor float path");
+      const [rs, cvRs] = await m("resize", () => pool.resize(photo, 1024, 768));
+      row("resize 4032x3024 -> 1024x768 (area)", t, rs, cvRs, target(2), "vs INTER_AREA");
+      const [pl, cvPl] = await m("pipeline", () => preprocessImage(photoJpeg, cfg, { pool }));
       row(
         "whole pipeline, 4032x3024 JPEG (DCT-scaled decode)",
         t,
-        await timeIt(runs, () => preprocessImage(photoJpeg, cfg, { pool })),
-        c?.pipeline,
+        pl,
+        cvPl,
         target(1.5),
         "vs imdecode+resize+bilateral+LAB",
+      );
+      const [plFull, cvPl2] = await m(
+        "pipeline",
+        () => preprocessImage(photoJpeg, cfg, { pool, jpegDctScaling: false }),
       );
       row(
         "whole pipeline, 4032x3024 JPEG (full decode)",
         t,
-        await timeIt(
-          runs,
-          () => preprocessImage(photoJpeg, cfg, { pool, jpegDctScaling: false }),
-        ),
-        c?.pipeline,
+        plFull,
+        cvPl2,
         null,
         "same, decoded at full size",
+      );
+      const [cam, cvCam] = await m(
+        "webcam",
+        () => preprocessImage(webcamJpeg, webcamCfg, { pool, output: "jpeg" }),
       );
       row(
         "webcam 1024x1024 JPEG: decode+denoise+LAB+JPEG q95",
         t,
-        await timeIt(
-          runs,
-          () => preprocessImage(webcamJpeg, webcamCfg, { pool, output: "jpeg" }),
-        ),
-        c?.webcam,
+        cam,
+        cvCam,
         null,
         "absolute ms; no crop/resize",
       );
@@ -305,54 +343,51 @@ export async function benchImage(
 
     // Codecs, one thread each (the decoders are single-threaded).
     const half = { width: 2016, height: 1512 };
-    const codecs = {
-      turbo: await timeIt(runs, () => decodeFormat(photoJpeg, "jpeg")),
-      turboHalf: await timeIt(runs, () => decodeFormat(photoJpeg, "jpeg", half)),
-      imagescript: await timeIt(runs, () => decodeJpegImagescript(photoJpeg)),
-      imagescriptHalf: await timeIt(runs, () => decodeJpegImagescript(photoJpeg, half)),
-      ours: await timeIt(runs, () => encodeJpeg(square, 95, true)),
-    };
+    const c1 = (stage: string, fn: () => unknown) => paired(runs, fn, cv, stage, 1);
+    const [turbo, cvDecode] = await c1("decode", () => decodeFormat(photoJpeg, "jpeg"));
+    const [turboHalf, cvHalf] = await c1(
+      "decode_half",
+      () => decodeFormat(photoJpeg, "jpeg", half),
+    );
+    const imagescript = await timeIt(runs, () => decodeJpegImagescript(photoJpeg));
+    const imagescriptHalf = await timeIt(runs, () => decodeJpegImagescript(photoJpeg, half));
+    const [oursEnc, cvEncode] = await c1("encode", () => encodeJpeg(square, 95, true));
+    const codecs = { turbo, turboHalf, imagescript, imagescriptHalf, ours: oursEnc };
     const moz = await mozjpegEncoder();
     const mozMs = moz ? await timeIt(runs, () => moz(square)) : null;
     const oursBytes = (await encodeJpeg(square, 95, true)).length;
     const mozBytes = moz ? (await moz(square)).length : null;
-    row(
-      "JPEG decode 12 MP, libjpeg-turbo wasm (used)",
-      1,
-      codecs.turbo,
-      cv?.decode,
-      null,
-      "vs imdecode",
-    );
+    await cv?.close();
+    row("JPEG decode 12 MP, libjpeg-turbo wasm (used)", 1, turbo, cvDecode, null, "vs imdecode");
     row(
       "JPEG decode 12 MP, imagescript wasm (before)",
       1,
-      codecs.imagescript,
-      cv?.decode,
+      imagescript,
+      cvDecode,
       null,
       "vs imdecode",
     );
     row(
       "JPEG decode 12 MP at 1/2, libjpeg-turbo (used)",
       1,
-      codecs.turboHalf,
-      cv?.decode_half,
+      turboHalf,
+      cvHalf,
       null,
       "vs IMREAD_REDUCED_COLOR_2",
     );
     row(
       "JPEG decode 12 MP at 1/2, imagescript (before)",
       1,
-      codecs.imagescriptHalf,
-      cv?.decode_half,
+      imagescriptHalf,
+      cvHalf,
       null,
       "vs IMREAD_REDUCED_COLOR_2",
     );
     row(
       "JPEG encode 1024x1024 q95, ours (used)",
       1,
-      codecs.ours,
-      cv?.encode,
+      oursEnc,
+      cvEncode,
       null,
       `${oursBytes} B; vs imencode`,
     );
@@ -361,7 +396,7 @@ export async function benchImage(
         "JPEG encode 1024x1024 q95, mozjpeg wasm",
         1,
         mozMs,
-        cv?.encode,
+        cvEncode,
         null,
         `${mozBytes} B; @jsquash/jpeg, baseline`,
       );
@@ -373,7 +408,9 @@ export async function benchImage(
       "",
       `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on this machine ` +
       `(${all} cores, shared with other jobs while measured: figures are noisy) beside OpenCV ` +
-      `${cv?.version ?? "n/a (python3-opencv missing)"} in the same run. Threads: our ImagePool ` +
+      `${
+        cv?.version ?? "n/a (python3-opencv missing)"
+      } in the same run, runs alternating. Threads: our ImagePool ` +
       "workers (wasm SIMD kernels, rows split over shared memory) vs `cv2.setNumThreads`; median of " +
       `${runs} after one warm-up. Targets are judged at ${judged} threads. Inputs are deterministic ` +
       "synthetic photos (`syntheticPhoto()` in tools/bench/image.ts); the 12 MP JPEG is " +
