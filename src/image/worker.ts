@@ -1,7 +1,7 @@
 /// <reference lib="deno.worker" />
 /**
- * Worker entry for the image pool: runs one band of a heavy stage on shared memory (the wasm
- * kernels, one instance per worker).
+ * Worker entry for the image pool: runs chunks of rows of a heavy stage on shared memory (the
+ * wasm kernels, one instance per worker), claiming them from the task's atomic row counter.
  */
 import { bilateralRows } from "./bilateral.ts";
 import { labBalancePixels } from "./lab.ts";
@@ -13,12 +13,18 @@ self.onmessage = (ev: MessageEvent<BandTask>) => {
   try {
     const src = new Uint8Array(t.src, t.srcOffset, t.srcLength);
     const dst = new Uint8Array(t.dst, t.dstOffset, t.dstLength);
-    if (t.op === "bilateral") {
-      bilateralRows(src, dst, t.width, t.height, t.y0, t.y1, t.bilateral);
-    } else if (t.op === "lab") {
-      labBalancePixels(src, dst, t.y0 * t.width, t.y1 * t.width, t.lab);
-    } else {
-      resizeRows(src, t.sw, t.sh, dst, t.width, t.height, t.y0, t.y1);
+    const next = new Int32Array(t.next);
+    for (;;) {
+      const a = t.y0 + Atomics.add(next, 0, t.grain);
+      if (a >= t.y1) break;
+      const b = Math.min(t.y1, a + t.grain);
+      if (t.op === "bilateral") {
+        bilateralRows(src, dst, t.width, t.height, a, b, t.bilateral);
+      } else if (t.op === "lab") {
+        labBalancePixels(src, dst, a * t.width, b * t.width, t.lab);
+      } else {
+        resizeRows(src, t.sw, t.sh, dst, t.width, t.height, a, b);
+      }
     }
     self.postMessage({ id: t.id, ok: true });
   } catch (e) {

@@ -16,7 +16,10 @@ import {
   encodePng,
   type RgbImage,
 } from "../../src/image/codecs.ts";
+import { bilateralFilter, type BilateralParams } from "../../src/image/bilateral.ts";
 import { defaultImageConfig } from "../../src/image/config.ts";
+import { labBalance, type LabParams } from "../../src/image/lab.ts";
+import { resize } from "../../src/image/resize.ts";
 import { preprocessImage } from "../../src/image/pipeline.ts";
 import { ImagePool } from "../../src/image/workers.ts";
 
@@ -208,6 +211,19 @@ async function findPython(explicit?: string): Promise<string | null> {
   return null;
 }
 
+/** The pool's stage API run inline on the calling thread (the 1-thread rows). */
+const inlineStages = {
+  bilateral: (img: RgbImage, p: BilateralParams) =>
+    Promise.resolve({ ...img, data: bilateralFilter(img.data, img.width, img.height, p) }),
+  lab: (img: RgbImage, p: LabParams) => Promise.resolve({ ...img, data: labBalance(img.data, p) }),
+  resize: (img: RgbImage, width: number, height: number) =>
+    Promise.resolve({
+      width,
+      height,
+      data: resize(img.data, img.width, img.height, width, height),
+    }),
+};
+
 /** mozjpeg's wasm encoder (@jsquash/jpeg), baseline + optimized Huffman like ours, or null. */
 async function mozjpegEncoder(): Promise<((img: RgbImage) => Promise<Uint8Array>) | null> {
   try {
@@ -283,7 +299,9 @@ export async function benchImage(
     let stageReport: Record<string, number> = {};
     let webcamStages: Record<string, number> = {};
     for (const t of threadList) {
-      using pool = new ImagePool(t);
+      // One thread: the kernels inline on the calling thread, as OpenCV's single-thread path.
+      using workers = t > 1 ? new ImagePool(t) : null;
+      const pool = workers ?? inlineStages;
       const target = (x: number) => (t === judged ? x : null);
       const m = (stage: string, fn: () => unknown) => paired(runs, fn, cv, stage, t);
       const [bil, cvBil] = await m("bilateral", () => pool.bilateral(square, bp));
@@ -301,7 +319,10 @@ export async function benchImage(
       row("LAB boost round trip, 1024x1024", t, lab2, cvLabF, null, "vs cvtColor float path");
       const [rs, cvRs] = await m("resize", () => pool.resize(photo, 1024, 768));
       row("resize 4032x3024 -> 1024x768 (area)", t, rs, cvRs, target(2), "vs INTER_AREA");
-      const [pl, cvPl] = await m("pipeline", () => preprocessImage(photoJpeg, cfg, { pool }));
+      const [pl, cvPl] = await m(
+        "pipeline",
+        () => preprocessImage(photoJpeg, cfg, { pool: workers }),
+      );
       row(
         "whole pipeline, 4032x3024 JPEG (DCT-scaled decode)",
         t,
@@ -312,7 +333,7 @@ export async function benchImage(
       );
       const [plFull, cvPl2] = await m(
         "pipeline",
-        () => preprocessImage(photoJpeg, cfg, { pool, jpegDctScaling: false }),
+        () => preprocessImage(photoJpeg, cfg, { pool: workers, jpegDctScaling: false }),
       );
       row(
         "whole pipeline, 4032x3024 JPEG (full decode)",
@@ -324,7 +345,7 @@ export async function benchImage(
       );
       const [cam, cvCam] = await m(
         "webcam",
-        () => preprocessImage(webcamJpeg, webcamCfg, { pool, output: "jpeg" }),
+        () => preprocessImage(webcamJpeg, webcamCfg, { pool: workers, output: "jpeg" }),
       );
       row(
         "webcam 1024x1024 JPEG: decode+denoise+LAB+JPEG q95",
@@ -335,9 +356,10 @@ export async function benchImage(
         "absolute ms; no crop/resize",
       );
       if (t === judged) {
-        stageReport = (await preprocessImage(photoJpeg, cfg, { pool })).report.stagesMs;
-        webcamStages = (await preprocessImage(webcamJpeg, webcamCfg, { pool, output: "jpeg" }))
-          .report.stagesMs;
+        stageReport = (await preprocessImage(photoJpeg, cfg, { pool: workers })).report.stagesMs;
+        webcamStages =
+          (await preprocessImage(webcamJpeg, webcamCfg, { pool: workers, output: "jpeg" }))
+            .report.stagesMs;
       }
     }
 
@@ -403,15 +425,18 @@ export async function benchImage(
     }
 
     const f = (v: number | null, d = 1) => (v === null ? "n/a" : v.toFixed(d));
+    const load = loadAverage();
     const lines = [
       "## Image pipeline",
       "",
       `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on this machine ` +
-      `(${all} cores, shared with other jobs while measured: figures are noisy) beside OpenCV ` +
+      `(${all} cores${load ? `, load average ${load} when done` : ""}; shared with other jobs, ` +
+      "so absolute figures are noisy and the alternating runs keep the ratios fair) beside OpenCV " +
       `${
         cv?.version ?? "n/a (python3-opencv missing)"
       } in the same run, runs alternating. Threads: our ImagePool ` +
-      "workers (wasm SIMD kernels, rows split over shared memory) vs `cv2.setNumThreads`; median of " +
+      "workers (wasm SIMD kernels, rows claimed over shared memory; at 1 thread everything runs inline " +
+      "on the calling thread) vs `cv2.setNumThreads`; median of " +
       `${runs} after one warm-up. Targets are judged at ${judged} threads. Inputs are deterministic ` +
       "synthetic photos (`syntheticPhoto()` in tools/bench/image.ts); the 12 MP JPEG is " +
       `${(photoJpeg.length / 1e6).toFixed(2)} MB (q92, our encoder), the webcam JPEG ` +
@@ -449,6 +474,15 @@ export async function benchImage(
     return { markdown: lines.join("\n") + "\n", rows };
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** The 1/5/15-minute load averages (Linux), to say how busy the machine was. */
+function loadAverage(): string | null {
+  try {
+    return Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" / ");
+  } catch {
+    return null;
   }
 }
 

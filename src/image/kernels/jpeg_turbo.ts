@@ -11,6 +11,7 @@
  * fault each on first touch (~12 ms per 3 MB measured here).
  */
 import { JPEG_TURBO_WASM_BASE64 } from "./jpeg_turbo_wasm.ts";
+import { base64Bytes } from "./wasm.ts";
 
 interface TurboExports {
   memory: WebAssembly.Memory;
@@ -69,7 +70,9 @@ const RETAIN_BYTES = 64 << 20;
 let compiled: WebAssembly.Module | null = null;
 let current: TurboExports | null = null;
 function turboModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(JPEG_TURBO_WASM_BASE64));
+  compiled ??= new WebAssembly.Module(
+    base64Bytes(JPEG_TURBO_WASM_BASE64) as Uint8Array<ArrayBuffer>,
+  );
   return compiled;
 }
 

@@ -96,10 +96,16 @@ export interface KernelExports {
 let compiled: WebAssembly.Module | null = null;
 let instance: Kernels | null = null;
 
+/** Base64 → bytes; atob for runtimes without Uint8Array.fromBase64 (older edge V8s). */
+export function base64Bytes(b64: string): Uint8Array {
+  if (typeof Uint8Array.fromBase64 === "function") return Uint8Array.fromBase64(b64);
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
 /** The compiled module (shared by every instance in this thread). */
 export function kernelsModule(): WebAssembly.Module {
   // Synchronous compile: the module is ~5 KB and compiles in well under a millisecond.
-  compiled ??= new WebAssembly.Module(Uint8Array.fromBase64(KERNELS_WASM_BASE64));
+  compiled ??= new WebAssembly.Module(base64Bytes(KERNELS_WASM_BASE64) as Uint8Array<ArrayBuffer>);
   return compiled;
 }
 

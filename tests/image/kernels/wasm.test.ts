@@ -5,7 +5,7 @@ import {
   KERNELS_WASM_BASE64,
   KERNELS_WASM_BYTES,
 } from "../../../src/image/kernels/kernels_wasm.ts";
-import { kernels, Layout } from "../../../src/image/kernels/wasm.ts";
+import { base64Bytes, kernels, Layout } from "../../../src/image/kernels/wasm.ts";
 
 Deno.test("kernels_wasm.ts is built from the current AssemblyScript source", async () => {
   const hash = await sha256Hex(await Deno.readFile(SOURCE));
@@ -57,4 +57,18 @@ Deno.test("the kernels load and run with no permissions at all (module embedded 
   const err = new TextDecoder().decode(out.stderr);
   assert.ok(out.success, err);
   assert.equal(new TextDecoder().decode(out.stdout).trim(), "36");
+});
+
+Deno.test("base64Bytes() decodes with and without Uint8Array.fromBase64", () => {
+  const b64 = "AGFzbQEAAAD/gA==";
+  const want = [0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff, 0x80];
+  assert.deepEqual([...base64Bytes(b64)], want);
+  const native = Uint8Array.fromBase64;
+  try {
+    // deno-lint-ignore no-explicit-any
+    (Uint8Array as any).fromBase64 = undefined;
+    assert.deepEqual([...base64Bytes(b64)], want);
+  } finally {
+    Uint8Array.fromBase64 = native;
+  }
 });
