@@ -6,7 +6,7 @@
  * forward half (colour conversion, DCT, quantisation) runs in the wasm kernels
  * (kernels/assembly/kernels.ts); `forwardScalar` is its TypeScript reference.
  */
-import { type Kernels, kernels, Layout } from "./kernels/wasm.ts";
+import { type Kernels, kernels, Layout, trimKernels } from "./kernels/wasm.ts";
 
 const ZIGZAG = new Uint8Array([
   0,
@@ -957,6 +957,7 @@ function encodeWasm(
   out.buf.set(mem.subarray(scan, scan + n), out.pos);
   out.pos += n;
   out.bytes([0xff, 0xd9]);
+  trimKernels(); // a large image's coefficients need not stay resident
   return out.buf.slice(0, out.pos);
 }
 

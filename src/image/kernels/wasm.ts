@@ -160,3 +160,14 @@ export function kernels(): Kernels {
   instance ??= new Kernels();
   return instance;
 }
+
+/** Memory the thread's instance may keep between calls (linear memory never shrinks). */
+const RETAIN_BYTES = 64 << 20;
+
+/**
+ * Drops this thread's instance when a big job grew its memory past RETAIN_BYTES, so the pages
+ * go back with it; the next call starts a fresh instance.
+ */
+export function trimKernels(): void {
+  if (instance && instance.exports.memory.buffer.byteLength > RETAIN_BYTES) instance = null;
+}

@@ -5,7 +5,7 @@ import {
   KERNELS_WASM_BASE64,
   KERNELS_WASM_BYTES,
 } from "../../../src/image/kernels/kernels_wasm.ts";
-import { base64Bytes, kernels, Layout } from "../../../src/image/kernels/wasm.ts";
+import { base64Bytes, kernels, Layout, trimKernels } from "../../../src/image/kernels/wasm.ts";
 
 Deno.test("kernels_wasm.ts is built from the current AssemblyScript source", async () => {
   const hash = await sha256Hex(await Deno.readFile(SOURCE));
@@ -71,4 +71,15 @@ Deno.test("base64Bytes() decodes with and without Uint8Array.fromBase64", () => 
   } finally {
     Uint8Array.fromBase64 = native;
   }
+});
+
+Deno.test("trimKernels() drops an instance grown past 64 MB and keeps a small one", () => {
+  const small = kernels();
+  trimKernels();
+  assert.equal(kernels(), small);
+  small.reserve(80 << 20);
+  trimKernels();
+  const fresh = kernels();
+  assert.notEqual(fresh, small);
+  assert.ok(fresh.exports.memory.buffer.byteLength < 64 << 20);
 });
