@@ -8,7 +8,13 @@ import { labBalancePixels } from "./lab.ts";
 import { resizeRows } from "./resize.ts";
 import type { BandTask } from "./workers.ts";
 
-self.onmessage = (ev: MessageEvent<BandTask>) => {
+/**
+ * Back to the event loop between chunks: a worker whose owner was terminated (a pipeline worker
+ * killed at its deadline) is only stopped there, so it never runs on for a whole stage.
+ */
+const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+
+self.onmessage = async (ev: MessageEvent<BandTask>) => {
   const t = ev.data;
   try {
     const src = new Uint8Array(t.src, t.srcOffset, t.srcLength);
@@ -25,6 +31,7 @@ self.onmessage = (ev: MessageEvent<BandTask>) => {
       } else {
         resizeRows(src, t.sw, t.sh, dst, t.width, t.height, a, b);
       }
+      await yieldToEventLoop();
     }
     self.postMessage({ id: t.id, ok: true });
   } catch (e) {

@@ -7,8 +7,9 @@
  * Shared buffers are pooled arenas, reused across calls: fresh pages cost a page fault each on
  * first touch (measured ~12 ms per 3 MB here), a warm copy in and `slice()` out ~0.3 ms.
  * Results are ordinary (non-shared) arrays. The pool works the same when created inside a
- * worker (nested workers), and terminating that worker ends its pool's workers too
- * (tests/image/kernels/nested_pool.test.ts). Close the pool (close() or `using`) when done.
+ * worker (nested workers); terminating that worker stops its pool's workers too, each at its
+ * next chunk boundary, where it yields to its event loop (tests/image/kernels/nested_pool.test.ts).
+ * Close the pool (close() or `using`) when done.
  */
 import type { BilateralParams } from "./bilateral.ts";
 import type { RgbImage } from "./codecs.ts";
@@ -59,6 +60,9 @@ export function toShared(data: Uint8Array): Uint8Array {
   out.set(data);
   return out;
 }
+
+/** Largest row chunk a worker claims at once, in destination pixels. */
+const CHUNK_MAX_PIXELS = 1 << 18;
 
 /** Idle arenas kept per pool; one per concurrent stage is enough in practice. */
 const MAX_IDLE_ARENAS = 4;
@@ -134,8 +138,12 @@ export class ImagePool {
     }
     this.#start();
     const workers = Math.min(height, this.size);
-    // About four chunks per worker: balance without tiny chunks (each re-reads its halo rows).
-    const grain = Math.max(1, Math.ceil(height / (workers * 4)));
+    // About four chunks per worker (balance without tiny chunks, each re-reads its halo rows),
+    // at most ~256 K pixels each: a worker yields between chunks, where it can be stopped.
+    const grain = Math.max(
+      1,
+      Math.min(Math.ceil(height / (workers * 4)), Math.floor(CHUNK_MAX_PIXELS / width)),
+    );
     const next = new SharedArrayBuffer(4);
     const jobs: Promise<void>[] = [];
     for (let b = 0; b < workers; b++) {

@@ -9,6 +9,7 @@
  * (writes the "## Image pipeline" section of BENCHMARKS.md between its markers).
  */
 import { createRequire } from "node:module";
+import process from "node:process";
 import {
   decodeFormat,
   decodeJpegImagescript,
@@ -58,15 +59,23 @@ async function paired(
   cv: OpenCv | null,
   stage: string,
   threads: number,
+  cpu = false,
 ): Promise<[number, number | null]> {
   await ours(); // warm-up (JIT, worker start, wasm instantiation)
-  if (cv) await cv.run(stage, threads);
+  if (cv) await cv.run(stage, threads, cpu);
   const a: number[] = [], b: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const s = performance.now();
-    await ours();
-    a.push(performance.now() - s);
-    if (cv) b.push(await cv.run(stage, threads));
+    if (cpu) {
+      const c = process.cpuUsage();
+      await ours();
+      const d = process.cpuUsage(c);
+      a.push((d.user + d.system) / 1000);
+    } else {
+      const s = performance.now();
+      await ours();
+      a.push(performance.now() - s);
+    }
+    if (cv) b.push(await cv.run(stage, threads, cpu));
   }
   return [median(a), cv ? median(b) : null];
 }
@@ -138,16 +147,18 @@ stages = {
 }
 print(cv2.__version__, flush=True)
 for line in sys.stdin:
-    name, threads = line.split()
+    name, threads, clock = line.split()
     cv2.setNumThreads(int(threads))
-    s = time.perf_counter(); stages[name](); ms = (time.perf_counter() - s) * 1000
+    now = time.process_time if clock == 'cpu' else time.perf_counter
+    s = now(); stages[name](); ms = (now() - s) * 1000
     print(ms, flush=True)
 `;
 
 /** A running OpenCV helper: `run(stage, threads)` times one run of that stage. */
 interface OpenCv {
   version: string;
-  run(stage: string, threads: number): Promise<number>;
+  /** Milliseconds of one run: wall clock, or with `cpu` the process's CPU time. */
+  run(stage: string, threads: number, cpu?: boolean): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -182,8 +193,8 @@ async function startOpenCv(python: string, dir: string): Promise<OpenCv | null> 
   }
   return {
     version,
-    async run(stage, threads) {
-      await writer.write(enc.encode(`${stage} ${threads}\n`));
+    async run(stage, threads, cpu = false) {
+      await writer.write(enc.encode(`${stage} ${threads} ${cpu ? "cpu" : "wall"}\n`));
       return Number(await next());
     },
     async close() {
@@ -361,6 +372,25 @@ export async function benchImage(
           (await preprocessImage(webcamJpeg, webcamCfg, { pool: workers, output: "jpeg" }))
             .report.stagesMs;
       }
+    }
+
+    // CPU time of one thread (ours inline, OpenCV at setNumThreads(1)): what each side spends,
+    // largely independent of how busy the machine is.
+    const cpu1 = (stage: string, fn: () => unknown) => paired(runs, fn, cv, stage, 1, true);
+    for (
+      const [label, stage, fn] of [
+        ["bilateral 1024x1024, CPU time", "bilateral", () => inlineStages.bilateral(square, bp)],
+        ["LAB 1024x1024 vs 8-bit path, CPU time", "lab_u8", () => inlineStages.lab(square, lp)],
+        [
+          "resize 12 MP -> 1024x768, CPU time",
+          "resize",
+          () => inlineStages.resize(photo, 1024, 768),
+        ],
+        ["JPEG encode 1024x1024 q95, CPU time", "encode", () => encodeJpeg(square, 95, true)],
+      ] as const
+    ) {
+      const [o, c] = await cpu1(stage, fn);
+      row(label, 1, o, c, null, "process CPU ms, one thread");
     }
 
     // Codecs, one thread each (the decoders are single-threaded).
