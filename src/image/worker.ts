@@ -12,7 +12,15 @@ import type { BandTask } from "./workers.ts";
  * Back to the event loop between chunks: a worker whose owner was terminated (a pipeline worker
  * killed at its deadline) is only stopped there, so it never runs on for a whole stage.
  */
-const yieldToEventLoop = () => new Promise<void>((r) => setTimeout(r, 0));
+const channel = new MessageChannel();
+const resumes: (() => void)[] = [];
+channel.port1.onmessage = () => resumes.shift()?.();
+// A message to itself, not setTimeout(0): nested timers are clamped to 4 ms.
+const yieldToEventLoop = () =>
+  new Promise<void>((resume) => {
+    resumes.push(resume);
+    channel.port2.postMessage(0);
+  });
 
 self.onmessage = async (ev: MessageEvent<BandTask>) => {
   const t = ev.data;
