@@ -5,8 +5,11 @@
  * - taps: offsets with dx² + dy² ≤ radius², space weight exp(-(dx²+dy²) / (2 sigmaSpace²));
  * - colour weight exp(-L1² / (2 sigmaColor²)) with L1 = |dR| + |dG| + |dB| (a 766-entry LUT);
  * - border BORDER_REFLECT_101; float32 weights; result cvRound()ed to uint8.
- * `bilateralRows` filters a band of rows so workers can split one image.
+ * `bilateralRows` filters a band of rows so workers can split one image: it runs the wasm SIMD
+ * kernel (kernels/assembly/kernels.ts); `bilateralRowsScalar` is the plain TypeScript reference
+ * the tests compare it with.
  */
+import { kernels } from "./kernels/wasm.ts";
 
 export interface BilateralParams {
   diameter: number;
@@ -60,11 +63,70 @@ function reflect101(i: number, n: number): number {
   return i;
 }
 
+/** Rows per wasm call: bounds the kernel's memory (f32 planes) and keeps them in cache. */
+const CHUNK_PIXELS = 1 << 16;
+
 /**
  * Filters rows [y0, y1) of `src` (packed RGB, width × height) into the same rows of `dst`.
- * Reads rows y0 - radius .. y1 + radius of src (with REFLECT_101 at the image edges).
+ * Reads rows y0 - radius .. y1 + radius of src (with REFLECT_101 at the image edges); only
+ * those rows are copied into this thread's wasm memory, a chunk at a time.
  */
 export function bilateralRows(
+  src: Uint8Array,
+  dst: Uint8Array,
+  width: number,
+  height: number,
+  y0: number,
+  y1: number,
+  p: BilateralParams,
+): void {
+  if (y1 <= y0) return;
+  const k = bilateralKernel(p);
+  const r = k.radius, n = k.space.length, w3 = width * 3;
+  const pw = width + 2 * r;
+  const chunk = Math.max(1, Math.min(y1 - y0, Math.floor(CHUNK_PIXELS / width)));
+  const maxRows = chunk + 2 * r;
+  // Each plane gets 16 floats of slack: 8-pixel steps read past the last column.
+  const planeStride = maxRows * pw + 16;
+  const kx = kernels();
+  const lay = kx.layout();
+  const inPtr = lay.take(maxRows * w3);
+  const planes = lay.take(3 * planeStride * 4);
+  const taps = lay.take(n * 4), space = lay.take(n * 4), color = lay.take(768 * 4);
+  const outPtr = lay.take(chunk * w3 + 16);
+  const mem = kx.reserve(lay.size);
+  const buf = mem.buffer;
+  const tapOfs = new Int32Array(buf, taps, n);
+  for (let i = 0; i < n; i++) tapOfs[i] = k.dy[i]! * pw + k.dx[i]!;
+  new Float32Array(buf, space, n).set(k.space);
+  new Float32Array(buf, color, 768).set(k.color);
+  for (let c0 = y0; c0 < y1; c0 += chunk) {
+    const c1 = Math.min(y1, c0 + chunk);
+    const rows = c1 - c0 + 2 * r;
+    for (let j = 0; j < rows; j++) {
+      const sy = reflect101(c0 - r + j, height) * w3;
+      mem.set(src.subarray(sy, sy + w3), inPtr + j * w3);
+    }
+    kx.exports.bilateralPlanes(inPtr, rows, width, r, planes, pw, planeStride);
+    kx.exports.bilateralRun(
+      planes,
+      planeStride,
+      pw,
+      width,
+      c1 - c0,
+      r,
+      taps,
+      space,
+      n,
+      color,
+      outPtr,
+    );
+    dst.set(mem.subarray(outPtr, outPtr + (c1 - c0) * w3), c0 * w3);
+  }
+}
+
+/** The scalar TypeScript reference of `bilateralRows` (same contract, float64 sums). */
+export function bilateralRowsScalar(
   src: Uint8Array,
   dst: Uint8Array,
   width: number,
@@ -138,7 +200,7 @@ function roundEven(v: number): number {
   return f % 2 === 0 ? f : f + 1;
 }
 
-/** Whole-image single-thread filter. */
+/** Whole-image single-thread filter (wasm kernel). */
 export function bilateralFilter(
   src: Uint8Array,
   width: number,

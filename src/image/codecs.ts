@@ -1,13 +1,16 @@
 /**
- * Image codecs without FFI: imagescript 1.3.1's WebAssembly decoders (JPEG, PNG, GIF) loaded by
- * hand (its `wasm/node/*.js` glue reads process.env, which would need --allow-env), its pure-JS
- * PNG encoder, @cwasm/webp (libwebp in wasm) for WebP, and our own BMP decoder and JPEG encoder.
- * Everything returns packed RGB; alpha is composited on white.
+ * Image codecs without FFI: libjpeg-turbo in wasm (kernels/jpeg_turbo.ts, the faster JPEG
+ * decoder, with DCT scaling) and imagescript 1.3.1's WebAssembly decoders (JPEG fallback for
+ * what libjpeg-turbo refuses, such as CMYK; PNG, GIF) loaded by hand (its `wasm/node/*.js` glue
+ * reads process.env, which would need --allow-env), its pure-JS PNG encoder, @cwasm/webp (libwebp
+ * in wasm) for WebP, and our own BMP decoder and JPEG encoder (faster than mozjpeg's wasm build
+ * at the same quality: BENCHMARKS.md). Everything returns packed RGB; alpha is composited on white.
  */
 import { createRequire } from "node:module";
 import pngJs from "imagescript/png/node.js";
 import { ImageDecodeError, ImageError } from "./errors.ts";
 import { encodeJpegRgb } from "./jpeg_encode.ts";
+import { decodeJpegTurbo } from "./kernels/jpeg_turbo.ts";
 import {
   DEFAULT_LIMITS,
   type ImageFormat,
@@ -71,6 +74,14 @@ export function rgbaToRgb(rgba: ArrayLike<number>, width: number, height: number
 }
 
 function decodeJpeg(bytes: Uint8Array, minSize?: { width: number; height: number }): RgbImage {
+  return decodeJpegTurbo(bytes, minSize) ?? decodeJpegImagescript(bytes, minSize);
+}
+
+/** imagescript's JPEG decoder: CMYK/YCCK and whatever libjpeg-turbo refuses (its verdict stands). */
+export function decodeJpegImagescript(
+  bytes: Uint8Array,
+  minSize?: { width: number; height: number },
+): RgbImage {
   const wasm: WasmExports = new WebAssembly.Instance(wasmModule("jpeg")).exports;
   const bptr = wasm.walloc(bytes.length);
   new Uint8Array(wasm.memory.buffer, bptr, bytes.length).set(bytes);

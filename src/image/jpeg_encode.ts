@@ -1,8 +1,12 @@
 /**
  * Baseline JPEG encoder (JFIF, YCbCr 4:2:0 or 4:4:4) with optional optimized Huffman tables
  * (two passes: symbol statistics, then libjpeg's jpeg_gen_optimal_table, JPEG Annex K.2).
- * imagescript 1.3.1 only encodes JPEG through its native addon (needs FFI), hence this file.
+ * imagescript 1.3.1 only encodes JPEG through its native addon (needs FFI), and mozjpeg's wasm
+ * build (@jsquash/jpeg) measured ~3x slower at q95 (BENCHMARKS.md), hence this file. The
+ * forward half (colour conversion, DCT, quantisation) runs in the wasm kernels
+ * (kernels/assembly/kernels.ts); `forwardScalar` is its TypeScript reference.
  */
+import { type Kernels, kernels, Layout, trimKernels } from "./kernels/wasm.ts";
 
 const ZIGZAG = new Uint8Array([
   0,
@@ -628,13 +632,7 @@ function fdct(d: Float32Array): void {
 }
 
 function bitLength(v: number): number {
-  let a = v < 0 ? -v : v;
-  let n = 0;
-  while (a) {
-    n++;
-    a >>= 1;
-  }
-  return n;
+  return 32 - Math.clz32(v < 0 ? -v : v);
 }
 
 /** libjpeg jpeg_gen_optimal_table: code lengths limited to 16 bits from symbol counts. */
@@ -733,33 +731,80 @@ class ByteOut {
   }
 }
 
-export interface JpegEncodeOptions {
-  quality: number;
-  /** Optimized Huffman tables (two passes). Default true. */
-  optimize?: boolean;
-  /** Chroma subsampling; default "420" (what libjpeg and OpenCV use by default). */
-  subsampling?: "420" | "444";
+interface ForwardLayout {
+  width: number;
+  height: number;
+  hs: number;
+  mcusX: number;
+  mcusY: number;
+  blocksPerMcu: number;
+  divY: Float32Array;
+  divC: Float32Array;
 }
 
-/** Encodes packed RGB (3 bytes/pixel) as a baseline JFIF JPEG. */
-export function encodeJpegRgb(
-  rgb: Uint8Array,
-  width: number,
-  height: number,
-  opts: JpegEncodeOptions,
-): Uint8Array {
-  const optimize = opts.optimize ?? true;
-  const sub = opts.subsampling ?? "420";
-  const hs = sub === "420" ? 2 : 1;
-  const qY = scaledQuant(STD_LUMA_Q, opts.quality);
-  const qC = scaledQuant(STD_CHROMA_Q, opts.quality);
-  const divY = fdctDivisors(qY), divC = fdctDivisors(qC);
-  const mcuSize = 8 * hs;
-  const mcusX = Math.ceil(width / mcuSize), mcusY = Math.ceil(height / mcuSize);
-  const blocksPerMcu = hs * hs + 2;
-  const coeffs = new Int16Array(mcusX * mcusY * blocksPerMcu * 64);
+interface Forward {
+  /** Quantised coefficients, 64 per block in zigzag order, blocks in scan (MCU) order. */
+  coeffs: Int16Array;
+  /** Per block: zigzag index of its last non-zero coefficient (0 when none after DC). */
+  last: Uint8Array;
+}
 
-  // Pass 1: colour conversion, DCT, quantization (coefficients stored in zigzag order).
+/**
+ * The forward half in the wasm kernels, one MCU strip at a time; returns where the coefficients
+ * and last-non-zero indices lie in wasm memory (`last` is the last block of the layout).
+ */
+function forwardWasm(
+  rgb: Uint8Array,
+  l: ForwardLayout,
+): { coeffs: number; last: number; nBlocks: number; kx: Kernels } {
+  const { width, height, hs, mcusX, mcusY, blocksPerMcu } = l;
+  const mcu = 8 * hs, planeW = mcusX * mcu, nBlocks = mcusX * mcusY * blocksPerMcu;
+  const kx = kernels();
+  const lay = kx.layout();
+  const stripRgb = lay.take(mcu * width * 3);
+  const yp = lay.take(planeW * mcu * 4);
+  const cbp = lay.take((planeW / hs) * 8 * 4), crp = lay.take((planeW / hs) * 8 * 4);
+  const divY = lay.take(256), divC = lay.take(256), zz = lay.take(64), scratch = lay.take(512);
+  const coeffs = lay.take(nBlocks * 128), last = lay.take(nBlocks);
+  const mem = kx.reserve(lay.size);
+  new Float32Array(mem.buffer, divY, 64).set(l.divY);
+  new Float32Array(mem.buffer, divC, 64).set(l.divC);
+  mem.set(ZIGZAG, zz);
+  const ex = kx.exports;
+  const cw = planeW / hs, bpm = blocksPerMcu;
+  for (let my = 0; my < mcusY; my++) {
+    const y0 = my * mcu, rows = Math.min(mcu, height - y0);
+    mem.set(rgb.subarray(y0 * width * 3, (y0 + rows) * width * 3), stripRgb);
+    ex.jpegPlanes(stripRgb, width, rows, 0, hs, planeW, yp, cbp, crp);
+    const base = my * mcusX * bpm;
+    for (let by = 0; by < hs; by++) {
+      ex.jpegBlocks(
+        yp,
+        planeW,
+        by * 8,
+        mcusX * hs,
+        divY,
+        zz,
+        coeffs,
+        last,
+        base + by * hs,
+        hs,
+        bpm,
+        scratch,
+      );
+    }
+    ex.jpegBlocks(cbp, cw, 0, mcusX, divC, zz, coeffs, last, base + hs * hs, 1, bpm, scratch);
+    ex.jpegBlocks(crp, cw, 0, mcusX, divC, zz, coeffs, last, base + hs * hs + 1, 1, bpm, scratch);
+  }
+  return { coeffs, last, nBlocks, kx };
+}
+
+/** The forward half in plain TypeScript: the reference the wasm path is tested against. */
+function forwardScalar(rgb: Uint8Array, l: ForwardLayout): Forward {
+  const { width, height, hs, mcusX, mcusY, blocksPerMcu, divY, divC } = l;
+  const mcuSize = 8 * hs;
+  const coeffs = new Int16Array(mcusX * mcusY * blocksPerMcu * 64);
+  const last = new Uint8Array(mcusX * mcusY * blocksPerMcu);
   const Y = new Float32Array(mcuSize * mcuSize);
   const Cb = new Float32Array(mcuSize * mcuSize);
   const Cr = new Float32Array(mcuSize * mcuSize);
@@ -767,11 +812,15 @@ export function encodeJpegRgb(
   let cp = 0;
   const quantize = (div: Float32Array) => {
     fdct(blk);
+    let lastNz = 0;
     for (let i = 0; i < 64; i++) {
       const zi = ZIGZAG[i]!;
       const v = blk[zi]! * div[zi]!;
-      coeffs[cp + i] = v < 0 ? -Math.floor(0.5 - v) : Math.floor(v + 0.5);
+      const q = v < 0 ? -Math.floor(0.5 - v) : Math.floor(v + 0.5);
+      coeffs[cp + i] = q;
+      if (q !== 0) lastNz = i;
     }
+    last[cp >> 6] = lastNz;
     cp += 64;
   };
   for (let my = 0; my < mcusY; my++) {
@@ -813,46 +862,114 @@ export function encodeJpegRgb(
       }
     }
   }
+  return { coeffs, last };
+}
 
-  // Pass 2: Huffman tables (optimized from the symbol statistics, or Annex K).
-  let dcY = STD_DC_LUMA, dcC = STD_DC_CHROMA, acY = STD_AC_LUMA, acC = STD_AC_CHROMA;
-  if (optimize) {
-    const fDcY = new Uint32Array(256), fDcC = new Uint32Array(256);
-    const fAcY = new Uint32Array(256), fAcC = new Uint32Array(256);
-    const pred = [0, 0, 0];
-    let bp = 0;
-    const nBlocks = coeffs.length / 64;
-    for (let bi = 0; bi < nBlocks; bi++, bp += 64) {
-      const inMcu = bi % blocksPerMcu;
-      const comp = inMcu < hs * hs ? 0 : inMcu - hs * hs + 1;
-      const fDc = comp === 0 ? fDcY : fDcC, fAc = comp === 0 ? fAcY : fAcC;
-      const dc = coeffs[bp]!;
-      fDc[bitLength(dc - pred[comp]!)]!++;
-      pred[comp] = dc;
-      let run = 0;
-      for (let i = 1; i < 64; i++) {
-        const v = coeffs[bp + i]!;
-        if (v === 0) {
-          run++;
-          continue;
-        }
-        while (run > 15) {
-          fAc[0xf0]!++;
-          run -= 16;
-        }
-        fAc[(run << 4) | bitLength(v)]!++;
-        run = 0;
-      }
-      if (run > 0) fAc[0]!++;
-    }
-    dcY = optimalTable(fDcY);
-    dcC = optimalTable(fDcC);
-    acY = optimalTable(fAcY);
-    acC = optimalTable(fAcC);
+export interface JpegEncodeOptions {
+  quality: number;
+  /** Optimized Huffman tables (two passes). Default true. */
+  optimize?: boolean;
+  /** Chroma subsampling; default "420" (what libjpeg and OpenCV use by default). */
+  subsampling?: "420" | "444";
+  /** Forward transform: the wasm kernels (default) or "scalar", the TypeScript reference. */
+  forward?: "wasm" | "scalar";
+}
+
+/** Encodes packed RGB (3 bytes/pixel) as a baseline JFIF JPEG. */
+export function encodeJpegRgb(
+  rgb: Uint8Array,
+  width: number,
+  height: number,
+  opts: JpegEncodeOptions,
+): Uint8Array {
+  const optimize = opts.optimize ?? true;
+  const sub = opts.subsampling ?? "420";
+  const hs = sub === "420" ? 2 : 1;
+  const qY = scaledQuant(STD_LUMA_Q, opts.quality);
+  const qC = scaledQuant(STD_CHROMA_Q, opts.quality);
+  const divY = fdctDivisors(qY), divC = fdctDivisors(qC);
+  const mcuSize = 8 * hs;
+  const mcusX = Math.ceil(width / mcuSize), mcusY = Math.ceil(height / mcuSize);
+  const blocksPerMcu = hs * hs + 2;
+  const layout = { width, height, hs, mcusX, mcusY, blocksPerMcu, divY, divC };
+  if (opts.forward === "scalar") {
+    const { coeffs, last } = forwardScalar(rgb, layout);
+    const tables = optimize ? optimalTablesScalar(coeffs, last, hs, blocksPerMcu) : STD_TABLES;
+    const out = new ByteOut(coeffs.length >> 2);
+    writeHeaders(out, width, height, hs, qY, qC, tables);
+    writeScanScalar(out, coeffs, last, hs, blocksPerMcu, tables);
+    out.bytes([0xff, 0xd9]);
+    return out.buf.slice(0, out.pos);
   }
+  return encodeWasm(rgb, layout, qY, qC, optimize);
+}
 
-  // Pass 3: write the file.
-  const out = new ByteOut(coeffs.length >> 2);
+interface HuffTables {
+  dcY: HuffSpec;
+  acY: HuffSpec;
+  dcC: HuffSpec;
+  acC: HuffSpec;
+}
+const STD_TABLES: HuffTables = {
+  dcY: STD_DC_LUMA,
+  acY: STD_AC_LUMA,
+  dcC: STD_DC_CHROMA,
+  acC: STD_AC_CHROMA,
+};
+
+/** All three passes with the wasm kernels; the coefficients never leave wasm memory. */
+function encodeWasm(
+  rgb: Uint8Array,
+  l: ForwardLayout,
+  qY: Uint8Array,
+  qC: Uint8Array,
+  optimize: boolean,
+): Uint8Array {
+  const { coeffs, last, nBlocks, kx } = forwardWasm(rgb, l);
+  const luma = l.hs * l.hs;
+  let tables = STD_TABLES;
+  // Tables and the scan go after the forward pass's blocks (which stay where they are).
+  const lay = new Layout(last + nBlocks);
+  const freq = lay.take(4 * 1024), codes = lay.take(4 * 2048), scan = lay.take(nBlocks * 512);
+  let mem = kx.reserve(lay.end - kx.base);
+  if (optimize) {
+    mem.fill(0, freq, freq + 4 * 1024);
+    kx.exports.jpegStats(coeffs, last, nBlocks, l.blocksPerMcu, luma, freq);
+    const f = new Uint32Array(mem.buffer, freq, 1024);
+    tables = {
+      dcY: optimalTable(f.slice(0, 256)),
+      acY: optimalTable(f.slice(256, 512)),
+      dcC: optimalTable(f.slice(512, 768)),
+      acC: optimalTable(f.slice(768, 1024)),
+    };
+  }
+  const c = new Uint32Array(mem.buffer, codes, 2048);
+  [tables.dcY, tables.acY, tables.dcC, tables.acC].forEach((spec, t) => {
+    const h = buildCodes(spec);
+    c.set(h.code, t * 512);
+    c.set(h.size, t * 512 + 256);
+  });
+  const n = kx.exports.jpegScan(coeffs, last, nBlocks, l.blocksPerMcu, luma, codes, scan);
+  mem = new Uint8Array(kx.exports.memory.buffer);
+  const out = new ByteOut(n + 1024);
+  writeHeaders(out, l.width, l.height, l.hs, qY, qC, tables);
+  out.ensure(n + 2);
+  out.buf.set(mem.subarray(scan, scan + n), out.pos);
+  out.pos += n;
+  out.bytes([0xff, 0xd9]);
+  trimKernels(); // a large image's coefficients need not stay resident
+  return out.buf.slice(0, out.pos);
+}
+
+function writeHeaders(
+  out: ByteOut,
+  width: number,
+  height: number,
+  hs: number,
+  qY: Uint8Array,
+  qC: Uint8Array,
+  { dcY, acY, dcC, acC }: HuffTables,
+): void {
   out.bytes([0xff, 0xd8]);
   out.bytes([0xff, 0xe0, 0, 16, 0x4a, 0x46, 0x49, 0x46, 0, 1, 1, 0, 0, 1, 0, 1, 0, 0]);
   for (const [id, q] of [[0, qY], [1, qC]] as const) {
@@ -872,7 +989,61 @@ export function encodeJpegRgb(
     out.bytes(spec.vals);
   }
   out.bytes([0xff, 0xda, 0, 12, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0]);
+}
 
+/** Pass 2 in TypeScript (reference): Huffman tables optimized from the symbol statistics. */
+function optimalTablesScalar(
+  coeffs: Int16Array,
+  last: Uint8Array,
+  hs: number,
+  blocksPerMcu: number,
+): HuffTables {
+  const fDcY = new Uint32Array(256), fDcC = new Uint32Array(256);
+  const fAcY = new Uint32Array(256), fAcC = new Uint32Array(256);
+  const pred = [0, 0, 0];
+  let bp = 0;
+  const nBlocks = coeffs.length / 64;
+  for (let bi = 0; bi < nBlocks; bi++, bp += 64) {
+    const inMcu = bi % blocksPerMcu;
+    const comp = inMcu < hs * hs ? 0 : inMcu - hs * hs + 1;
+    const fDc = comp === 0 ? fDcY : fDcC, fAc = comp === 0 ? fAcY : fAcC;
+    const dc = coeffs[bp]!;
+    fDc[bitLength(dc - pred[comp]!)]!++;
+    pred[comp] = dc;
+    let run = 0;
+    const end = last[bi]!;
+    for (let i = 1; i <= end; i++) {
+      const v = coeffs[bp + i]!;
+      if (v === 0) {
+        run++;
+        continue;
+      }
+      while (run > 15) {
+        fAc[0xf0]!++;
+        run -= 16;
+      }
+      fAc[(run << 4) | bitLength(v)]!++;
+      run = 0;
+    }
+    if (end < 63) fAc[0]!++;
+  }
+  return {
+    dcY: optimalTable(fDcY),
+    acY: optimalTable(fAcY),
+    dcC: optimalTable(fDcC),
+    acC: optimalTable(fAcC),
+  };
+}
+
+/** Pass 3 in TypeScript (reference): the entropy-coded scan. */
+function writeScanScalar(
+  out: ByteOut,
+  coeffs: Int16Array,
+  last: Uint8Array,
+  hs: number,
+  blocksPerMcu: number,
+  { dcY, acY, dcC, acC }: HuffTables,
+): void {
   const hDcY = buildCodes(dcY), hDcC = buildCodes(dcC);
   const hAcY = buildCodes(acY), hAcC = buildCodes(acC);
   let acc = 0, nbits = 0;
@@ -911,7 +1082,8 @@ export function encodeJpegRgb(
     put(hDc.code[dcs]!, hDc.size[dcs]!);
     if (dcs) putValue(diff, dcs);
     let run = 0;
-    for (let i = 1; i < 64; i++) {
+    const end = last[bi]!;
+    for (let i = 1; i <= end; i++) {
       const v = coeffs[bp + i]!;
       if (v === 0) {
         run++;
@@ -923,14 +1095,17 @@ export function encodeJpegRgb(
       }
       const s = bitLength(v);
       const sym = (run << 4) | s;
-      put(hAc.code[sym]!, hAc.size[sym]!);
-      putValue(v, s);
+      const bits = v < 0 ? (v - 1) & ((1 << s) - 1) : v, cs = hAc.size[sym]!;
+      // Code and value bits in one call while they fit the 32-bit accumulator (7 bits pending).
+      if (cs + s <= 24) put((hAc.code[sym]! << s) | bits, cs + s);
+      else {
+        put(hAc.code[sym]!, cs);
+        put(bits, s);
+      }
       run = 0;
     }
-    if (run > 0) put(hAc.code[0]!, hAc.size[0]!);
+    if (end < 63) put(hAc.code[0]!, hAc.size[0]!);
   }
   if (nbits > 0) put((1 << (8 - nbits)) - 1, 8 - nbits);
   out.pos = pos;
-  out.bytes([0xff, 0xd9]);
-  return out.buf.slice(0, out.pos);
 }

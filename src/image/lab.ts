@@ -7,7 +7,10 @@
  * 903.3). Gamma decoding is a 256-entry table (inputs are 8-bit); gamma encoding + rounding
  * to 8 bits is exact: a 4096-bucket table gives the candidate level, one comparison with the
  * exact decision threshold fixes it.
+ * `labBalancePixels` runs the wasm SIMD kernel (float32, Newton cube roots, the same tables);
+ * `labBalancePixelsScalar` is the plain TypeScript (float64) reference the tests compare it with.
  */
+import { kernels } from "./kernels/wasm.ts";
 
 export interface LabParams {
   lBoost: number;
@@ -97,8 +100,48 @@ function getTables() {
   return tables;
 }
 
-/** Applies the LAB boost to pixels [p0, p1) of packed RGB `src`, writing `dst`. */
+/** Pixels per wasm call (bounds the kernel's memory). */
+const CHUNK_PIXELS = 1 << 16;
+
+/** Applies the LAB boost to pixels [p0, p1) of packed RGB `src`, writing `dst` (wasm kernel). */
 export function labBalancePixels(
+  src: Uint8Array,
+  dst: Uint8Array,
+  p0: number,
+  p1: number,
+  params: LabParams,
+): void {
+  if (p1 <= p0) return;
+  const { lin, bucket, thr } = getTables();
+  const chunk = Math.min(CHUNK_PIXELS, p1 - p0);
+  const kx = kernels();
+  const lay = kx.layout();
+  const linPtr = lay.take(256 * 4), bucketPtr = lay.take(BUCKETS + 1), thrPtr = lay.take(256 * 4);
+  // 4-pixel steps read up to 3 pixels past the end and store 16 bytes per 12.
+  const inPtr = lay.take(chunk * 3 + 12), outPtr = lay.take(chunk * 3 + 16);
+  const mem = kx.reserve(lay.size);
+  new Float32Array(mem.buffer, linPtr, 256).set(lin);
+  mem.set(bucket, bucketPtr);
+  new Float32Array(mem.buffer, thrPtr, 256).set(thr);
+  for (let a = p0; a < p1; a += chunk) {
+    const n = Math.min(chunk, p1 - a);
+    mem.set(src.subarray(a * 3, (a + n) * 3), inPtr);
+    kx.exports.labBalance(
+      inPtr,
+      outPtr,
+      n,
+      linPtr,
+      bucketPtr,
+      thrPtr,
+      params.lBoost,
+      params.abBoost,
+    );
+    dst.set(mem.subarray(outPtr, outPtr + n * 3), a * 3);
+  }
+}
+
+/** The scalar TypeScript reference of `labBalancePixels` (float64). */
+export function labBalancePixelsScalar(
   src: Uint8Array,
   dst: Uint8Array,
   p0: number,
@@ -151,7 +194,7 @@ function encode8(v: number, bucket: Uint8Array, thr: Float64Array): number {
   return v >= thr[k]! ? k + 1 : k;
 }
 
-/** Whole-image single-thread LAB balance. */
+/** Whole-image single-thread LAB balance (wasm kernel). */
 export function labBalance(src: Uint8Array, params: LabParams): Uint8Array {
   const dst = new Uint8Array(src.length);
   labBalancePixels(src, dst, 0, src.length / 3, params);

@@ -2,8 +2,11 @@
  * Separable resampling of packed RGB. Downscaling uses OpenCV's INTER_AREA weights (pixel-area
  * overlap, same 1e-3 edge tolerance); upscaling uses bilinear weights with half-pixel centres
  * (OpenCV INTER_LINEAR geometry). Accumulation in float, result rounded to uint8.
- * `resizeRows` produces a band of output rows so workers can split one image.
+ * `resizeRows` produces a band of output rows so workers can split one image; it runs the wasm
+ * SIMD kernel (vertical pass first over whole source rows, then the horizontal taps) and
+ * `resizeRowsScalar` is the plain TypeScript reference the tests compare it with.
  */
+import { kernels } from "./kernels/wasm.ts";
 
 /** CSR list of (source index, weight) per destination index along one axis. */
 export interface AxisWeights {
@@ -53,8 +56,56 @@ export function axisWeights(srcN: number, dstN: number): AxisWeights {
   return { start, idx: Int32Array.from(idx), w: Float32Array.from(w) };
 }
 
-/** Resizes rows [y0, y1) of the destination. */
+/**
+ * Resizes rows [y0, y1) of the destination. Per output row only the source rows it reads are
+ * copied into this thread's wasm memory (they are consecutive for both weight kinds).
+ */
 export function resizeRows(
+  src: Uint8Array,
+  sw: number,
+  sh: number,
+  dst: Uint8Array,
+  dw: number,
+  dh: number,
+  y0: number,
+  y1: number,
+): void {
+  if (y1 <= y0) return;
+  const wx = axisWeights(sw, dw);
+  const wy = axisWeights(sh, dh);
+  let maxTaps = 1;
+  for (let d = y0; d < y1; d++) maxTaps = Math.max(maxTaps, wy.start[d + 1]! - wy.start[d]!);
+  const rowLen = sw * 3, outLen = dw * 3;
+  const nx = wx.idx.length;
+  const kx = kernels();
+  const lay = kx.layout();
+  const start = lay.take((dw + 1) * 4), xoff = lay.take(nx * 4), xw = lay.take(nx * 4);
+  const yw = lay.take(maxTaps * 4);
+  const rows = lay.take(maxTaps * rowLen + 16);
+  // The vertical pass writes whole 16-byte groups; the horizontal one reads 4 floats per pixel.
+  const tmp = lay.take((Math.ceil(rowLen / 16) * 16 + 4) * 4);
+  const out = lay.take(outLen + 4);
+  const mem = kx.reserve(lay.size);
+  const buf = mem.buffer;
+  new Int32Array(buf, start, dw + 1).set(wx.start);
+  const xo = new Int32Array(buf, xoff, nx);
+  for (let i = 0; i < nx; i++) xo[i] = wx.idx[i]! * 12;
+  new Float32Array(buf, xw, nx).set(wx.w);
+  const ywv = new Float32Array(buf, yw, maxTaps);
+  for (let dy = y0; dy < y1; dy++) {
+    const k0 = wy.start[dy]!, k1 = wy.start[dy + 1]!;
+    const s0 = wy.idx[k0]!, n = k1 - k0;
+    if (wy.idx[k1 - 1]! !== s0 + n - 1) throw new Error("resize: source rows not consecutive");
+    mem.set(src.subarray(s0 * rowLen, (s0 + n) * rowLen), rows);
+    ywv.set(wy.w.subarray(k0, k1));
+    kx.exports.resizeVertical(rows, n, rowLen, yw, tmp);
+    kx.exports.resizeHorizontal(tmp, dw, start, xoff, xw, out);
+    dst.set(mem.subarray(out, out + outLen), dy * outLen);
+  }
+}
+
+/** The scalar TypeScript reference of `resizeRows` (same contract, float64 sums). */
+export function resizeRowsScalar(
   src: Uint8Array,
   sw: number,
   sh: number,
@@ -110,7 +161,7 @@ export function resizeRows(
   }
 }
 
-/** Whole-image single-thread resize. */
+/** Whole-image single-thread resize (wasm kernel). */
 export function resize(
   src: Uint8Array,
   sw: number,
