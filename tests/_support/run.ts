@@ -1,0 +1,147 @@
+/**
+ * Runs the README's commands as a user types them: `./run <task> ...` from the repository root,
+ * through deno.json's tasks and the launcher (never a copy of their flags).
+ */
+import { REPO_ROOT } from "./fixtures.ts";
+
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `./run <args>` to completion, output captured. */
+export async function run(args: readonly string[], timeoutMs = 240_000): Promise<RunResult> {
+  const out = await new Deno.Command(`${REPO_ROOT}/run`, {
+    args: [...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+export interface RunningServe {
+  readonly pid: number;
+  readonly url: string;
+  readonly status: Promise<Deno.CommandStatus>;
+  output(): string;
+  /** SIGKILLs whatever is left of the process tree (test cleanup after a failure). */
+  kill(): void;
+}
+
+/** `./run serve <args>` in the background; resolves once its /health answers 200. */
+export async function startServe(args: readonly string[], timeoutMs = 180_000) {
+  const child = new Deno.Command(`${REPO_ROOT}/run`, {
+    args: ["serve", ...args],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let output = "";
+  let found: (url: string) => void;
+  const url = new Promise<string>((r) => (found = r));
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    const decoder = new TextDecoder();
+    for await (const piece of stream) {
+      output += decoder.decode(piece, { stream: true });
+      const m = /listening on (http:\/\/[\w.:\[\]-]+)/.exec(output);
+      if (m) found(m[1]!.replace("0.0.0.0", "127.0.0.1"));
+    }
+  };
+  const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  const status = child.status.then(async (s) => {
+    await pumps.catch(() => {});
+    return s;
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const handle: RunningServe = {
+    pid: child.pid,
+    url: "",
+    status,
+    output: () => output,
+    kill: () => {
+      for (const pid of [...descendants(child.pid), child.pid]) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    },
+  };
+  try {
+    const listening = await Promise.race([
+      url,
+      status.then((s) => {
+        throw new Error(`./run serve exited (${s.code}) before listening:\n${output}`);
+      }),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no listening line:\n${output}`)), timeoutMs);
+      }),
+    ]);
+    while (true) {
+      const ok = await fetch(`${listening}/health`).then((r) => {
+        r.body?.cancel();
+        return r.ok;
+      }, () => false);
+      if (ok) break;
+      if (!alive(child.pid)) throw new Error(`./run serve exited before healthy:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { ...handle, url: listening };
+  } catch (e) {
+    handle.kill();
+    await status;
+    throw e;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Every process below `pid` (from /proc), children first. */
+export function descendants(pid: number): number[] {
+  const parents = new Map<number, number[]>();
+  for (const entry of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(entry.name)) continue;
+    let stat: string;
+    try {
+      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
+    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+    const list = parents.get(ppid) ?? [];
+    list.push(Number(entry.name));
+    parents.set(ppid, list);
+  }
+  const found: number[] = [];
+  const walk = (p: number) => {
+    for (const c of parents.get(p) ?? []) {
+      walk(c);
+      found.push(c);
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+/** True while some process has this pid. */
+export function alive(pid: number): boolean {
+  try {
+    Deno.statSync(`/proc/${pid}`);
+    return true;
+  } catch {
+    return false;
+  }
+}
