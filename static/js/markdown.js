@@ -15,7 +15,8 @@
 export function renderInline(text) {
   /** @type {Node[]} */
   const out = [];
-  const pattern = /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g;
+  const pattern =
+    /`([^`]+)`|\*\*([^*]+)\*\*|\*([^*\s][^*]*)\*|_([^_\s][^_]*)_|\[([^\]]+)\]\((https?:\/\/[^\s)]+)\)/g;
   let last = 0;
   for (const m of text.matchAll(pattern)) {
     const at = m.index ?? 0;
