@@ -822,7 +822,7 @@ function setBusy(/** @type {boolean} */ busy) {
     ? "Answering… Stop ends the answer here."
     : camera.active && state.showCamera
     ? "Send asks about the camera frame shown when you press it."
-    : "Send asks about the picture shown above.";
+    : "Send asks about the picture in the image area.";
 }
 
 /** Captures the live frame into the history (it is what Send asks about). */
