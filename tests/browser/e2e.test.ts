@@ -35,17 +35,15 @@ async function thumbCount(page: Page) {
   return await page.locator("#history button.thumb").count();
 }
 
-/** Watches #answer's text length change while a request streams. */
+/** Watches the latest answer's (#answer's) text length change while a request streams. */
 async function watchAnswer(page: Page) {
   await page.evaluate(() => {
-    const answer = document.getElementById("answer")!;
+    const conversation = document.getElementById("conversation")!;
     const g = globalThis as unknown as { __lengths: number[] };
     g.__lengths = [];
-    new MutationObserver(() => g.__lengths.push(answer.textContent?.length ?? 0)).observe(answer, {
-      childList: true,
-      characterData: true,
-      subtree: true,
-    });
+    new MutationObserver(() =>
+      g.__lengths.push(document.getElementById("answer")?.textContent?.length ?? 0)
+    ).observe(conversation, { childList: true, characterData: true, subtree: true });
   });
 }
 
