@@ -145,12 +145,11 @@ export async function launch(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    if (cmd !== "preprocess") {
-      const code = await prepare(["native"]);
-      if (code !== 0) return code;
-    }
-    if (cmd === "serve" && args.includes("--demo")) {
-      const code = await prepare(["fixtures", "--preset", "tiny"]);
+    const demo = cmd === "serve" && args.includes("--demo");
+    // Arguments are checked before anything is built; the demo model needs the native build
+    // (its vocabulary comes from the llama.cpp checkout) and is written before its lookup.
+    if (demo) {
+      const code = await prepare(["native"]) || await prepare(["fixtures", "--preset", "tiny"]);
       if (code !== 0) return code;
     }
     const plan = cmd === "serve"
@@ -158,6 +157,10 @@ export async function launch(argv: string[]): Promise<number> {
       : cmd === "describe"
       ? planDescribe(args)
       : planPreprocess(args);
+    if (!demo && cmd !== "preprocess") {
+      const code = await prepare(["native"]);
+      if (code !== 0) return code;
+    }
     return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...args], true);
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {

@@ -165,6 +165,14 @@ Deno.test({
       assert.ok((await thumbnailDistance(page, photoImage, photoThumb!)) < 12);
       await screenshot(page, "c03-asked-about-photo");
       w.assertNoConsoleErrors();
+      // The strict CSP is in force: an inline script does not run.
+      const inlineRan = await page.evaluate(() => {
+        const script = document.createElement("script");
+        script.textContent = "globalThis.__inlineRan = true";
+        document.head.append(script);
+        return (globalThis as unknown as { __inlineRan?: boolean }).__inlineRan === true;
+      });
+      assert.equal(inlineRan, false, "the page ran under the strict CSP");
     });
 
     await t.step("a two-turn conversation about one image, copy, safe Markdown", async () => {

@@ -171,6 +171,7 @@ Deno.test({
         assert.ok(Number(await page.locator("#stat-tokens").innerText()) > 0);
         assert.match(await page.locator("#stat-rate").innerText(), /tok\/s/);
         assert.match(await page.locator("#stat-ttft").innerText(), /\d+(\.\d+)? m?s/);
+        await page.locator("#report summary").click();
         const report = await page.locator("#report-body").innerText();
         assert.match(report, /Smart crop\s+on/);
         assert.match(report, /Original size\s+1280×720/);
@@ -332,9 +333,12 @@ Deno.test({
         await page.getByRole("button", { name: "Start realtime" }).click();
         assert.equal(await page.locator("#rt-toggle").getAttribute("aria-pressed"), "true");
         assert.equal(await page.locator("#send").isDisabled(), true);
-        await sleep(3000);
-        const phase1 = main.chat.started - startedBefore;
-        assert.ok(phase1 >= 2, `only ${phase1} realtime requests in 3 s`);
+        // Several requests, one after another (no time budget: the machine may be loaded).
+        await waitFor(
+          () => main.chat.started - startedBefore >= 3,
+          `realtime keeps asking (${main.chat.started - startedBefore} so far)`,
+          30_000,
+        );
         assert.equal(main.chat.maxInFlight, 1);
 
         // A slow server (each request held 1.2 s): frames taken every 250 ms must be superseded.
