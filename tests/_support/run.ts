@@ -108,26 +108,28 @@ export async function startServe(args: readonly string[], timeoutMs = 180_000) {
   }
 }
 
-/** Every process below `pid` (from /proc), children first. */
+/** pid → parent pid of every process, from `ps` (Deno reads /proc only under --allow-all). */
+function processTable(): Map<number, number> {
+  const out = new Deno.Command("ps", { args: ["-eo", "pid=,ppid="], stdout: "piped" }).outputSync();
+  const table = new Map<number, number>();
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const [pid, ppid] = line.trim().split(/\s+/).map(Number);
+    if (pid && ppid !== undefined && !Number.isNaN(ppid)) table.set(pid, ppid);
+  }
+  return table;
+}
+
+/** Every process below `pid`, children first. */
 export function descendants(pid: number): number[] {
-  const parents = new Map<number, number[]>();
-  for (const entry of Deno.readDirSync("/proc")) {
-    if (!/^\d+$/.test(entry.name)) continue;
-    let stat: string;
-    try {
-      stat = Deno.readTextFileSync(`/proc/${entry.name}/stat`);
-    } catch {
-      continue; // exited meanwhile
-    }
-    // Field 4 (ppid) follows the parenthesised command name, which may contain spaces.
-    const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-    const list = parents.get(ppid) ?? [];
-    list.push(Number(entry.name));
-    parents.set(ppid, list);
+  const children = new Map<number, number[]>();
+  for (const [p, parent] of processTable()) {
+    const list = children.get(parent) ?? [];
+    list.push(p);
+    children.set(parent, list);
   }
   const found: number[] = [];
   const walk = (p: number) => {
-    for (const c of parents.get(p) ?? []) {
+    for (const c of children.get(p) ?? []) {
       walk(c);
       found.push(c);
     }
@@ -138,10 +140,5 @@ export function descendants(pid: number): number[] {
 
 /** True while some process has this pid. */
 export function alive(pid: number): boolean {
-  try {
-    Deno.statSync(`/proc/${pid}`);
-    return true;
-  } catch {
-    return false;
-  }
+  return processTable().has(pid);
 }
