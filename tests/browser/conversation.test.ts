@@ -189,8 +189,10 @@ Deno.test({
       const shown = await page.locator(".turn").first().locator(".turn-answer").innerText();
       await page.locator(".turn").first().getByRole("button", { name: "Copy answer" }).click();
       const first = await page.evaluate(() => navigator.clipboard.readText());
-      const words = (x: string) => x.split(/\s+/).filter(Boolean).join(" ");
-      assert.equal(words(first), words(shown), "Copy gives the answer's text");
+      // Copy gives the model's text as written; the page shows it as Markdown (markup gone).
+      const letters = (x: string) => x.replace(/[^\p{L}]+/gu, "");
+      assert.ok(first.length > 0);
+      assert.equal(letters(first), letters(shown), "Copy gives the answer's text");
 
       await page.locator("#question").fill("What colour is the circle?");
       const sent = page.waitForRequest(CHAT);
