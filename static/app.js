@@ -28,6 +28,7 @@ import { DEFAULT_LIMITS, isDemoInfo, limitsFromInfo } from "./js/validate.js";
 import { describeImageReport, describeTimings, formatMs, formatRate } from "./js/format.js";
 import { createLatestFrameScheduler, createTicker } from "./js/realtime.js";
 import { renderMarkdown } from "./js/markdown.js";
+import { chatMessages } from "./js/conversation.js";
 import { processingDefaultsFromInfo } from "./js/defaults.js";
 
 /**
@@ -518,22 +519,7 @@ function maxTokens() {
  * @param {number} tokens
  */
 function buildRequest(turn, tokens) {
-  const image = { type: "image_url", image_url: { url: turn.image } };
-  /** @type {{ role: string, content: string | object[] }[]} */
-  const messages = [];
-  turn.exchanges.forEach((ex, i) => {
-    messages.push({
-      role: "user",
-      content: i === 0 ? [image, { type: "text", text: ex.question }] : ex.question,
-    });
-    messages.push({ role: "assistant", content: ex.answer });
-  });
-  messages.push({
-    role: "user",
-    content: turn.exchanges.length === 0
-      ? [image, { type: "text", text: turn.question }]
-      : turn.question,
-  });
+  const messages = chatMessages(turn);
   return {
     model: state.modelName,
     messages,
