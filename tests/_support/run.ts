@@ -33,7 +33,7 @@ export interface RunningServe {
   readonly url: string;
   readonly status: Promise<Deno.CommandStatus>;
   output(): string;
-  /** SIGKILLs whatever is left of the process tree (test cleanup after a failure). */
+  /** SIGKILLs what is left of the process tree while ./run runs (cleanup after a failure). */
   kill(): void;
 }
 
@@ -59,7 +59,9 @@ export async function startServe(args: readonly string[], timeoutMs = 180_000) {
     }
   };
   const pumps = Promise.all([pump(child.stdout), pump(child.stderr)]);
+  let exited = false;
   const status = child.status.then(async (s) => {
+    exited = true;
     await pumps.catch(() => {});
     return s;
   });
@@ -70,7 +72,20 @@ export async function startServe(args: readonly string[], timeoutMs = 180_000) {
     status,
     output: () => output,
     kill: () => {
-      for (const pid of [...descendants(child.pid), child.pid]) {
+      // Once ./run has exited (and been reaped) its pid may belong to someone else.
+      if (exited) return;
+      let below: number[] = [];
+      try {
+        below = descendants(child.pid);
+      } catch {
+        // Without the process table, at least the launcher goes (it forwards SIGTERM).
+        try {
+          Deno.kill(child.pid, "SIGTERM");
+        } catch {
+          // Already gone.
+        }
+      }
+      for (const pid of [...below, child.pid]) {
         try {
           Deno.kill(pid, "SIGKILL");
         } catch {
