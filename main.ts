@@ -1,27 +1,22 @@
 /**
- * The one entry point. Subcommands:
+ * The product's entry point (it imports nothing from tools/ or tests/). Users start it through
+ * `./run <command>`, which grants each command the exact permissions its arguments need:
  *   serve       the HTTP service (API + frontend)
  *   describe    one-shot: describe an image with a model, streaming to stdout
  *   preprocess  run the image pipeline on a file
- *   native      build llama.cpp's libraries into native/lib (cached)
- *   fixtures    write the synthetic SmolVLM GGUF models used by tests and benchmarks
+ * Developer tools (native build, fixtures, benchmarks, the launcher) live in tools/main.ts.
  */
-const USAGE = `usage: main.ts <serve|describe|preprocess|native|fixtures> [options]
-  serve       --model M --mmproj P | --demo  [--host H] [--port N] [--config F]
-  describe    --model M --mmproj P --image I [--prompt TEXT] [--max-tokens N]
-  preprocess  <input> <output.png> [--config F]
-  native      [--cuda] [--portable] [--lib-dir DIR] [--force]
-  fixtures    [--preset tiny|500m|all]`;
+const USAGE = `usage: ./run <command> [options]      (./run <command> --help for its options)
+  ./run serve       --model M --mmproj P | --demo  [--host H] [--port N] [--config F]
+  ./run describe    --model M --mmproj P --image I [--prompt TEXT] [--max-tokens N]
+  ./run preprocess  <input> <output.png> [--config F]
+  ./run test | check | native | fixtures | bench     (developer tasks, see README.md)`;
 
 export async function main(args: string[]): Promise<number> {
   const [command, ...rest] = args;
   switch (command) {
-    case "native":
-      return (await import("./native/build.ts")).runNative(rest);
     case "describe":
       return (await import("./src/cli/describe.ts")).runDescribe(rest);
-    case "fixtures":
-      return (await import("./tools/gguf/cli.ts")).runFixtures(rest);
     case "preprocess":
       return (await import("./src/cli/preprocess.ts")).runPreprocess(rest);
     case "serve":

@@ -1,8 +1,12 @@
 // @ts-check
 /**
  * The page: wires the camera, file choice, drag and drop, paste, the history strip, the
- * question form, streamed answers, the server report, realtime mode and the health indicator.
- * Plain ES modules, no build step.
+ * question form, the conversation (turns with thumbnail, question, streamed Markdown answer,
+ * timings, copy), the server report, realtime mode (live view, latest answer, answer log) and
+ * the health indicator. Plain ES modules, no build step; no inline scripts or styles (strict CSP).
+ *
+ * Send asks about what the image area shows: the live camera frame (captured at that moment)
+ * while the camera is shown, otherwise the selected picture.
  */
 
 import {
@@ -23,6 +27,9 @@ import { makeThumbnail, prepareFile, toUploadUrl, ValidationError } from "./js/i
 import { DEFAULT_LIMITS, isDemoInfo, limitsFromInfo } from "./js/validate.js";
 import { describeImageReport, describeTimings, formatMs, formatRate } from "./js/format.js";
 import { createLatestFrameScheduler, createTicker } from "./js/realtime.js";
+import { renderMarkdown } from "./js/markdown.js";
+import { chatMessages } from "./js/conversation.js";
+import { processingDefaultsFromInfo } from "./js/defaults.js";
 
 /**
  * @template {HTMLElement} T
@@ -61,16 +68,21 @@ const ui = {
   error: el("error", HTMLElement),
   errorText: el("error-text", HTMLElement),
   retry: el("retry", HTMLButtonElement),
-  answer: el("answer", HTMLOutputElement),
-  statTokens: el("stat-tokens", HTMLElement),
-  statRate: el("stat-rate", HTMLElement),
-  statTtft: el("stat-ttft", HTMLElement),
-  statTotal: el("stat-total", HTMLElement),
+  sendHint: el("send-hint", HTMLElement),
+  conversation: el("conversation", HTMLOListElement),
+  conversationEmpty: el("conversation-empty", HTMLElement),
+  newConversation: el("new-conversation", HTMLButtonElement),
+  stageCaption: el("stage-caption", HTMLElement),
   reportEmpty: el("report-empty", HTMLElement),
   reportBody: el("report-body", HTMLElement),
   rtInterval: el("rt-interval", HTMLSelectElement),
   rtToggle: el("rt-toggle", HTMLButtonElement),
   rtStatus: el("rt-status", HTMLElement),
+  realtime: el("realtime", HTMLElement),
+  rtLatest: el("rt-latest", HTMLOutputElement),
+  rtLatestTime: el("rt-latest-time", HTMLElement),
+  rtLog: el("rt-log", HTMLOListElement),
+  rtLogCount: el("rt-log-count", HTMLElement),
 };
 
 const params = new URLSearchParams(location.search);
@@ -97,11 +109,16 @@ const state = {
   retryCountdown: undefined,
   showCamera: false,
   capturingRealtime: false,
-  realtimeAnswers: 0,
+  /** @type {{ itemId: number, exchanges: { question: string, answer: string }[] } | null} */
+  conversation: null,
+  /** Realtime counters of earlier runs (the scheduler's own restart at zero on each start). */
+  realtimeTotals: { sent: 0, completed: 0, superseded: 0, skipped: 0, failed: 0 },
+  realtimeLogged: 0,
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   healthTimer: undefined,
   healthState: "checking",
   infoLoaded: false,
+  processingDefaultsApplied: false,
 };
 
 const camera = new Camera(ui.video);
@@ -187,6 +204,14 @@ async function loadInfo() {
   state.infoLoaded = true;
   state.limits = limitsFromInfo(info);
   ui.demoBadge.hidden = !isDemoInfo(info);
+  if (!state.processingDefaultsApplied) {
+    // The toggles start from the server's configured image_processing defaults.
+    const d = processingDefaultsFromInfo(info);
+    ui.optSmartCrop.checked = d.smartCrop;
+    ui.optNoise.checked = d.noiseReduction;
+    ui.optColor.checked = d.colorBalance;
+    state.processingDefaultsApplied = true;
+  }
   const model = /** @type {{ model?: { id?: unknown } }} */ (info).model;
   if (typeof model?.id === "string" && model.id) state.modelName = model.id;
 }
@@ -211,6 +236,19 @@ function renderStage() {
   if (camera.active && state.showCamera) mode = "camera";
   else if (selected) mode = "image";
   ui.stage.dataset["mode"] = mode;
+  // The stage takes the shown picture's aspect ratio (a portrait photo is not letterboxed
+  // into 16:9); CSSOM, not a style attribute, so a strict CSP allows it.
+  const ratio = mode === "camera" && ui.video.videoWidth > 0
+    ? ui.video.videoWidth / ui.video.videoHeight
+    : mode === "image" && selected
+    ? selected.width / selected.height
+    : 16 / 9;
+  ui.stage.style.setProperty("--stage-ratio", ratio.toFixed(4));
+  ui.stageCaption.textContent = mode === "camera"
+    ? "Live camera: Send asks about the frame shown at that moment."
+    : mode === "image" && selected
+    ? `Send asks about ${selected.name} (${selected.width}×${selected.height}).`
+    : "";
   if (selected) {
     if (ui.preview.src !== selected.previewUrl) ui.preview.src = selected.previewUrl;
     ui.preview.alt = `Selected image: ${selected.name}, ${selected.width}×${selected.height}`;
@@ -218,6 +256,7 @@ function renderStage() {
     ui.preview.removeAttribute("src");
     ui.preview.alt = "";
   }
+  setBusy(state.request !== null);
 }
 
 function selectedItem() {
@@ -401,6 +440,7 @@ function renderCameraControls() {
   ui.cameraToggle.textContent = on ? "Stop camera" : "Start camera";
   ui.cameraToggle.setAttribute("aria-pressed", String(on));
   ui.capture.disabled = !on || realtime.running;
+  ui.capture.textContent = on && !state.showCamera ? "Live view" : "Capture frame";
 }
 
 async function startCamera() {
@@ -430,31 +470,36 @@ function stopCamera() {
   renderStage();
 }
 
+ui.video.addEventListener("loadedmetadata", renderStage);
+ui.video.addEventListener("resize", renderStage);
+
 ui.cameraToggle.addEventListener("click", () => {
   if (camera.active) stopCamera();
   else void startCamera();
 });
 
 ui.capture.addEventListener("click", async () => {
-  try {
-    const frame = await camera.capture();
-    const time = new Date().toLocaleTimeString([], { hour12: false });
+  if (camera.active && !state.showCamera) {
+    // Showing a captured still: back to the live view.
     state.showCamera = true;
-    addToHistory({
-      blob: frame.blob,
-      mime: "image/jpeg",
-      width: frame.width,
-      height: frame.height,
-      name: `Camera ${time}`,
-      thumbUrl: makeThumbnail(frame.canvas, frame.width, frame.height),
-      convertedFrom: null,
-      source: "camera",
-    });
+    renderCameraControls();
+    renderStage();
+    setBusy(state.request !== null);
+    return;
+  }
+  try {
+    // The stage then holds the captured still: Send asks about exactly that frame.
+    await captureToHistory();
+    state.showCamera = false;
     clearImageMessage();
   } catch (error) {
     showImageMessage(
       error instanceof CameraError ? error.message : "The frame could not be captured.",
     );
+  } finally {
+    renderCameraControls();
+    renderStage();
+    setBusy(state.request !== null);
   }
 });
 
@@ -467,20 +512,17 @@ function maxTokens() {
 }
 
 /**
- * @param {string} imageUrl
+ * The chat request: the conversation so far (the image goes with its first question) and the
+ * new question.
+ * @param {{ image: string, exchanges: { question: string, answer: string }[],
+ *   question: string }} turn
  * @param {number} tokens
  */
-function buildRequest(imageUrl, tokens) {
-  const question = ui.question.value.trim() || DEFAULT_PROMPT;
+function buildRequest(turn, tokens) {
+  const messages = chatMessages(turn);
   return {
     model: state.modelName,
-    messages: [{
-      role: "user",
-      content: [
-        { type: "image_url", image_url: { url: imageUrl } },
-        { type: "text", text: question },
-      ],
-    }],
+    messages,
     stream: true,
     stream_options: { include_usage: true },
     max_tokens: tokens,
@@ -492,23 +534,128 @@ function buildRequest(imageUrl, tokens) {
   };
 }
 
-/** @param {string} text */
-function setAnswer(text) {
-  ui.answer.textContent = text;
+/**
+ * Where one streamed answer is shown: a conversation turn (answer and its own stats) or the
+ * realtime panel's latest answer (no stats).
+ * @typedef {{ answer: HTMLElement, tokens: HTMLElement | null, rate: HTMLElement | null,
+ *   ttft: HTMLElement | null, total: HTMLElement | null, text: string }} AnswerView
+ */
+
+/** Ids the latest turn carries (they move to each new turn). */
+const LATEST_IDS = ["answer", "stat-tokens", "stat-rate", "stat-ttft", "stat-total"];
+
+/**
+ * @param {AnswerView} view
+ * @param {string} text
+ */
+function setAnswer(view, text) {
+  view.text = text;
+  // renderMarkdown builds nodes with textContent: model text is never parsed as HTML.
+  view.answer.replaceChildren(renderMarkdown(text));
 }
 
-/** @param {"idle" | "streaming" | "done" | "error" | "stopped"} s */
-function setAnswerState(s) {
-  ui.answer.dataset["state"] = s;
-  ui.answer.setAttribute("aria-busy", String(s === "streaming"));
+/**
+ * @param {AnswerView} view
+ * @param {"idle" | "streaming" | "done" | "error" | "stopped"} s
+ */
+function setAnswerState(view, s) {
+  view.answer.dataset["state"] = s;
+  view.answer.setAttribute("aria-busy", String(s === "streaming"));
 }
 
-function resetStats() {
-  ui.statTokens.textContent = "–";
-  ui.statRate.textContent = "–";
-  ui.statTtft.textContent = "–";
-  ui.statTotal.textContent = "–";
+/** @param {AnswerView} view */
+function resetStats(view) {
+  for (const e of [view.tokens, view.rate, view.ttft, view.total]) if (e) e.textContent = "–";
 }
+
+/**
+ * A new turn at the end of the conversation; it takes over the "latest" ids.
+ * @param {HistoryItem} item
+ * @param {string} question
+ * @returns {AnswerView & { copy: HTMLButtonElement }}
+ */
+function createTurn(item, question) {
+  for (const id of LATEST_IDS) document.getElementById(id)?.removeAttribute("id");
+  const li = document.createElement("li");
+  li.className = "turn";
+  const head = document.createElement("div");
+  head.className = "turn-head";
+  const thumb = document.createElement("img");
+  thumb.className = "turn-thumb";
+  thumb.src = item.thumbUrl;
+  thumb.width = 120;
+  thumb.height = 90;
+  thumb.alt = `The image asked about: ${item.name}`;
+  const q = document.createElement("p");
+  q.className = "turn-question";
+  q.textContent = question;
+  head.append(thumb, q);
+  const answer = document.createElement("div");
+  answer.className = "turn-answer answer-text";
+  answer.id = "answer";
+  answer.setAttribute("role", "region");
+  answer.setAttribute("aria-label", `Answer to: ${question}`);
+  const stats = document.createElement("dl");
+  stats.className = "stats";
+  stats.setAttribute("aria-label", "Answer statistics");
+  /** @param {string} label @param {string} id */
+  const stat = (label, id) => {
+    const div = document.createElement("div");
+    const dt = document.createElement("dt");
+    dt.textContent = label;
+    const dd = document.createElement("dd");
+    dd.id = id;
+    dd.textContent = "–";
+    div.append(dt, dd);
+    stats.append(div);
+    return dd;
+  };
+  const tokens = stat("Tokens", "stat-tokens");
+  const rate = stat("Speed", "stat-rate");
+  const ttft = stat("First token", "stat-ttft");
+  const total = stat("Total", "stat-total");
+  const copy = document.createElement("button");
+  copy.type = "button";
+  copy.className = "copy";
+  copy.textContent = "Copy answer";
+  copy.disabled = true;
+  const actions = document.createElement("div");
+  actions.className = "turn-actions";
+  actions.append(copy);
+  li.append(head, answer, stats, actions);
+  ui.conversation.append(li);
+  ui.conversationEmpty.hidden = true;
+  ui.newConversation.hidden = false;
+  /** @type {AnswerView & { copy: HTMLButtonElement }} */
+  const view = { answer, tokens, rate, ttft, total, text: "", copy };
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(view.text);
+      copy.textContent = "Copied";
+    } catch {
+      copy.textContent = "Copy failed: select the text instead";
+    }
+    setTimeout(() => (copy.textContent = "Copy answer"), 2000);
+  });
+  li.scrollIntoView({ block: "nearest" });
+  return view;
+}
+
+function startConversation(/** @type {number} */ itemId) {
+  state.conversation = { itemId, exchanges: [] };
+  ui.conversation.replaceChildren();
+  ui.conversationEmpty.hidden = false;
+  ui.newConversation.hidden = true;
+}
+
+ui.newConversation.addEventListener("click", () => {
+  state.request?.abort();
+  state.conversation = null;
+  ui.conversation.replaceChildren();
+  ui.conversationEmpty.hidden = false;
+  ui.newConversation.hidden = true;
+  ui.question.focus();
+});
 
 /** @param {string} text */
 function clearReport(text) {
@@ -569,32 +716,36 @@ function renderReport(timings, reports, requested) {
 }
 
 /**
- * Runs one streamed request and shows it; resolves when it ends, rejects with ApiError.
+ * Runs one streamed request and shows it in `view`; resolves when it ends, rejects with
+ * ApiError.
  * @param {ReturnType<typeof buildRequest>} body
  * @param {AbortSignal} signal
+ * @param {AnswerView} view
  * @param {{ replaceOnFirstToken?: boolean }} [opts]
  */
-async function runRequest(body, signal, opts = {}) {
+async function runRequest(body, signal, view, opts = {}) {
   const t0 = performance.now();
   /** @type {number | null} */
   let tFirst = null;
   let pieces = 0;
   let text = "";
   if (!opts.replaceOnFirstToken) {
-    setAnswer("");
-    resetStats();
+    setAnswer(view, "");
+    resetStats(view);
     clearReport("Waiting for the server…");
   }
-  setAnswerState("streaming");
+  setAnswerState(view, "streaming");
   const updateLive = () => {
     const now = performance.now();
-    ui.statTokens.textContent = String(pieces);
+    if (view.tokens) view.tokens.textContent = String(pieces);
     if (tFirst !== null) {
-      ui.statTtft.textContent = formatMs(tFirst - t0);
+      if (view.ttft) view.ttft.textContent = formatMs(tFirst - t0);
       const secs = (now - tFirst) / 1000;
-      if (pieces > 1 && secs > 0) ui.statRate.textContent = formatRate((pieces - 1) / secs);
+      if (view.rate && pieces > 1 && secs > 0) {
+        view.rate.textContent = formatRate((pieces - 1) / secs);
+      }
     }
-    ui.statTotal.textContent = formatMs(now - t0);
+    if (view.total) view.total.textContent = formatMs(now - t0);
   };
   try {
     const result = await streamChat(body, {
@@ -603,37 +754,43 @@ async function runRequest(body, signal, opts = {}) {
       onDelta(piece) {
         if (tFirst === null) {
           tFirst = performance.now();
-          if (opts.replaceOnFirstToken) resetStats();
+          if (opts.replaceOnFirstToken) resetStats(view);
         }
         pieces++;
         text += piece;
-        setAnswer(text);
+        setAnswer(view, text);
         updateLive();
       },
       onFinish(final) {
         renderReport(final.timings, final.imageReports, body.image_processing);
         const rate = final.timings?.["completion_tokens_per_second"];
-        if (typeof rate === "number" && rate > 0) ui.statRate.textContent = formatRate(rate);
+        if (view.rate && typeof rate === "number" && rate > 0) {
+          view.rate.textContent = formatRate(rate);
+        }
       },
       onUsage(usage) {
-        if (typeof usage.completion_tokens === "number") {
-          ui.statTokens.textContent = String(usage.completion_tokens);
+        if (view.tokens && typeof usage.completion_tokens === "number") {
+          view.tokens.textContent = String(usage.completion_tokens);
         }
       },
     });
-    ui.statTotal.textContent = formatMs(performance.now() - t0);
+    if (view.total) view.total.textContent = formatMs(performance.now() - t0);
     if (tFirst === null) {
-      ui.statTtft.textContent = "–";
-      if (opts.replaceOnFirstToken) setAnswer("");
+      if (view.ttft) view.ttft.textContent = "–";
+      if (opts.replaceOnFirstToken) setAnswer(view, "");
     }
-    if (result.usage?.completion_tokens !== undefined) {
-      ui.statTokens.textContent = String(result.usage.completion_tokens);
+    if (view.tokens && result.usage?.completion_tokens !== undefined) {
+      view.tokens.textContent = String(result.usage.completion_tokens);
     }
-    if (result.text === "") setAnswer("(The model returned an empty answer.)");
-    setAnswerState("done");
+    if (result.text === "") setAnswer(view, "(The model returned an empty answer.)");
+    view.text = result.text;
+    setAnswerState(view, "done");
     return result;
   } catch (error) {
-    setAnswerState(error instanceof ApiError && error.kind === "aborted" ? "stopped" : "error");
+    setAnswerState(
+      view,
+      error instanceof ApiError && error.kind === "aborted" ? "stopped" : "error",
+    );
     if (!opts.replaceOnFirstToken && ui.reportBody.childElementCount === 0) {
       clearReport("No report: the request did not complete.");
     }
@@ -644,24 +801,75 @@ async function runRequest(body, signal, opts = {}) {
 function setBusy(/** @type {boolean} */ busy) {
   ui.send.disabled = busy || realtime.running;
   ui.stop.disabled = !busy;
+  ui.sendHint.textContent = realtime.running
+    ? "Send is off while realtime runs: realtime asks your question about each new camera " +
+      "frame. Stop realtime to ask about one picture."
+    : busy
+    ? "Answering… Stop ends the answer here."
+    : camera.active && state.showCamera
+    ? "Send asks about the camera frame shown when you press it."
+    : "Send asks about the picture in the image area.";
+}
+
+/** Captures the live frame into the history (it is what Send asks about). */
+async function captureToHistory() {
+  const frame = await camera.capture();
+  const time = new Date().toLocaleTimeString([], { hour12: false });
+  addToHistory({
+    blob: frame.blob,
+    mime: "image/jpeg",
+    width: frame.width,
+    height: frame.height,
+    name: `Camera ${time}`,
+    thumbUrl: makeThumbnail(frame.canvas, frame.width, frame.height),
+    convertedFrom: null,
+    source: "camera",
+  });
+  return selectedItem();
 }
 
 async function ask() {
-  if (state.request) return;
-  const item = selectedItem();
+  if (state.request || realtime.running) return;
+  /** @type {HistoryItem | null} */
+  let item;
+  if (camera.active && state.showCamera) {
+    try {
+      item = await captureToHistory();
+    } catch (error) {
+      showImageMessage(
+        error instanceof CameraError ? error.message : "The frame could not be captured.",
+      );
+      return;
+    }
+  } else {
+    item = selectedItem();
+  }
   if (!item) {
     showImageMessage("Choose, capture, drop or paste an image first.");
     return;
   }
   clearError();
+  clearImageMessage();
+  const question = ui.question.value.trim() || DEFAULT_PROMPT;
+  if (!state.conversation || state.conversation.itemId !== item.id) startConversation(item.id);
+  const conversation = /** @type {NonNullable<typeof state.conversation>} */ (
+    state.conversation
+  );
   const controller = new AbortController();
   state.request = controller;
   setBusy(true);
+  const view = createTurn(item, question);
   try {
     item.uploadUrl ??= await toUploadUrl(item.blob, item.mime);
-    const body = buildRequest(item.uploadUrl, maxTokens());
-    await runRequest(body, controller.signal);
+    const body = buildRequest(
+      { image: item.uploadUrl, exchanges: conversation.exchanges, question },
+      maxTokens(),
+    );
+    const result = await runRequest(body, controller.signal, view);
+    conversation.exchanges.push({ question, answer: result.text });
+    view.copy.disabled = false;
   } catch (error) {
+    view.copy.disabled = view.text === "";
     if (error instanceof ApiError) {
       if (error.kind !== "aborted") {
         showError(error.message, error.retryable ? () => void ask() : null, error.retryAfterMs);
@@ -705,15 +913,58 @@ ui.retry.addEventListener("click", () => {
 
 /** @typedef {{ blob: Blob, width: number, height: number, at: number }} Frame */
 
+/** @type {AnswerView} */
+const realtimeView = {
+  answer: ui.rtLatest,
+  tokens: null,
+  rate: null,
+  ttft: null,
+  total: null,
+  text: "",
+};
+
+const RT_LOG_LIMIT = 100;
+
+/**
+ * One line of the running log: when the frame was taken, the question, the answer.
+ * @param {number} at
+ * @param {string} question
+ * @param {string} answer
+ */
+function logRealtimeAnswer(at, question, answer) {
+  const time = new Date(at).toLocaleTimeString([], { hour12: false });
+  ui.rtLatestTime.textContent = `(frame of ${time})`;
+  const li = document.createElement("li");
+  const stamp = document.createElement("time");
+  stamp.dateTime = new Date(at).toISOString();
+  stamp.textContent = time;
+  const q = document.createElement("span");
+  q.className = "rt-log-question";
+  q.textContent = question;
+  const a = document.createElement("span");
+  a.className = "rt-log-answer";
+  a.textContent = answer || "(empty answer)";
+  li.append(stamp, q, a);
+  ui.rtLog.prepend(li);
+  while (ui.rtLog.childElementCount > RT_LOG_LIMIT) ui.rtLog.lastElementChild?.remove();
+  state.realtimeLogged++;
+  ui.rtLogCount.textContent = String(state.realtimeLogged);
+}
+
 /** @type {ReturnType<typeof createLatestFrameScheduler<Frame>>} */
 const realtime = createLatestFrameScheduler({
   /** @param {Frame} frame @param {AbortSignal} signal */
   async send(frame, signal) {
     const url = await toUploadUrl(frame.blob, "image/jpeg");
     if (signal.aborted) return;
-    const body = buildRequest(url, Math.min(maxTokens(), REALTIME_MAX_TOKENS));
-    await runRequest(body, signal, { replaceOnFirstToken: true });
-    state.realtimeAnswers++;
+    const question = ui.question.value.trim() || DEFAULT_PROMPT;
+    const body = buildRequest(
+      { image: url, exchanges: [], question },
+      Math.min(maxTokens(), REALTIME_MAX_TOKENS),
+    );
+    const result = await runRequest(body, signal, realtimeView, { replaceOnFirstToken: true });
+    if (signal.aborted) return;
+    logRealtimeAnswer(frame.at, question, result.text);
     clearError();
   },
   onError(error, consecutive) {
@@ -757,18 +1008,37 @@ const ticker = createTicker({
   },
 });
 
+/** Counters since the page opened (stopping and starting again does not reset them). */
+function realtimeCounts() {
+  const s = realtime.stats, t = state.realtimeTotals;
+  return {
+    sent: t.sent + s.sent,
+    completed: t.completed + s.completed,
+    skipped: t.superseded + t.skipped + s.superseded + s.skipped,
+    failed: t.failed + s.failed,
+  };
+}
+
 function renderRealtimeStatus() {
   const s = realtime.stats;
   const running = realtime.running;
   ui.rtToggle.textContent = running ? "Stop realtime" : "Start realtime";
   ui.rtToggle.setAttribute("aria-pressed", String(running));
+  ui.realtime.dataset["running"] = String(running);
+  document.body.dataset["realtime"] = String(running);
   ui.rtStatus.dataset["inFlight"] = String(s.inFlight);
   ui.rtStatus.dataset["maxInFlight"] = String(s.maxInFlight);
-  const paused = realtime.pausedForMs > 0 ? " · waiting for the server" : "";
-  ui.rtStatus.textContent = running || s.sent > 0
-    ? `${running ? "Running" : "Stopped"} · sent ${s.sent} · answered ${s.completed} · ` +
-      `superseded ${s.superseded} · failed ${s.failed} · in flight ${s.inFlight}${paused}`
-    : "Stopped.";
+  const c = realtimeCounts();
+  const paused = realtime.pausedForMs > 0 ? " Waiting: the server asked for a pause." : "";
+  const now = running
+    ? s.inFlight > 0 ? "Running: the server is answering a frame." : "Running."
+    : c.sent > 0
+    ? "Stopped."
+    : "Not started.";
+  ui.rtStatus.textContent = c.sent > 0 || running
+    ? `${now}${paused} Frames asked about: ${c.sent}. Answered: ${c.completed}. ` +
+      `Skipped because a newer frame came: ${c.skipped}. Failed: ${c.failed}.`
+    : now;
 }
 
 async function startRealtime() {
@@ -778,11 +1048,19 @@ async function startRealtime() {
   state.showCamera = true;
   renderStage();
   clearError();
+  const s = realtime.stats, t = state.realtimeTotals;
+  t.sent += s.sent;
+  t.completed += s.completed;
+  t.superseded += s.superseded;
+  t.skipped += s.skipped;
+  t.failed += s.failed;
   realtime.start();
   ticker.start(Number(ui.rtInterval.value) || 1000);
   renderCameraControls();
   setBusy(false);
   renderRealtimeStatus();
+  // Live view, controls and latest answer together on screen (a phone included).
+  ui.stage.scrollIntoView({ block: "start", behavior: "instant" });
 }
 
 function stopRealtime() {

@@ -1,13 +1,35 @@
 /**
- * `main.ts describe`: one-shot answer about one or more images, streamed to stdout, with the
- * engine's timings on stderr. Every failure is one line on stderr and exit code 1.
+ * `./run describe`: one-shot answer about one or more images, streamed to stdout, with the
+ * engine's usage and timings on stderr. Images go through the same pipeline as the API's
+ * (validation, EXIF orientation, crop, resize, denoise, colour balance: createImageProcessor
+ * with the default image_processing), so a photo gets the same prompt as through the server.
+ * Every failure is one line on stderr and exit code 1.
  */
 import { parseArgs } from "node:util";
-import { decodeImage } from "../image/codecs.ts";
 import { ImageError } from "../image/errors.ts";
+import { closeSharedIsolatedPipeline } from "../image/isolated.ts";
+import { closeSharedImagePool } from "../image/workers.ts";
+import { createImageProcessor } from "../http/image_adapter.ts";
 import { type ChatContentPart, EngineError, loadEngine } from "../engine/mod.ts";
 
-const USAGE = `usage: main.ts describe --model M.gguf [--mmproj P.gguf] [--image I ...] [options]
+/** describe's flags, for node:util parseArgs (the launcher parses with the same table). */
+export const DESCRIBE_OPTIONS = {
+  model: { type: "string" },
+  mmproj: { type: "string" },
+  image: { type: "string", multiple: true },
+  prompt: { type: "string", default: "Describe this image." },
+  "max-tokens": { type: "string" },
+  temperature: { type: "string" },
+  seed: { type: "string" },
+  ctx: { type: "string" },
+  threads: { type: "string" },
+  "max-image-size": { type: "string" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", short: "h", default: false },
+} as const;
+
+export const DESCRIBE_USAGE =
+  `usage: ./run describe --model M.gguf [--mmproj P.gguf] [--image I ...] [options]
   --prompt TEXT        question (default "Describe this image.")
   --max-tokens N       completion limit (default 256)
   --temperature T      0 = greedy (default 0)
@@ -16,6 +38,7 @@ const USAGE = `usage: main.ts describe --model M.gguf [--mmproj P.gguf] [--image
   --threads N          CPU threads (default: all cores)
   --max-image-size N   longest image side the tiler works at (default 1024)
   --json               print the result as JSON instead of streaming text`;
+const USAGE = DESCRIBE_USAGE;
 
 function errorLine(error: unknown): string {
   if (error instanceof EngineError || error instanceof ImageError) return error.message;
@@ -26,6 +49,8 @@ function errorLine(error: unknown): string {
   return String(error);
 }
 
+let images: ReturnType<typeof createImageProcessor> | null = null;
+
 async function readImage(path: string) {
   let bytes: Uint8Array;
   try {
@@ -35,7 +60,8 @@ async function readImage(path: string) {
     throw error;
   }
   try {
-    return await decodeImage(bytes);
+    images ??= createImageProcessor({ defaults: null });
+    return (await images.process(bytes, null, images.resolveConfig(null))).image;
   } catch (error) {
     throw new Error(`cannot read image ${path}: ${errorLine(error)}`);
   }
@@ -53,20 +79,7 @@ export async function runDescribe(args: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({
       args,
-      options: {
-        model: { type: "string" },
-        mmproj: { type: "string" },
-        image: { type: "string", multiple: true },
-        prompt: { type: "string", default: "Describe this image." },
-        "max-tokens": { type: "string" },
-        temperature: { type: "string" },
-        seed: { type: "string" },
-        ctx: { type: "string" },
-        threads: { type: "string" },
-        "max-image-size": { type: "string" },
-        json: { type: "boolean", default: false },
-        help: { type: "boolean", default: false },
-      },
+      options: DESCRIBE_OPTIONS,
     }));
   } catch (error) {
     console.error(`describe: ${errorLine(error)}\n${USAGE}`);
@@ -88,7 +101,7 @@ export async function runDescribe(args: string[]): Promise<number> {
   try {
     const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
     if (!Number.isFinite(temperature)) throw new Error("--temperature must be a number");
-    const images = await Promise.all(imagePaths.map(readImage));
+    const pictures = await Promise.all(imagePaths.map(readImage));
     await using engine = await loadEngine({
       modelPath: values.model,
       mmprojPath: values.mmproj,
@@ -97,7 +110,7 @@ export async function runDescribe(args: string[]): Promise<number> {
       maxImageSize: positiveInt("max-image-size", values["max-image-size"]),
     });
     const content: ChatContentPart[] = [
-      ...images.map((image) => ({ type: "image" as const, image })),
+      ...pictures.map((image) => ({ type: "image" as const, image })),
       { type: "text", text: values.prompt },
     ];
     const generation = engine.generate({
@@ -131,5 +144,9 @@ export async function runDescribe(args: string[]): Promise<number> {
   } catch (error) {
     console.error(`describe: ${errorLine(error)}`);
     return 1;
+  } finally {
+    // The pipeline's worker threads would keep the process alive.
+    closeSharedImagePool();
+    closeSharedIsolatedPipeline();
   }
 }

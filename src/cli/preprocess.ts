@@ -1,5 +1,5 @@
 /**
- * `main.ts preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N]`
+ * `./run preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N]`
  * Runs the image pipeline as configured, writes the result and prints what it did.
  */
 import { parseArgs } from "node:util";
@@ -9,8 +9,18 @@ import { ImageError } from "../image/errors.ts";
 import { preprocessImage, type PreprocessReport } from "../image/pipeline.ts";
 import { ImagePool } from "../image/workers.ts";
 
-const USAGE =
-  "usage: main.ts preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N] [--json]";
+export const PREPROCESS_USAGE =
+  "usage: ./run preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N] [--json]";
+const USAGE = PREPROCESS_USAGE;
+
+/** preprocess's flags, for node:util parseArgs (the launcher parses with the same table). */
+export const PREPROCESS_OPTIONS = {
+  config: { type: "string" },
+  jpeg: { type: "string" },
+  threads: { type: "string" },
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const;
 
 export function formatReport(r: PreprocessReport): string {
   const lines = [
@@ -49,13 +59,7 @@ export async function runPreprocess(args: string[]): Promise<number> {
     parsed = parseArgs({
       args,
       allowPositionals: true,
-      options: {
-        config: { type: "string" },
-        jpeg: { type: "string" },
-        threads: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
+      options: PREPROCESS_OPTIONS,
     });
   } catch (e) {
     console.error(`preprocess: ${e instanceof Error ? e.message : String(e)}\n${USAGE}`);

@@ -1,212 +1,26 @@
 /**
  * `main.ts serve`: the OpenAI-compatible HTTP service (API + static frontend) in one process.
+ * Users start it with `./run serve ...`, which grants the exact permissions the arguments need.
  *
  *   serve --model M.gguf --mmproj P.gguf [--host H] [--port N] [--config F.json] [flags]
- *   serve --demo            the tiny synthetic model (RANDOM weights) from `deno task fixtures`
+ *   serve --demo            the tiny synthetic model (RANDOM weights) from `./run fixtures`
  *
- * Returns the exit code: 0 after a graceful shutdown, 1 on a startup error, 2 on bad usage.
+ * Returns the exit code: 0 after a graceful shutdown, 1 on a startup error (a model that does
+ * not load included: the process ends with llama.cpp's reason), 2 on bad usage.
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import { loadEngine } from "../engine/mod.ts";
-import {
-  applyOverrides,
-  ConfigError,
-  type ConfigOverrides,
-  defaultServiceConfig,
-  loadConfigFile,
-  REPO_ROOT,
-  type ServiceConfig,
-} from "../config/service_config.ts";
+import { ConfigError, type ServiceConfig } from "../config/service_config.ts";
 import { closeSharedIsolatedPipeline } from "../image/isolated.ts";
 import { closeSharedImagePool } from "../image/workers.ts";
 import { createImageProcessor } from "../http/image_adapter.ts";
 import { setupLogging } from "../http/logging.ts";
 import { startServer } from "../http/server.ts";
-import { SERVE_READ } from "./serve_permissions.ts";
+import { resolveServeConfig, SERVE_USAGE, UsageError } from "./serve_args.ts";
 
-export const SERVE_USAGE =
-  `usage: main.ts serve (--model M.gguf [--mmproj P.gguf] | --demo) [options]
-  --model PATH          text model GGUF (must be under models/ or tests/fixtures/generated/)
-  --mmproj PATH         vision projector GGUF
-  --demo                serve the tiny synthetic model (random weights; run \`deno task fixtures\`)
-  --config FILE         JSON config (seed shape: model_name, model_id, port, timeout, inference, ...)
-  --host HOST           bind address (default 127.0.0.1; 0.0.0.0 for all interfaces)
-  --port N              port (default 8000; 0 picks a free one)
-  --timeout SECONDS     per-request timeout (default 60)
-  --max-queue N         requests allowed to wait for the engine (default 8)
-  --context-size N      context window in tokens (default 4096)
-  --threads N           CPU threads (default: all cores)
-  --max-image-size PX   longest image side for tiling (default 1024)
-  --max-tokens N        default completion budget (default 256)
-  --api-key KEY         require "Authorization: Bearer KEY" on /v1/* (or env SMOLVLM_API_KEY)
-  --allow-image-host H  allow http(s) image URLs from host H (repeatable; add H to --allow-net)
-  --shutdown-grace S    seconds in-flight requests get on SIGTERM (default 10)
-  --static-dir DIR      frontend directory (default static/)
-  --log-dir DIR         log directory (default logs/); --no-log-file for console only
-  --log-level LEVEL     debug|info|warning|error (default info)`;
-
-/** Where `--demo` looks for the tiny synthetic model. */
-export const DEMO_DIR = `${REPO_ROOT}/tests/fixtures/generated/tiny`;
-
-class UsageError extends Error {}
-
-function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}) {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < (opts.min ?? 0)) {
-    throw new UsageError(
-      `--${name} must be a ${opts.int ? "whole " : ""}number >= ${opts.min ?? 0}, got '${v}'`,
-    );
-  }
-  return n;
-}
-
-function envKey(): string | undefined {
-  try {
-    return Deno.env.get("SMOLVLM_API_KEY") || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Finds the model and mmproj GGUFs in a fixtures directory (names vary by preset/type). */
-export async function findModelPair(dir: string): Promise<{ model: string; mmproj: string }> {
-  const ggufs: string[] = [];
-  try {
-    for await (const e of Deno.readDir(dir)) {
-      if (e.isFile && e.name.endsWith(".gguf")) ggufs.push(e.name);
-    }
-  } catch {
-    throw new ConfigError("", `no model files in ${dir}; run \`deno task fixtures\` first`);
-  }
-  ggufs.sort();
-  const mmproj = ggufs.find((n) => n.startsWith("mmproj"));
-  const model = ggufs.find((n) => !n.startsWith("mmproj"));
-  if (!model || !mmproj) {
-    throw new ConfigError(
-      "",
-      `${dir} lacks a model and an mmproj GGUF; run \`deno task fixtures\``,
-    );
-  }
-  return { model: `${dir}/${model}`, mmproj: `${dir}/${mmproj}` };
-}
-
-function absolute(p: string): string {
-  return p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
-}
-
-/** Checks a model file is readable under the granted permissions; one-line errors. */
-export async function checkModelFile(path: string, what: string): Promise<void> {
-  const status = await Deno.permissions.query({ name: "read", path });
-  if (status.state !== "granted") {
-    throw new ConfigError(
-      "",
-      `${what} ${path} is outside the directories the server may read (${
-        SERVE_READ.slice(0, 4).join(", ")
-      }); ` +
-        `move or copy it into models/ and pass --${
-          what === "model file" ? "model" : "mmproj"
-        } models/<name>.gguf`,
-    );
-  }
-  try {
-    const info = await Deno.stat(path);
-    if (!info.isFile) throw new ConfigError("", `${what} ${path} is not a file`);
-  } catch (e) {
-    if (e instanceof ConfigError) throw e;
-    throw new ConfigError("", `${what} ${path} does not exist`);
-  }
-}
-
-export async function resolveServeConfig(args: string[]): Promise<ServiceConfig | "help"> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      options: {
-        help: { type: "boolean", short: "h" },
-        model: { type: "string" },
-        mmproj: { type: "string" },
-        demo: { type: "boolean" },
-        config: { type: "string" },
-        host: { type: "string" },
-        port: { type: "string" },
-        timeout: { type: "string" },
-        "max-queue": { type: "string" },
-        "context-size": { type: "string" },
-        threads: { type: "string" },
-        "max-image-size": { type: "string" },
-        "max-tokens": { type: "string" },
-        "api-key": { type: "string" },
-        "allow-image-host": { type: "string", multiple: true },
-        "shutdown-grace": { type: "string" },
-        "static-dir": { type: "string" },
-        "log-dir": { type: "string" },
-        "no-log-file": { type: "boolean" },
-        "log-level": { type: "string" },
-        "max-body-bytes": { type: "string" },
-      },
-    });
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-  const v = parsed.values;
-  if (v.help) return "help";
-  const base = v.config ? await loadConfigFile(v.config) : defaultServiceConfig();
-  const level = v["log-level"];
-  if (level !== undefined && !["debug", "info", "warning", "error"].includes(level)) {
-    throw new UsageError(`--log-level must be debug, info, warning or error`);
-  }
-  const o: ConfigOverrides = {
-    host: v.host,
-    port: num("port", v.port, { int: true }),
-    timeoutSeconds: num("timeout", v.timeout, { min: 0.001 }),
-    modelPath: v.model,
-    mmprojPath: v.mmproj,
-    demo: v.demo,
-    maxQueue: num("max-queue", v["max-queue"], { int: true }),
-    contextSize: num("context-size", v["context-size"], { int: true, min: 1 }),
-    threads: num("threads", v.threads, { int: true, min: 1 }),
-    maxImageSize: num("max-image-size", v["max-image-size"], { int: true, min: 64 }),
-    apiKey: v["api-key"] ?? envKey(),
-    allowImageHosts: v["allow-image-host"],
-    shutdownGraceSeconds: num("shutdown-grace", v["shutdown-grace"]),
-    staticDir: v["static-dir"],
-    logDir: v["log-dir"],
-    maxBodyBytes: num("max-body-bytes", v["max-body-bytes"], { int: true, min: 1 }),
-    logLevel: level as ServiceConfig["logLevel"] | undefined,
-  };
-  let config = applyOverrides(base, o);
-  const maxTokens = num("max-tokens", v["max-tokens"], { int: true, min: 1 });
-  if (maxTokens !== undefined) config = { ...config, defaultMaxTokens: maxTokens };
-  if (v["no-log-file"]) config = { ...config, logDir: "" };
-
-  if (config.demo) {
-    if (config.modelPath) throw new UsageError("--demo and --model exclude each other");
-    const pair = await findModelPair(DEMO_DIR);
-    config = {
-      ...config,
-      modelPath: pair.model,
-      mmprojPath: pair.mmproj,
-      modelName: "smolvlm-tiny-demo",
-    };
-  }
-  if (!config.modelPath) {
-    throw new UsageError("serve needs --model (and --mmproj) or --demo");
-  }
-  config = {
-    ...config,
-    modelPath: absolute(config.modelPath),
-    mmprojPath: config.mmprojPath ? absolute(config.mmprojPath) : null,
-  };
-  await checkModelFile(config.modelPath!, "model file");
-  if (config.mmprojPath) await checkModelFile(config.mmprojPath, "mmproj file");
-  return config;
-}
+export { DEMO_DIR, findModelPair, resolveServeConfig, SERVE_USAGE } from "./serve_args.ts";
 
 /**
  * llama.cpp's log lines reach LogTape through a Deno.UnsafeCallback, which Deno allows only
@@ -245,6 +59,12 @@ export async function runServe(args: string[]): Promise<number> {
     );
   }
   if (logging.logFile) log.info("logging to {file}", { file: logging.logFile });
+  if (!cfg.mmprojPath) {
+    log.warn(
+      "no --mmproj given: the server answers text only and refuses requests with images " +
+        "(pass the model's vision projector GGUF with --mmproj to enable them)",
+    );
+  }
 
   let images;
   try {
@@ -279,9 +99,21 @@ export async function runServe(args: string[]): Promise<number> {
     const msg = e instanceof Deno.errors.AddrInUse
       ? `port ${cfg.port} on ${cfg.host} is already in use; pick another with --port`
       : e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied
-      ? `no permission to listen on ${cfg.host}:${cfg.port}; the serve task allows 0.0.0.0:8000 and loopback (add the address to --allow-net)`
+      ? `no permission to listen on ${cfg.host}:${cfg.port}; start the server with \`./run serve --host ${cfg.host} --port ${cfg.port}\`, which grants exactly that address`
       : (e as Error).message;
     console.error(`serve: ${msg}`);
+    await logging.close();
+    return 1;
+  }
+  await server.engineLoaded;
+  const state = server.holder.state;
+  if (state.status === "failed") {
+    // A server that cannot answer should not linger as "unhealthy": end with the reason (the
+    // native library's own log line is printed just above it on stderr).
+    console.error(`serve: the model failed to load: ${state.reason}`);
+    await server.shutdown("model failed to load");
+    closeSharedImagePool();
+    closeSharedIsolatedPipeline();
     await logging.close();
     return 1;
   }

@@ -24,6 +24,14 @@ export const CHROMIUM_ARGS = [
   "--use-fake-device-for-media-stream",
 ];
 
+/**
+ * A strict Content-Security-Policy the page must work under (no inline scripts, no inline
+ * styles from markup); openPage enforces it on the page's HTML, whatever the server sends.
+ */
+export const STRICT_CSP = "default-src 'self'; script-src 'self'; style-src 'self'; " +
+  "img-src 'self' data: blob:; media-src 'self' blob: mediastream:; connect-src 'self'; " +
+  "object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A loopback port nothing listens on right now. */
@@ -177,6 +185,13 @@ export async function openPage(
     deviceScaleFactor: 1,
     permissions: ["camera", "clipboard-read", "clipboard-write"],
   });
+  await context.route((u) => u.pathname === "/" || u.pathname === "/index.html", async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({
+      response,
+      headers: { ...response.headers(), "content-security-policy": STRICT_CSP },
+    });
+  });
   const page = await context.newPage();
   page.setDefaultTimeout(20_000);
   const errors: string[] = [];
@@ -184,6 +199,13 @@ export async function openPage(
     if (m.type() === "error") errors.push(`console.error: ${m.text()} (${m.location().url})`);
   });
   page.on("pageerror", (e) => errors.push(`uncaught: ${e.message}`));
+  await page.exposeFunction("__cspViolation", (what: string) => errors.push(`CSP: ${what}`));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) => {
+      const report = (globalThis as unknown as { __cspViolation(s: string): void }).__cspViolation;
+      report(`${e.violatedDirective} blocked ${e.blockedURI} at ${e.sourceFile}:${e.lineNumber}`);
+    });
+  });
   const chat = { started: 0, inFlight: 0, maxInFlight: 0, finished: 0 };
   const isChat = (u: string) => u.endsWith("/v1/chat/completions");
   page.on("request", (r) => {

@@ -1,25 +1,18 @@
-/** `main.ts describe` as a user runs it: streamed answer, timings, one-line errors. */
+/**
+ * `./run describe` as a user runs it (deno.json's task, the launcher's exact permissions):
+ * streamed answer, timings, one-line errors, and the same prompt as the API for a photo.
+ */
 import assert from "node:assert/strict";
-import { REPO_ROOT, syntheticImage, TINY, writeTempPng } from "../_support/fixtures.ts";
+import { encodeJpegRgb } from "../../src/image/jpeg_encode.ts";
+import { syntheticImage, TINY, writeTempPng } from "../_support/fixtures.ts";
+import { run, startServe } from "../_support/run.ts";
+import { withExifOrientation } from "../image/helpers.ts";
 
-const DESCRIBE_FLAGS = ["run", "--allow-read", "--allow-ffi", "--allow-env", "main.ts", "describe"];
-
-async function describe(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...DESCRIBE_FLAGS, ...args],
-    cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function describe(...args: string[]) {
+  return run(["describe", ...args]);
 }
 
-Deno.test("main.ts describe streams an answer to stdout and timings to stderr", async () => {
+Deno.test("./run describe streams an answer to stdout and timings to stderr", async () => {
   const image = await writeTempPng(syntheticImage(300, 200));
   const r = await describe(
     "--model",
@@ -34,10 +27,12 @@ Deno.test("main.ts describe streams an answer to stdout and timings to stderr", 
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.trim().length > 0);
   assert.match(r.stderr, /encode [\d.]+ ms, prefill [\d.]+ ms \([\d.]+ tok\/s\), decode/);
-  assert.match(r.stderr, /2 encoder passes/);
+  // The API's pipeline raises the 300x200 picture to min_size 512 (768x512): two tiles plus
+  // the overview image.
+  assert.match(r.stderr, /3 encoder passes/);
 });
 
-Deno.test("main.ts describe fails with one clear line for each bad input", async (t) => {
+Deno.test("./run describe fails with one clear line for each bad input", async (t) => {
   const notGguf = await Deno.makeTempFile({ suffix: ".gguf" });
   await Deno.writeTextFile(notGguf, "plain text");
   const notImage = await Deno.makeTempFile({ suffix: ".png" });
@@ -79,5 +74,66 @@ Deno.test("main.ts describe fails with one clear line for each bad input", async
       assert.match(lines[0]!, pattern);
       assert.doesNotMatch(r.stderr, /^\s+at /m, "no stack trace");
     });
+  }
+});
+
+Deno.test("./run describe gives a photo with EXIF orientation 6 the API's prompt and answer", async () => {
+  // Landscape pixels stored sideways: the upright picture is 360x640. Smaller than the
+  // pipeline's min_size, so skipping the pipeline would change the tiling as well.
+  const stored = syntheticImage(640, 360, 1);
+  const jpeg = withExifOrientation(
+    encodeJpegRgb(stored.data, stored.width, stored.height, { quality: 92 }),
+    6,
+  );
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-exif-" });
+  const path = `${dir}/photo.jpg`;
+  await Deno.writeFile(path, jpeg);
+  const prompt = "What is in this photo?";
+
+  const cli = await describe(
+    "--model",
+    TINY.model,
+    "--mmproj",
+    TINY.mmproj,
+    "--image",
+    path,
+    "--prompt",
+    prompt,
+    "--max-tokens",
+    "8",
+    "--json",
+  );
+  assert.equal(cli.code, 0, cli.stderr);
+  const local = JSON.parse(cli.stdout);
+
+  const server = await startServe(["--demo", "--port", "0", "--no-log-file"]);
+  try {
+    const response = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        messages: [{
+          role: "user",
+          content: [
+            {
+              type: "image_url",
+              image_url: { url: `data:image/jpeg;base64,${btoa(String.fromCharCode(...jpeg))}` },
+            },
+            { type: "text", text: prompt },
+          ],
+        }],
+        max_tokens: 8,
+        temperature: 0,
+      }),
+    });
+    const api = await response.json();
+    assert.equal(response.status, 200, JSON.stringify(api));
+    assert.equal(api.image_reports?.[0]?.orientation, 6);
+    assert.equal(local.usage.promptTokens, api.usage.prompt_tokens);
+    assert.equal(local.text, api.choices[0].message.content, "same pixels, same greedy answer");
+  } finally {
+    Deno.kill(server.pid, "SIGTERM");
+    await server.status;
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,5 +1,5 @@
 /**
- * `main.ts fixtures`: generates the synthetic SmolVLM model pairs used by tests and benchmarks.
+ * `./run fixtures`: generates the synthetic SmolVLM model pairs used by tests and benchmarks.
  *
  *   fixtures [--preset tiny|500m|all] [--type f16|f32|q8_0] [--seed N] [--out DIR]
  *            [--vocab PATH] [--force]
@@ -251,7 +251,7 @@ Writes synthetic SmolVLM model pairs (random weights, real architecture and toke
 default seed ${DEFAULT_SEED}. Up-to-date pairs (per manifest.json) are skipped unless --force.
 Vocab: --vocab, else $SMOLVLM_LLAMA_SRC/${VOCAB_REL}, else native/lib/manifest.json sourceDir.`;
 
-/** Entry point for `main.ts fixtures`; returns the process exit code. */
+/** Entry point for `./run fixtures` (tools/main.ts); returns the process exit code. */
 export async function runFixtures(args: string[]): Promise<number> {
   let values;
   try {

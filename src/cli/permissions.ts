@@ -1,0 +1,148 @@
+/**
+ * The exact Deno permission flags a command needs, derived from its resolved arguments: the
+ * launcher (tools/launch/) computes them, then starts `deno run <flags> main.ts <command> ...`.
+ * Nothing is widened to the whole disk and nothing uses -A.
+ *
+ * - net: the bind address as `host:port` (just `host` for port 0, which picks a free one), and
+ *   each allowed image host (any port; Deno matches a `*.example.com` entry on subdomains).
+ * - read: exactly the files named (model, projector, config, images), the frontend directory,
+ *   the native library directory, and the image pipeline's directory (its worker threads load
+ *   their modules from disk). The two wasm codec packages are read at run time by
+ *   src/image/codecs.ts until it imports them through the module graph (see IMAGE_CODEC_READ).
+ * - write: the log directory (nothing when logging to the console only).
+ * - ffi: unscoped `--allow-ffi`: Deno 2.9.6 refuses every pointer operation (UnsafePointer,
+ *   UnsafePointerView, UnsafeCallback) under a path-scoped grant; measured with
+ *   `--allow-ffi=native/lib`: dlopen works, then UnsafePointer.create throws NotCapable. Which
+ *   libraries get loaded is still fixed by the code (native/lib, or SMOLVLM_LIB_DIR).
+ * - env: the native library override and the API key, nothing else.
+ *
+ * @module
+ */
+import type { ServiceConfig } from "../config/service_config.ts";
+
+/** Paths relative to the repository root (the working directory of every task). */
+export const NATIVE_LIB_READ = "native/lib";
+export const IMAGE_PIPELINE_READ = "src/image";
+/**
+ * Read at run time by src/image/codecs.ts (createRequire + readFileSync of the .wasm files, and
+ * @cwasm/webp's own readFileSync); createRequire's lookup also stats src/node_modules. Empty
+ * once codecs.ts imports the wasm with `import source` (no read permission needed then).
+ */
+export const IMAGE_CODEC_READ: readonly string[] = [
+  "src/node_modules",
+  "node_modules/.deno/imagescript@1.3.1",
+  "node_modules/.deno/@cwasm+webp@0.1.5",
+];
+export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"];
+
+/** One flag per permission kind; lists are deduplicated and keep their first order. */
+export interface PermissionSet {
+  readonly net: readonly string[];
+  readonly read: readonly string[];
+  readonly write: readonly string[];
+  readonly env: readonly string[];
+  readonly ffi: boolean;
+}
+
+/** Thrown when a path cannot be written into a Deno permission flag. */
+export class PermissionPathError extends Error {}
+
+function entry(path: string): string {
+  // Deno splits flag values on commas; such a path cannot be granted exactly.
+  if (path.includes(",")) {
+    throw new PermissionPathError(`cannot grant access to a path with a comma: ${path}`);
+  }
+  return path;
+}
+
+function unique(items: readonly string[]): string[] {
+  return [...new Set(items.map(entry))];
+}
+
+/** `--allow-*` flags for a permission set, in a fixed order. */
+export function permissionFlags(p: PermissionSet): string[] {
+  const flags: string[] = [];
+  if (p.net.length) flags.push(`--allow-net=${unique(p.net).join(",")}`);
+  if (p.read.length) flags.push(`--allow-read=${unique(p.read).join(",")}`);
+  if (p.write.length) flags.push(`--allow-write=${unique(p.write).join(",")}`);
+  if (p.ffi) flags.push("--allow-ffi");
+  if (p.env.length) flags.push(`--allow-env=${unique(p.env).join(",")}`);
+  return flags;
+}
+
+/** The address to grant for a bind: Deno checks `host:port` for a listener. */
+export function bindAddress(host: string, port: number): string {
+  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
+  return port === 0 ? h : `${h}:${port}`;
+}
+
+function directoryOf(path: string): string {
+  return path.slice(0, Math.max(1, path.lastIndexOf("/")));
+}
+
+function nativeLibDir(env: { libDir?: string }): string {
+  return env.libDir || NATIVE_LIB_READ;
+}
+
+/** What `main.ts serve` needs for a resolved config (model paths already absolute). */
+export function servePermissions(
+  config: ServiceConfig,
+  env: { libDir?: string } = {},
+): PermissionSet {
+  const models = [config.modelPath, config.mmprojPath].filter((p): p is string => !!p);
+  const read = [
+    config.staticDir,
+    // --demo looks the pair up in its directory; otherwise exactly the files named.
+    ...(config.demo ? models.map(directoryOf) : models),
+    ...(config.source ? [config.source] : []),
+    nativeLibDir(env),
+    IMAGE_PIPELINE_READ,
+    ...IMAGE_CODEC_READ,
+  ];
+  return {
+    net: [bindAddress(config.host, config.port), ...config.remoteImages.allowHosts],
+    read,
+    write: config.logDir ? [config.logDir] : [],
+    env: SERVE_ENV,
+    ffi: true,
+  };
+}
+
+/** What `main.ts describe` needs: the model files, the images, the native libraries. */
+export function describePermissions(
+  files: { model: string; mmproj?: string; images: readonly string[] },
+  env: { libDir?: string } = {},
+): PermissionSet {
+  return {
+    net: [],
+    read: [
+      files.model,
+      ...(files.mmproj ? [files.mmproj] : []),
+      ...files.images,
+      nativeLibDir(env),
+      IMAGE_PIPELINE_READ,
+      ...IMAGE_CODEC_READ,
+    ],
+    write: [],
+    env: ["SMOLVLM_LIB_DIR"],
+    ffi: true,
+  };
+}
+
+/** What `main.ts preprocess` needs: its input and config, its outputs, the image pipeline. */
+export function preprocessPermissions(
+  files: { input: string; config?: string; outputs: readonly string[] },
+): PermissionSet {
+  return {
+    net: [],
+    read: [
+      files.input,
+      ...(files.config ? [files.config] : []),
+      IMAGE_PIPELINE_READ,
+      ...IMAGE_CODEC_READ,
+    ],
+    write: files.outputs,
+    env: [],
+    ffi: false,
+  };
+}

@@ -1,0 +1,31 @@
+// @ts-check
+/**
+ * A conversation about one image as OpenAI chat messages: the image goes with the first
+ * question, each earlier answer follows its question, the new question comes last.
+ */
+
+/**
+ * @typedef {{ question: string, answer: string }} Exchange
+ * @typedef {{ role: "user" | "assistant", content: string | object[] }} ChatMessage
+ */
+
+/**
+ * @param {{ image: string, exchanges: readonly Exchange[], question: string }} turn
+ * @returns {ChatMessage[]}
+ */
+export function chatMessages(turn) {
+  const image = { type: "image_url", image_url: { url: turn.image } };
+  /** @param {string} text @param {boolean} first @returns {ChatMessage} */
+  const ask = (text, first) => ({
+    role: "user",
+    content: first ? [image, { type: "text", text }] : text,
+  });
+  /** @type {ChatMessage[]} */
+  const messages = [];
+  turn.exchanges.forEach((ex, i) => {
+    messages.push(ask(ex.question, i === 0));
+    messages.push({ role: "assistant", content: ex.answer });
+  });
+  messages.push(ask(turn.question, turn.exchanges.length === 0));
+  return messages;
+}

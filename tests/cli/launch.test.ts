@@ -1,0 +1,131 @@
+/** The launcher's permission flags: exact entries derived from the arguments, never wider. */
+import assert from "node:assert/strict";
+import { planDescribe, planPreprocess, planServe } from "../../tools/launch.ts";
+import { REPO_ROOT, TINY } from "../_support/fixtures.ts";
+
+function flag(flags: readonly string[], name: string): string[] {
+  const f = flags.find((x) => x === `--allow-${name}` || x.startsWith(`--allow-${name}=`));
+  if (f === undefined) return [];
+  return f.includes("=") ? f.slice(f.indexOf("=") + 1).split(",") : ["<all>"];
+}
+
+function assertNeverWide(flags: readonly string[]) {
+  for (const f of flags) {
+    assert.ok(f !== "-A" && f !== "--allow-all", f);
+    assert.ok(!/^--allow-(read|write|net|env|run|sys)$/.test(f), `${f} is unscoped`);
+    assert.doesNotMatch(f, /--allow-run/);
+  }
+  for (const path of [...flag(flags, "read"), ...flag(flags, "write")]) {
+    for (const wide of ["/", ".", REPO_ROOT, Deno.env.get("HOME") ?? "/root", "/tmp"]) {
+      assert.notEqual(path.replace(/\/$/, ""), wide.replace(/\/$/, "") || "/", `${path}`);
+    }
+  }
+}
+
+async function modelCopy(): Promise<{ dir: string; model: string; mmproj: string }> {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-launch-" });
+  const model = `${dir}/m.gguf`, mmproj = `${dir}/p.gguf`;
+  await Deno.copyFile(TINY.model, model);
+  await Deno.copyFile(TINY.mmproj, mmproj);
+  return { dir, model, mmproj };
+}
+
+Deno.test("planServe() grants exactly the bind address and the allowed image hosts", async () => {
+  const { flags } = await planServe([
+    "--demo",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "8001",
+    "--allow-image-host",
+    "images.example.com",
+    "--allow-image-host",
+    "cdn.example.org",
+  ]);
+  assert.deepEqual(flag(flags, "net"), ["0.0.0.0:8001", "images.example.com", "cdn.example.org"]);
+  assertNeverWide(flags);
+});
+
+Deno.test("planServe() grants port 0 as the host alone and the default as 127.0.0.1:8000", async () => {
+  assert.deepEqual(flag((await planServe(["--demo", "--port", "0"])).flags, "net"), ["127.0.0.1"]);
+  assert.deepEqual(flag((await planServe(["--demo"])).flags, "net"), ["127.0.0.1:8000"]);
+});
+
+Deno.test("planServe() grants read access to exactly the model files named, anywhere", async () => {
+  const { dir, model, mmproj } = await modelCopy();
+  try {
+    const { flags } = await planServe(["--model", model, "--mmproj", mmproj, "--no-log-file"]);
+    const read = flag(flags, "read");
+    assert.ok(read.includes(model) && read.includes(mmproj), read.join(","));
+    assert.ok(!read.includes(dir), "not the directory");
+    assert.deepEqual(flag(flags, "write"), [], "--no-log-file writes nothing");
+    assert.deepEqual(flags.filter((f) => f.startsWith("--allow-ffi")), ["--allow-ffi"]);
+    assert.deepEqual(flag(flags, "env"), ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"]);
+    assertNeverWide(flags);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("planServe() takes host, port, model and image hosts from a --config file", async () => {
+  const { dir, model, mmproj } = await modelCopy();
+  try {
+    const config = `${dir}/service.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        host: "0.0.0.0",
+        port: 9100,
+        model_path: model,
+        mmproj_path: mmproj,
+        remote_images: { allow_hosts: ["Photos.Example.com"] },
+      }),
+    );
+    const { flags } = await planServe(["--config", config]);
+    assert.deepEqual(flag(flags, "net"), ["0.0.0.0:9100", "photos.example.com"]);
+    const read = flag(flags, "read");
+    for (const p of [config, model, mmproj]) assert.ok(read.includes(p), p);
+    assertNeverWide(flags);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("planServe() refuses a path Deno cannot grant exactly", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm,comma-" });
+  try {
+    await Deno.copyFile(TINY.model, `${dir}/m.gguf`);
+    await assert.rejects(planServe(["--model", `${dir}/m.gguf`]), /path with a comma/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("planDescribe() and planPreprocess() grant the files named and nothing wider", () => {
+  const d = planDescribe(["--model", "a.gguf", "--mmproj", "b.gguf", "--image", "/x/c.jpg"]);
+  for (const p of ["a.gguf", "b.gguf", "/x/c.jpg"]) assert.ok(flag(d.flags, "read").includes(p));
+  assert.deepEqual(flag(d.flags, "net"), []);
+  assert.deepEqual(flag(d.flags, "write"), []);
+  assert.ok(d.flags.includes("--allow-ffi"), "unscoped ffi (Deno 2.9 needs it for pointers)");
+  assertNeverWide(d.flags);
+
+  const p = planPreprocess(["in.jpg", "/out/o.png", "--jpeg", "/out/o.jpg", "--config", "c.json"]);
+  assert.deepEqual(flag(p.flags, "write"), ["/out/o.png", "/out/o.jpg"]);
+  for (const f of ["in.jpg", "c.json"]) assert.ok(flag(p.flags, "read").includes(f));
+  assert.ok(!p.flags.includes("--allow-ffi"));
+  assertNeverWide(p.flags);
+});
+
+Deno.test("./run serve --help prints the usage without building, writing or starting anything", async () => {
+  // No --allow-run and no --allow-write: any preparation step would fail the launcher.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "tools/launch.ts", "serve", "--help"],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stdout = new TextDecoder().decode(out.stdout);
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  assert.match(stdout, /^usage: \.\/run serve /);
+});

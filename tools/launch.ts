@@ -1,0 +1,181 @@
+/**
+ * The launcher behind `./run serve|describe|preprocess`: reads the command's arguments the way
+ * the command itself will (same option tables, same config resolution), derives the exact Deno
+ * permission flags they need (src/cli/permissions.ts), prepares what is missing (native
+ * libraries; the demo model), then runs `deno run <flags> main.ts <command> <args>` and passes
+ * on its exit code. `--help` prints the usage and does nothing else.
+ *
+ * Deno cannot exec(), so the launcher stays as the command's parent: SIGTERM and SIGHUP are
+ * forwarded to the child. SIGINT is not: Ctrl-C already reaches the whole foreground process
+ * group, and a second SIGINT would make the server skip its graceful shutdown.
+ *
+ * Runs under `--allow-read --allow-run=deno --allow-env`: it reads the arguments' files (any
+ * path, to resolve them) and starts `deno` (./run puts the pinned one first on PATH).
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ConfigError } from "../src/config/service_config.ts";
+import {
+  describePermissions,
+  permissionFlags,
+  PermissionPathError,
+  type PermissionSet,
+  preprocessPermissions,
+  servePermissions,
+} from "../src/cli/permissions.ts";
+import { resolveServeConfig, SERVE_USAGE, UsageError } from "../src/cli/serve_args.ts";
+import { DESCRIBE_OPTIONS, DESCRIBE_USAGE } from "../src/cli/describe.ts";
+import { PREPROCESS_OPTIONS, PREPROCESS_USAGE } from "../src/cli/preprocess.ts";
+
+const COMMANDS = ["serve", "describe", "preprocess"] as const;
+type Command = typeof COMMANDS[number];
+
+/** What to run: the exact permission flags for `deno run ... main.ts <command>`. */
+export interface LaunchPlan {
+  readonly flags: readonly string[];
+}
+
+function libDir(): string | undefined {
+  return Deno.env.get("SMOLVLM_LIB_DIR") || undefined;
+}
+
+function wantsHelp(args: readonly string[]): boolean {
+  return args.some((a) => a === "--help" || a === "-h");
+}
+
+/** The plan for `serve <args>`; the demo model is written before the config is resolved. */
+export async function planServe(args: string[]): Promise<LaunchPlan> {
+  const config = await resolveServeConfig(args);
+  if (config === "help") return { flags: [] };
+  return { flags: permissionFlags(servePermissions(config, { libDir: libDir() })) };
+}
+
+/** The plan for `describe <args>`. */
+export function planDescribe(args: string[]): LaunchPlan {
+  const { values } = parseArgs({ args, options: DESCRIBE_OPTIONS });
+  if (!values.model) throw new UsageError("--model is required");
+  const set: PermissionSet = describePermissions({
+    model: values.model,
+    mmproj: values.mmproj,
+    images: values.image ?? [],
+  }, { libDir: libDir() });
+  return { flags: permissionFlags(set) };
+}
+
+/** The plan for `preprocess <in> <out.png> [--config F] [--jpeg J]`. */
+export function planPreprocess(args: string[]): LaunchPlan {
+  const { values, positionals } = parseArgs({
+    args,
+    options: PREPROCESS_OPTIONS,
+    allowPositionals: true,
+  });
+  const [input, output] = positionals;
+  if (!input || !output) throw new UsageError("expected <input> and <output.png>");
+  const set = preprocessPermissions({
+    input,
+    config: values.config,
+    outputs: [output, ...(values.jpeg ? [values.jpeg] : [])],
+  });
+  return { flags: permissionFlags(set) };
+}
+
+async function runDeno(args: readonly string[], forwardSignals: boolean): Promise<number> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("deno", { args: [...args], stdin: "inherit" }).spawn();
+  } catch (e) {
+    throw new Error(
+      `cannot start deno (${(e as Error).message.split("\n")[0]}); start commands with ./run`,
+    );
+  }
+  const forwarded: [Deno.Signal, () => void][] = [];
+  if (forwardSignals) {
+    for (const sig of ["SIGTERM", "SIGHUP"] as const) {
+      const handler = () => {
+        try {
+          child.kill(sig);
+        } catch {
+          // Already gone.
+        }
+      };
+      Deno.addSignalListener(sig, handler);
+      forwarded.push([sig, handler]);
+    }
+  }
+  // Ctrl-C reaches the child directly (same process group); the launcher just waits for it.
+  const ignoreInterrupt = () => {};
+  Deno.addSignalListener("SIGINT", ignoreInterrupt);
+  try {
+    const status = await child.status;
+    if (status.signal) return 128 + signalNumber(status.signal);
+    return status.code;
+  } finally {
+    for (const [sig, handler] of forwarded) Deno.removeSignalListener(sig, handler);
+    Deno.removeSignalListener("SIGINT", ignoreInterrupt);
+  }
+}
+
+function signalNumber(sig: Deno.Signal): number {
+  return ({ SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[sig] ?? 1;
+}
+
+/** Runs `deno task <task> <args>`; a failure ends the launch with its exit code. */
+async function prepare(task: readonly string[]): Promise<number> {
+  return await runDeno(["task", "-q", ...task], false);
+}
+
+function usageFor(command: Command): string {
+  return command === "serve"
+    ? SERVE_USAGE
+    : command === "describe"
+    ? DESCRIBE_USAGE
+    : PREPROCESS_USAGE;
+}
+
+export async function launch(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (!COMMANDS.includes(command as Command)) {
+    console.error(`launch: unknown command '${command}' (one of ${COMMANDS.join(", ")})`);
+    return 2;
+  }
+  const cmd = command as Command;
+  if (wantsHelp(args)) {
+    console.log(usageFor(cmd));
+    return 0;
+  }
+  try {
+    const demo = cmd === "serve" && args.includes("--demo");
+    // Arguments are checked before anything is built; the demo model needs the native build
+    // (its vocabulary comes from the llama.cpp checkout) and is written before its lookup.
+    if (demo) {
+      const code = await prepare(["native"]) || await prepare(["fixtures", "--preset", "tiny"]);
+      if (code !== 0) return code;
+    }
+    const plan = cmd === "serve"
+      ? await planServe(args)
+      : cmd === "describe"
+      ? planDescribe(args)
+      : planPreprocess(args);
+    if (!demo && cmd !== "preprocess") {
+      const code = await prepare(["native"]);
+      if (code !== 0) return code;
+    }
+    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...args], true);
+  } catch (e) {
+    if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
+      console.error(`${cmd}: ${e.message}\n${usageFor(cmd)}`);
+      return 2;
+    }
+    if (e instanceof ConfigError || e instanceof PermissionPathError) {
+      console.error(`${cmd}: ${e.message}`);
+      return 1;
+    }
+    console.error(`${cmd}: ${(e as Error).message ?? String(e)}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exitCode = await launch(Deno.args);
+}
