@@ -7,8 +7,8 @@
  *   each allowed image host (any port; Deno matches a `*.example.com` entry on subdomains).
  * - read: exactly the files named (model, projector, config, images), the frontend directory,
  *   the native library directory, and the image pipeline's directory (its worker threads load
- *   their modules from disk). The two wasm codec packages are read at run time by
- *   src/image/codecs.ts until it imports them through the module graph (see IMAGE_CODEC_READ).
+ *   their modules from disk). The codecs' wasm comes through the module graph
+ *   (src/image/wasm_modules.js), so no package folder is readable.
  * - write: the log directory (nothing when logging to the console only).
  * - ffi: unscoped `--allow-ffi`: Deno 2.9.6 refuses every pointer operation (UnsafePointer,
  *   UnsafePointerView, UnsafeCallback) under a path-scoped grant; measured with
@@ -23,16 +23,6 @@ import type { ServiceConfig } from "../config/service_config.ts";
 /** Paths relative to the repository root (the working directory of every task). */
 export const NATIVE_LIB_READ = "native/lib";
 export const IMAGE_PIPELINE_READ = "src/image";
-/**
- * Read at run time by src/image/codecs.ts (createRequire + readFileSync of the .wasm files, and
- * @cwasm/webp's own readFileSync); createRequire's lookup also stats src/node_modules. Empty
- * once codecs.ts imports the wasm with `import source` (no read permission needed then).
- */
-export const IMAGE_CODEC_READ: readonly string[] = [
-  "src/node_modules",
-  "node_modules/.deno/imagescript@1.3.1",
-  "node_modules/.deno/@cwasm+webp@0.1.5",
-];
 export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
@@ -97,7 +87,6 @@ export function servePermissions(
     ...(config.source ? [config.source] : []),
     nativeLibDir(env),
     IMAGE_PIPELINE_READ,
-    ...IMAGE_CODEC_READ,
   ];
   return {
     net: [bindAddress(config.host, config.port), ...config.remoteImages.allowHosts],
@@ -121,7 +110,6 @@ export function describePermissions(
       ...files.images,
       nativeLibDir(env),
       IMAGE_PIPELINE_READ,
-      ...IMAGE_CODEC_READ,
     ],
     write: [],
     env: ["SMOLVLM_LIB_DIR"],
@@ -139,7 +127,6 @@ export function preprocessPermissions(
       files.input,
       ...(files.config ? [files.config] : []),
       IMAGE_PIPELINE_READ,
-      ...IMAGE_CODEC_READ,
     ],
     write: files.outputs,
     env: [],

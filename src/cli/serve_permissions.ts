@@ -7,13 +7,7 @@
  *
  * @module
  */
-import {
-  IMAGE_CODEC_READ,
-  IMAGE_PIPELINE_READ,
-  NATIVE_LIB_READ,
-  permissionFlags,
-  SERVE_ENV,
-} from "./permissions.ts";
+import { IMAGE_PIPELINE_READ, NATIVE_LIB_READ, permissionFlags, SERVE_ENV } from "./permissions.ts";
 
 export const SERVE_NET: readonly string[] = ["127.0.0.1", "localhost"];
 
@@ -24,7 +18,6 @@ export const SERVE_READ: readonly string[] = [
   "tests/fixtures/generated",
   NATIVE_LIB_READ,
   IMAGE_PIPELINE_READ,
-  ...IMAGE_CODEC_READ,
 ];
 
 export const SERVE_WRITE: readonly string[] = ["logs"];

@@ -6,11 +6,11 @@
  * in wasm) for WebP, and our own BMP decoder and JPEG encoder (faster than mozjpeg's wasm build
  * at the same quality: BENCHMARKS.md). Everything returns packed RGB; alpha is composited on white.
  */
-import { createRequire } from "node:module";
 import pngJs from "imagescript/png/node.js";
 import { ImageDecodeError, ImageError } from "./errors.ts";
 import { encodeJpegRgb } from "./jpeg_encode.ts";
 import { decodeJpegTurbo } from "./kernels/jpeg_turbo.ts";
+import { imagescriptWasm, webpWasm } from "./wasm_modules.js";
 import {
   DEFAULT_LIMITS,
   type ImageFormat,
@@ -37,17 +37,8 @@ export interface DecodeOptions {
   minSize?: { width: number; height: number };
 }
 
-const require = createRequire(import.meta.url);
-const moduleCache = new Map<string, WebAssembly.Module>();
-
-function wasmModule(name: string): WebAssembly.Module {
-  let m = moduleCache.get(name);
-  if (!m) {
-    const path = require.resolve(`imagescript/wasm/any/${name}.wasm`);
-    m = new WebAssembly.Module(Deno.readFileSync(path));
-    moduleCache.set(name, m);
-  }
-  return m;
+function wasmModule(name: keyof typeof imagescriptWasm): WebAssembly.Module {
+  return imagescriptWasm[name];
 }
 
 // deno-lint-ignore no-explicit-any
@@ -168,18 +159,29 @@ function decodeGif(bytes: Uint8Array): RgbImage {
   }
 }
 
-let webpDecode:
-  | ((b: Uint8Array) => { width: number; height: number; data: Uint8ClampedArray })
-  | null = null;
-async function decodeWebp(bytes: Uint8Array): Promise<RgbImage> {
-  if (!webpDecode) webpDecode = (await import("@cwasm/webp")).decode;
-  let img;
-  try {
-    img = webpDecode(bytes);
-  } catch (e) {
-    throw new ImageDecodeError("WebP data is corrupt or unsupported", { cause: e });
-  }
-  return { width: img.width, height: img.height, data: rgbaToRgb(img.data, img.width, img.height) };
+/** libwebp's RGBA decoder (@cwasm/webp's wasm with our own glue: its glue reads the file). */
+function decodeWebp(bytes: Uint8Array): RgbImage {
+  const stub = (name: string) => () => {
+    throw new Error(`syscall ${name} is not implemented`);
+  };
+  // A fresh instance per image: wasm memory never shrinks, so a large image's pages go with it.
+  const inst = new WebAssembly.Instance(webpWasm, {
+    wasi_snapshot_preview1: {
+      fd_close: stub("fd_close"),
+      fd_seek: stub("fd_seek"),
+      fd_write: stub("fd_write"),
+    },
+  });
+  const w = inst.exports as WasmExports;
+  const input = w.malloc(bytes.byteLength);
+  new Uint8Array(w.memory.buffer, input, bytes.byteLength).set(bytes);
+  const meta = w.malloc(8);
+  const out = w.WebPDecodeRGBA(input, bytes.byteLength, meta, meta + 4);
+  w.free(input);
+  if (out === 0) throw new ImageDecodeError("WebP data is corrupt or unsupported");
+  const [width, height] = new Uint32Array(w.memory.buffer, meta, 2);
+  const rgba = new Uint8Array(w.memory.buffer, out, width! * height! * 4);
+  return { width: width!, height: height!, data: rgbaToRgb(rgba, width!, height!) };
 }
 
 function decodeBmp(b: Uint8Array): RgbImage {
