@@ -83,6 +83,8 @@ function info(ctx: AppContext) {
       failed: stats?.failed ?? 0,
     },
     config: publicConfig(config),
+    // The effective values (defaults merged with the config file): the page starts from them.
+    image_processing_defaults: ctx.images.resolveConfig(null),
   };
 }
 
