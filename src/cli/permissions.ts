@@ -23,6 +23,11 @@ import type { ServiceConfig } from "../config/service_config.ts";
 /** Paths relative to the repository root (the working directory of every task). */
 export const NATIVE_LIB_READ = "native/lib";
 export const IMAGE_PIPELINE_READ = "src/image";
+/**
+ * The engine's worker thread loads its module graph from disk, and Deno checks read permission
+ * for every local module a worker loads: the engine, the FFI layer and the native manifest.
+ */
+export const ENGINE_WORKER_READ: readonly string[] = ["src/engine", "ffi", "native/manifest.ts"];
 export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
@@ -87,6 +92,7 @@ export function servePermissions(
     ...(config.source ? [config.source] : []),
     nativeLibDir(env),
     IMAGE_PIPELINE_READ,
+    ...ENGINE_WORKER_READ,
   ];
   return {
     net: [bindAddress(config.host, config.port), ...config.remoteImages.allowHosts],
@@ -110,6 +116,7 @@ export function describePermissions(
       ...files.images,
       nativeLibDir(env),
       IMAGE_PIPELINE_READ,
+      ...ENGINE_WORKER_READ,
     ],
     write: [],
     env: ["SMOLVLM_LIB_DIR"],

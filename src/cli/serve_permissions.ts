@@ -7,7 +7,13 @@
  *
  * @module
  */
-import { IMAGE_PIPELINE_READ, NATIVE_LIB_READ, permissionFlags, SERVE_ENV } from "./permissions.ts";
+import {
+  ENGINE_WORKER_READ,
+  IMAGE_PIPELINE_READ,
+  NATIVE_LIB_READ,
+  permissionFlags,
+  SERVE_ENV,
+} from "./permissions.ts";
 
 export const SERVE_NET: readonly string[] = ["127.0.0.1", "localhost"];
 
@@ -18,6 +24,7 @@ export const SERVE_READ: readonly string[] = [
   "tests/fixtures/generated",
   NATIVE_LIB_READ,
   IMAGE_PIPELINE_READ,
+  ...ENGINE_WORKER_READ,
 ];
 
 export const SERVE_WRITE: readonly string[] = ["logs"];
