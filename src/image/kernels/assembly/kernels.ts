@@ -24,11 +24,11 @@ export function bilateralPlanes(
   pw: i32,
   planeStride: i32,
 ): void {
-  const p1 = planes + (<usize> planeStride << 2);
-  const p2 = p1 + (<usize> planeStride << 2);
+  const p1 = planes + (<usize>planeStride << 2);
+  const p2 = p1 + (<usize>planeStride << 2);
   for (let y = 0; y < rows; y++) {
-    const s = src + <usize> (y * width * 3);
-    const o = <usize> (y * pw) << 2;
+    const s = src + <usize>(y * width * 3);
+    const o = <usize>(y * pw) << 2;
     for (let px = 0; px < pw; px++) {
       let sx = px - r;
       // REFLECT_101 (pw - 2r = width ≥ 1; a 1-pixel row reflects onto itself).
@@ -39,11 +39,11 @@ export function bilateralPlanes(
           if (sx >= width) sx = 2 * width - 2 - sx;
         }
       }
-      const q = s + <usize> (sx * 3);
-      const d = o + (<usize> px << 2);
-      store<f32>(planes + d, <f32> load<u8>(q));
-      store<f32>(p1 + d, <f32> load<u8>(q, 1));
-      store<f32>(p2 + d, <f32> load<u8>(q, 2));
+      const q = s + <usize>(sx * 3);
+      const d = o + (<usize>px << 2);
+      store<f32>(planes + d, <f32>load<u8>(q));
+      store<f32>(p1 + d, <f32>load<u8>(q, 1));
+      store<f32>(p2 + d, <f32>load<u8>(q, 2));
     }
   }
 }
@@ -53,43 +53,43 @@ export function bilateralPlanes(
  * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
  */
 // @ts-ignore: decorator
-function smallInt(v: v128): v128 {
+@inline function smallInt(v: v128): v128 {
   return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
 }
 
 /** tab[idx[i]] for 4 lanes; idx is clamped to 767 (lanes past the row end read stale memory). */
 // @ts-ignore: decorator
-function gather4(tab: usize, raw: v128): v128 {
+@inline function gather4(tab: usize, raw: v128): v128 {
   const idx = i32x4.min_u(raw, i32x4.splat(767));
-  let w = f32x4.splat(load<f32>(tab + (<usize> i32x4.extract_lane(idx, 0) << 2)));
-  w = f32x4.replace_lane(w, 1, load<f32>(tab + (<usize> i32x4.extract_lane(idx, 1) << 2)));
-  w = f32x4.replace_lane(w, 2, load<f32>(tab + (<usize> i32x4.extract_lane(idx, 2) << 2)));
-  return f32x4.replace_lane(w, 3, load<f32>(tab + (<usize> i32x4.extract_lane(idx, 3) << 2)));
+  let w = f32x4.splat(load<f32>(tab + (<usize>i32x4.extract_lane(idx, 0) << 2)));
+  w = f32x4.replace_lane(w, 1, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 1) << 2)));
+  w = f32x4.replace_lane(w, 2, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 2) << 2)));
+  return f32x4.replace_lane(w, 3, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 3) << 2)));
 }
 
 // @ts-ignore: decorator
-function storeRgb4(dst: usize, r: v128, g: v128, b: v128, n: i32): void {
+@inline function storeRgb4(dst: usize, r: v128, g: v128, b: v128, n: i32): void {
   // n (1..4) pixels of interleaved output; values are already rounded and in 0..255.
   const ri = i32x4.trunc_sat_f32x4_s(r);
   const gi = i32x4.trunc_sat_f32x4_s(g);
   const bi = i32x4.trunc_sat_f32x4_s(b);
-  store<u8>(dst, <u8> i32x4.extract_lane(ri, 0));
-  store<u8>(dst, <u8> i32x4.extract_lane(gi, 0), 1);
-  store<u8>(dst, <u8> i32x4.extract_lane(bi, 0), 2);
+  store<u8>(dst, <u8>i32x4.extract_lane(ri, 0));
+  store<u8>(dst, <u8>i32x4.extract_lane(gi, 0), 1);
+  store<u8>(dst, <u8>i32x4.extract_lane(bi, 0), 2);
   if (n > 1) {
-    store<u8>(dst, <u8> i32x4.extract_lane(ri, 1), 3);
-    store<u8>(dst, <u8> i32x4.extract_lane(gi, 1), 4);
-    store<u8>(dst, <u8> i32x4.extract_lane(bi, 1), 5);
+    store<u8>(dst, <u8>i32x4.extract_lane(ri, 1), 3);
+    store<u8>(dst, <u8>i32x4.extract_lane(gi, 1), 4);
+    store<u8>(dst, <u8>i32x4.extract_lane(bi, 1), 5);
   }
   if (n > 2) {
-    store<u8>(dst, <u8> i32x4.extract_lane(ri, 2), 6);
-    store<u8>(dst, <u8> i32x4.extract_lane(gi, 2), 7);
-    store<u8>(dst, <u8> i32x4.extract_lane(bi, 2), 8);
+    store<u8>(dst, <u8>i32x4.extract_lane(ri, 2), 6);
+    store<u8>(dst, <u8>i32x4.extract_lane(gi, 2), 7);
+    store<u8>(dst, <u8>i32x4.extract_lane(bi, 2), 8);
   }
   if (n > 3) {
-    store<u8>(dst, <u8> i32x4.extract_lane(ri, 3), 9);
-    store<u8>(dst, <u8> i32x4.extract_lane(gi, 3), 10);
-    store<u8>(dst, <u8> i32x4.extract_lane(bi, 3), 11);
+    store<u8>(dst, <u8>i32x4.extract_lane(ri, 3), 9);
+    store<u8>(dst, <u8>i32x4.extract_lane(gi, 3), 10);
+    store<u8>(dst, <u8>i32x4.extract_lane(bi, 3), 11);
   }
 }
 
@@ -112,13 +112,13 @@ export function bilateralRun(
   color: usize,
   dst: usize,
 ): void {
-  const gs = <usize> planeStride << 2;
+  const gs = <usize>planeStride << 2;
   const one = f32x4.splat(1);
   for (let y = 0; y < rows; y++) {
-    const rowC = planes + (<usize> ((y + r) * pw + r) << 2);
-    const out = dst + <usize> (y * width * 3);
+    const rowC = planes + (<usize>((y + r) * pw + r) << 2);
+    const out = dst + <usize>(y * width * 3);
     for (let x = 0; x < width; x += 8) {
-      const pR = rowC + (<usize> x << 2);
+      const pR = rowC + (<usize>x << 2);
       const pG = pR + gs;
       const pB = pG + gs;
       const r0 = v128.load(pR), g0 = v128.load(pG), b0 = v128.load(pB);
@@ -126,8 +126,8 @@ export function bilateralRun(
       let sr0 = f32x4.splat(0), sg0 = f32x4.splat(0), sb0 = f32x4.splat(0), ws0 = f32x4.splat(0);
       let sr1 = f32x4.splat(0), sg1 = f32x4.splat(0), sb1 = f32x4.splat(0), ws1 = f32x4.splat(0);
       for (let t = 0; t < n; t++) {
-        const o = <usize> (load<i32>(taps + (<usize> t << 2)) << 2);
-        const sw = f32x4.splat(load<f32>(space + (<usize> t << 2)));
+        const o = <usize>(load<i32>(taps + (<usize>t << 2)) << 2);
+        const sw = f32x4.splat(load<f32>(space + (<usize>t << 2)));
         const qR = pR + o, qG = pG + o, qB = pB + o;
         const vr0 = v128.load(qR), vg0 = v128.load(qG), vb0 = v128.load(qB);
         const vr1 = v128.load(qR, 16), vg1 = v128.load(qG, 16), vb1 = v128.load(qB, 16);
@@ -153,7 +153,7 @@ export function bilateralRun(
       const inv0 = f32x4.div(one, ws0), inv1 = f32x4.div(one, ws1);
       const left = width - x;
       storeRgb4(
-        out + <usize> (x * 3),
+        out + <usize>(x * 3),
         f32x4.nearest(f32x4.mul(sr0, inv0)),
         f32x4.nearest(f32x4.mul(sg0, inv0)),
         f32x4.nearest(f32x4.mul(sb0, inv0)),
@@ -161,7 +161,7 @@ export function bilateralRun(
       );
       if (left > 4) {
         storeRgb4(
-          out + <usize> ((x + 4) * 3),
+          out + <usize>((x + 4) * 3),
           f32x4.nearest(f32x4.mul(sr1, inv1)),
           f32x4.nearest(f32x4.mul(sg1, inv1)),
           f32x4.nearest(f32x4.mul(sb1, inv1)),
@@ -183,15 +183,15 @@ export function resizeVertical(rows: usize, n: i32, rowLen: i32, w: usize, tmp: 
   for (let i = 0; i < rowLen; i += 16) {
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     for (let k = 0; k < n; k++) {
-      const v = v128.load(rows + <usize> (k * rowLen + i));
-      const wk = f32x4.splat(load<f32>(w + (<usize> k << 2)));
+      const v = v128.load(rows + <usize>(k * rowLen + i));
+      const wk = f32x4.splat(load<f32>(w + (<usize>k << 2)));
       const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
       a0 = f32x4.add(a0, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)), wk));
       a1 = f32x4.add(a1, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), wk));
       a2 = f32x4.add(a2, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), wk));
       a3 = f32x4.add(a3, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), wk));
     }
-    const t = tmp + (<usize> i << 2);
+    const t = tmp + (<usize>i << 2);
     v128.store(t, a0);
     v128.store(t, a1, 16);
     v128.store(t, a2, 32);
@@ -214,16 +214,16 @@ export function resizeHorizontal(
 ): void {
   let k = load<i32>(start);
   for (let dx = 0; dx < dw; dx++) {
-    const e = load<i32>(start + (<usize> (dx + 1) << 2));
+    const e = load<i32>(start + (<usize>(dx + 1) << 2));
     let acc = f32x4.splat(0);
     for (; k < e; k++) {
-      const v = v128.load(tmp + <usize> load<i32>(xoff + (<usize> k << 2)));
-      acc = f32x4.add(acc, f32x4.mul(v, f32x4.splat(load<f32>(xw + (<usize> k << 2)))));
+      const v = v128.load(tmp + <usize>load<i32>(xoff + (<usize>k << 2)));
+      acc = f32x4.add(acc, f32x4.mul(v, f32x4.splat(load<f32>(xw + (<usize>k << 2)))));
     }
     // Round half up, as the scalar reference and OpenCV's integer-scale area path do.
     const q = i32x4.trunc_sat_f32x4_s(f32x4.floor(f32x4.add(acc, f32x4.splat(0.5))));
     const b = i8x16.narrow_i16x8_u(i16x8.narrow_i32x4_s(q, q), q);
-    v128.store32_lane(out + <usize> (dx * 3), b, 0);
+    v128.store32_lane(out + <usize>(dx * 3), b, 0);
   }
 }
 
@@ -241,15 +241,15 @@ const I3: f32 = -0.969256 * WX, I4: f32 = 1.875991, I5: f32 = 0.041556 * WZ;
 const I6: f32 = 0.055648 * WX, I7: f32 = -0.204043, I8: f32 = 1.057311 * WZ;
 
 // @ts-ignore: decorator
-function lin4(lin: usize, src: usize, c: i32): v128 {
-  let v = f32x4.splat(load<f32>(lin + (<usize> load<u8>(src + <usize> c) << 2)));
-  v = f32x4.replace_lane(v, 1, load<f32>(lin + (<usize> load<u8>(src + <usize> (c + 3)) << 2)));
-  v = f32x4.replace_lane(v, 2, load<f32>(lin + (<usize> load<u8>(src + <usize> (c + 6)) << 2)));
-  return f32x4.replace_lane(v, 3, load<f32>(lin + (<usize> load<u8>(src + <usize> (c + 9)) << 2)));
+@inline function lin4(lin: usize, src: usize, c: i32): v128 {
+  let v = f32x4.splat(load<f32>(lin + (<usize>load<u8>(src + <usize>c) << 2)));
+  v = f32x4.replace_lane(v, 1, load<f32>(lin + (<usize>load<u8>(src + <usize>(c + 3)) << 2)));
+  v = f32x4.replace_lane(v, 2, load<f32>(lin + (<usize>load<u8>(src + <usize>(c + 6)) << 2)));
+  return f32x4.replace_lane(v, 3, load<f32>(lin + (<usize>load<u8>(src + <usize>(c + 9)) << 2)));
 }
 
 // @ts-ignore: decorator
-function mad3(a: f32, x: v128, b: f32, y: v128, c: f32, z: v128): v128 {
+@inline function mad3(a: f32, x: v128, b: f32, y: v128, c: f32, z: v128): v128 {
   return f32x4.add(
     f32x4.add(f32x4.mul(f32x4.splat(a), x), f32x4.mul(f32x4.splat(b), y)),
     f32x4.mul(f32x4.splat(c), z),
@@ -261,13 +261,13 @@ function mad3(a: f32, x: v128, b: f32, y: v128, c: f32, z: v128): v128 {
  * (relative error ~1e-6: below what moves an 8-bit result; tests/image/lab.test.ts).
  */
 // @ts-ignore: decorator
-function cbrt4(x: v128): v128 {
+@inline function cbrt4(x: v128): v128 {
   // bits(y) ≈ bits(x) / 3 + bits(1) × 2 / 3.
   const bits = f32x4.convert_i32x4_s(x);
   let y = i32x4.trunc_sat_f32x4_s(
-    f32x4.add(f32x4.mul(bits, f32x4.splat(<f32> (1.0 / 3.0))), f32x4.splat(709921077.0)),
+    f32x4.add(f32x4.mul(bits, f32x4.splat(<f32>(1.0 / 3.0))), f32x4.splat(709921077.0)),
   );
-  const third = f32x4.splat(<f32> (1.0 / 3.0));
+  const third = f32x4.splat(<f32>(1.0 / 3.0));
   for (let i = 0; i < 2; i++) {
     y = f32x4.mul(f32x4.add(f32x4.add(y, y), f32x4.div(x, f32x4.mul(y, y))), third);
   }
@@ -279,25 +279,22 @@ function cbrt4(x: v128): v128 {
  * level k, one comparison with the exact threshold thr[k] adds the last step.
  */
 // @ts-ignore: decorator
-function encode4(v: v128, bucket: usize, thr: usize): v128 {
+@inline function encode4(v: v128, bucket: usize, thr: usize): v128 {
   // pmax(0, v) is 0 for NaN (stale lanes past the end), so x is always in [0, 1].
   const x = f32x4.pmin(f32x4.splat(1), f32x4.pmax(f32x4.splat(0), v));
-  const idx = i32x4.min_u(
-    smallInt(f32x4.floor(f32x4.mul(x, f32x4.splat(4096)))),
-    i32x4.splat(4096),
-  );
-  const k0 = <i32> load<u8>(bucket + <usize> i32x4.extract_lane(idx, 0));
-  const k1 = <i32> load<u8>(bucket + <usize> i32x4.extract_lane(idx, 1));
-  const k2 = <i32> load<u8>(bucket + <usize> i32x4.extract_lane(idx, 2));
-  const k3 = <i32> load<u8>(bucket + <usize> i32x4.extract_lane(idx, 3));
+  const idx = i32x4.min_u(smallInt(f32x4.floor(f32x4.mul(x, f32x4.splat(4096)))), i32x4.splat(4096));
+  const k0 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 0));
+  const k1 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 1));
+  const k2 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 2));
+  const k3 = <i32>load<u8>(bucket + <usize>i32x4.extract_lane(idx, 3));
   let k = i32x4.splat(k0);
   k = i32x4.replace_lane(k, 1, k1);
   k = i32x4.replace_lane(k, 2, k2);
   k = i32x4.replace_lane(k, 3, k3);
-  let t = f32x4.splat(load<f32>(thr + (<usize> k0 << 2)));
-  t = f32x4.replace_lane(t, 1, load<f32>(thr + (<usize> k1 << 2)));
-  t = f32x4.replace_lane(t, 2, load<f32>(thr + (<usize> k2 << 2)));
-  t = f32x4.replace_lane(t, 3, load<f32>(thr + (<usize> k3 << 2)));
+  let t = f32x4.splat(load<f32>(thr + (<usize>k0 << 2)));
+  t = f32x4.replace_lane(t, 1, load<f32>(thr + (<usize>k1 << 2)));
+  t = f32x4.replace_lane(t, 2, load<f32>(thr + (<usize>k2 << 2)));
+  t = f32x4.replace_lane(t, 3, load<f32>(thr + (<usize>k3 << 2)));
   // The comparison mask is -1 where x ≥ thr[k].
   return i32x4.sub(k, f32x4.ge(x, t));
 }
@@ -319,28 +316,20 @@ export function labBalance(
 ): void {
   const T = f32x4.splat(0.008856);
   const K = f32x4.splat(7.787);
-  const KI = f32x4.splat(<f32> (1.0 / 7.787));
-  const F16 = f32x4.splat(<f32> (16.0 / 116.0));
-  const LT = f32x4.splat(<f32> (0.008856 * 903.3));
-  const FT = f32x4.splat(<f32> (7.787 * 0.008856 + 16.0 / 116.0));
+  const KI = f32x4.splat(<f32>(1.0 / 7.787));
+  const F16 = f32x4.splat(<f32>(16.0 / 116.0));
+  const LT = f32x4.splat(<f32>(0.008856 * 903.3));
+  const FT = f32x4.splat(<f32>(7.787 * 0.008856 + 16.0 / 116.0));
   for (let i = 0; i < n; i += 4) {
-    const s = src + <usize> (i * 3);
+    const s = src + <usize>(i * 3);
     const r = lin4(lin, s, 0), g = lin4(lin, s, 1), b = lin4(lin, s, 2);
     const X = mad3(M0, r, M1, g, M2, b);
     const Y = mad3(M3, r, M4, g, M5, b);
     const Z = mad3(M6, r, M7, g, M8, b);
-    const fx = v128.bitselect(
-      cbrt4(f32x4.pmax(X, T)),
-      f32x4.add(f32x4.mul(K, X), F16),
-      f32x4.gt(X, T),
-    );
+    const fx = v128.bitselect(cbrt4(f32x4.pmax(X, T)), f32x4.add(f32x4.mul(K, X), F16), f32x4.gt(X, T));
     const yBig = f32x4.gt(Y, T);
     const fy = v128.bitselect(cbrt4(f32x4.pmax(Y, T)), f32x4.add(f32x4.mul(K, Y), F16), yBig);
-    const fz = v128.bitselect(
-      cbrt4(f32x4.pmax(Z, T)),
-      f32x4.add(f32x4.mul(K, Z), F16),
-      f32x4.gt(Z, T),
-    );
+    const fz = v128.bitselect(cbrt4(f32x4.pmax(Z, T)), f32x4.add(f32x4.mul(K, Z), F16), f32x4.gt(Z, T));
     let L = v128.bitselect(
       f32x4.sub(f32x4.mul(f32x4.splat(116), fy), f32x4.splat(16)),
       f32x4.mul(f32x4.splat(903.3), Y),
@@ -351,12 +340,12 @@ export function labBalance(
     L = f32x4.pmin(f32x4.splat(100), f32x4.pmax(f32x4.splat(0), f32x4.mul(L, f32x4.splat(lBoost))));
     // Lab → XYZ (OpenCV Lab2RGB_f).
     const lSmall = f32x4.le(L, LT);
-    const ySmall = f32x4.mul(L, f32x4.splat(<f32> (1.0 / 903.3)));
-    const gyBig = f32x4.mul(f32x4.add(L, f32x4.splat(16)), f32x4.splat(<f32> (1.0 / 116.0)));
+    const ySmall = f32x4.mul(L, f32x4.splat(<f32>(1.0 / 903.3)));
+    const gyBig = f32x4.mul(f32x4.add(L, f32x4.splat(16)), f32x4.splat(<f32>(1.0 / 116.0)));
     const y2 = v128.bitselect(ySmall, f32x4.mul(f32x4.mul(gyBig, gyBig), gyBig), lSmall);
     const gy = v128.bitselect(f32x4.add(f32x4.mul(K, ySmall), F16), gyBig, lSmall);
-    const x1 = f32x4.add(gy, f32x4.mul(A, f32x4.splat(<f32> (1.0 / 500.0))));
-    const z1 = f32x4.sub(gy, f32x4.mul(B, f32x4.splat(<f32> (1.0 / 200.0))));
+    const x1 = f32x4.add(gy, f32x4.mul(A, f32x4.splat(<f32>(1.0 / 500.0))));
+    const z1 = f32x4.sub(gy, f32x4.mul(B, f32x4.splat(<f32>(1.0 / 200.0))));
     const x2 = v128.bitselect(
       f32x4.mul(f32x4.sub(x1, F16), KI),
       f32x4.mul(f32x4.mul(x1, x1), x1),
@@ -373,27 +362,8 @@ export function labBalance(
     // Bytes r0..r3 g0..g3 b0..b3 → r0 g0 b0 r1 g1 b1 ... (12 bytes; dst has 4 bytes of slack).
     const rg = i16x8.narrow_i32x4_s(r8, g8);
     const bytes = i8x16.narrow_i16x8_u(rg, i16x8.narrow_i32x4_s(b8, b8));
-    const packed = i8x16.shuffle(
-      bytes,
-      bytes,
-      0,
-      4,
-      8,
-      1,
-      5,
-      9,
-      2,
-      6,
-      10,
-      3,
-      7,
-      11,
-      12,
-      13,
-      14,
-      15,
-    );
-    v128.store(dst + <usize> (i * 3), packed);
+    const packed = i8x16.shuffle(bytes, bytes, 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 12, 13, 14, 15);
+    v128.store(dst + <usize>(i * 3), packed);
   }
 }
 
@@ -421,37 +391,37 @@ export function jpegPlanes(
   const cw = planeW / hs;
   if (hs == 2) {
     for (let i = 0, n = 8 * cw; i < n; i++) {
-      store<f32>(cbp + (<usize> i << 2), 0);
-      store<f32>(crp + (<usize> i << 2), 0);
+      store<f32>(cbp + (<usize>i << 2), 0);
+      store<f32>(crp + (<usize>i << 2), 0);
     }
   }
   for (let y = 0; y < mcu; y++) {
     let sy = y0 + y;
     if (sy > height - 1) sy = height - 1;
-    const row = rgb + <usize> (sy * width * 3);
-    const yo = yp + (<usize> (y * planeW) << 2);
-    const co = <usize> ((y / hs) * cw) << 2;
+    const row = rgb + <usize>(sy * width * 3);
+    const yo = yp + (<usize>(y * planeW) << 2);
+    const co = <usize>((y / hs) * cw) << 2;
     for (let x = 0; x < planeW; x++) {
       const sx = x < width ? x : width - 1;
-      const p = row + <usize> (sx * 3);
-      const r = <f32> load<u8>(p), g = <f32> load<u8>(p, 1), b = <f32> load<u8>(p, 2);
-      store<f32>(yo + (<usize> x << 2), <f32> 0.299 * r + <f32> 0.587 * g + <f32> 0.114 * b - 128);
-      const cb = <f32> -0.168735892 * r - <f32> 0.331264108 * g + <f32> 0.5 * b;
-      const cr = <f32> 0.5 * r - <f32> 0.418687589 * g - <f32> 0.081312411 * b;
+      const p = row + <usize>(sx * 3);
+      const r = <f32>load<u8>(p), g = <f32>load<u8>(p, 1), b = <f32>load<u8>(p, 2);
+      store<f32>(yo + (<usize>x << 2), <f32>0.299 * r + <f32>0.587 * g + <f32>0.114 * b - 128);
+      const cb = <f32>-0.168735892 * r - <f32>0.331264108 * g + <f32>0.5 * b;
+      const cr = <f32>0.5 * r - <f32>0.418687589 * g - <f32>0.081312411 * b;
       if (hs == 1) {
-        store<f32>(cbp + co + (<usize> x << 2), cb);
-        store<f32>(crp + co + (<usize> x << 2), cr);
+        store<f32>(cbp + co + (<usize>x << 2), cb);
+        store<f32>(crp + co + (<usize>x << 2), cr);
       } else {
-        const q = co + (<usize> (x >> 1) << 2);
-        store<f32>(cbp + q, load<f32>(cbp + q) + <f32> 0.25 * cb);
-        store<f32>(crp + q, load<f32>(crp + q) + <f32> 0.25 * cr);
+        const q = co + (<usize>(x >> 1) << 2);
+        store<f32>(cbp + q, load<f32>(cbp + q) + <f32>0.25 * cb);
+        store<f32>(crp + q, load<f32>(crp + q) + <f32>0.25 * cr);
       }
     }
   }
 }
 
 // @ts-ignore: decorator
-function transpose4(
+@inline function transpose4(
   a: v128,
   b: v128,
   c: v128,
@@ -475,7 +445,7 @@ function transpose4(
  * columns per vector; `half` selects columns 0..3 (0) or 4..7 (16).
  */
 // @ts-ignore: decorator
-function dctColumns(blk: usize, half: usize): void {
+@inline function dctColumns(blk: usize, half: usize): void {
   const p = blk + half;
   const d0 = v128.load(p), d1 = v128.load(p, 32), d2 = v128.load(p, 64), d3 = v128.load(p, 96);
   const d4 = v128.load(p, 128), d5 = v128.load(p, 160), d6 = v128.load(p, 192);
@@ -506,7 +476,7 @@ function dctColumns(blk: usize, half: usize): void {
 }
 
 // @ts-ignore: decorator
-function transpose8(src: usize, dst: usize): void {
+@inline function transpose8(src: usize, dst: usize): void {
   for (let i: usize = 0; i < 2; i++) {
     for (let j: usize = 0; j < 2; j++) {
       const s = src + i * 128 + j * 16;
@@ -549,9 +519,9 @@ export function jpegBlocks(
   const sign = i32x4.splat(0x80000000);
   for (let k = 0; k < n; k++) {
     // Gather the block (rows planeW floats apart) into a, row pass via transpose.
-    const src = plane + (<usize> (row0 * planeW + k * 8) << 2);
+    const src = plane + (<usize>(row0 * planeW + k * 8) << 2);
     for (let r: usize = 0; r < 8; r++) {
-      const s = src + (r * <usize> planeW << 2);
+      const s = src + (r * <usize>planeW << 2);
       v128.store(a + r * 32, v128.load(s));
       v128.store(a + r * 32, v128.load(s, 16), 16);
     }
@@ -568,14 +538,14 @@ export function jpegBlocks(
       v128.store(a + i * 16, i32x4.trunc_sat_f32x4_s(q));
     }
     const blockNo = first + (k / per) * mcuStride + (k % per);
-    const out = coeffs + (<usize> blockNo << 7);
+    const out = coeffs + (<usize>blockNo << 7);
     let lastNz = 0;
     for (let i = 0; i < 64; i++) {
-      const v = load<i32>(a + (<usize> load<u8>(zigzag + <usize> i) << 2));
-      store<i16>(out + (<usize> i << 1), <i16> v);
+      const v = load<i32>(a + (<usize>load<u8>(zigzag + <usize>i) << 2));
+      store<i16>(out + (<usize>i << 1), <i16>v);
       if (v != 0) lastNz = i;
     }
-    store<u8>(last + <usize> blockNo, <u8> lastNz);
+    store<u8>(last + <usize>blockNo, <u8>lastNz);
   }
 }
 
@@ -583,12 +553,12 @@ export function jpegBlocks(
 // JPEG encoder, entropy half: symbol statistics (for optimal Huffman tables) and the scan.
 
 // @ts-ignore: decorator
-function bitLength(v: i32): i32 {
+@inline function bitLength(v: i32): i32 {
   return 32 - clz<i32>(v < 0 ? -v : v);
 }
 
 // @ts-ignore: decorator
-function blockComp(bi: i32, bpm: i32, luma: i32): i32 {
+@inline function blockComp(bi: i32, bpm: i32, luma: i32): i32 {
   const inMcu = bi % bpm;
   return inMcu < luma ? 0 : inMcu - luma + 1;
 }
@@ -610,8 +580,8 @@ export function jpegStats(
   for (let bi = 0; bi < nBlocks; bi++) {
     const comp = blockComp(bi, bpm, luma);
     const dcT = freq + (comp == 0 ? 0 : 2048), acT = dcT + 1024;
-    const blk = coeffs + (<usize> bi << 7);
-    const dc = <i32> load<i16>(blk);
+    const blk = coeffs + (<usize>bi << 7);
+    const dc = <i32>load<i16>(blk);
     let diff: i32;
     if (comp == 0) {
       diff = dc - p0;
@@ -623,12 +593,12 @@ export function jpegStats(
       diff = dc - p2;
       p2 = dc;
     }
-    const d = dcT + (<usize> bitLength(diff) << 2);
+    const d = dcT + (<usize>bitLength(diff) << 2);
     store<u32>(d, load<u32>(d) + 1);
-    const end = <i32> load<u8>(last + <usize> bi);
+    const end = <i32>load<u8>(last + <usize>bi);
     let run = 0;
     for (let i = 1; i <= end; i++) {
-      const v = <i32> load<i16>(blk + (<usize> i << 1));
+      const v = <i32>load<i16>(blk + (<usize>i << 1));
       if (v == 0) {
         run++;
         continue;
@@ -637,7 +607,7 @@ export function jpegStats(
         store<u32>(acT + (0xf0 << 2), load<u32>(acT + (0xf0 << 2)) + 1);
         run -= 16;
       }
-      const a = acT + (<usize> ((run << 4) | bitLength(v)) << 2);
+      const a = acT + (<usize>((run << 4) | bitLength(v)) << 2);
       store<u32>(a, load<u32>(a) + 1);
       run = 0;
     }
@@ -647,10 +617,10 @@ export function jpegStats(
 
 /** Writes the whole bytes of the `nbits` pending low bits of acc (0xFF gets a 0 after it). */
 // @ts-ignore: decorator
-function flushBytes(acc: u64, nbits: i32, pos: usize): usize {
+@inline function flushBytes(acc: u64, nbits: i32, pos: usize): usize {
   while (nbits >= 8) {
     nbits -= 8;
-    const byte = <u8> (acc >> <u64> nbits);
+    const byte = <u8>(acc >> <u64>nbits);
     store<u8>(pos++, byte);
     if (byte == 0xff) store<u8>(pos++, 0);
   }
@@ -679,8 +649,8 @@ export function jpegScan(
   for (let bi = 0; bi < nBlocks; bi++) {
     const comp = blockComp(bi, bpm, luma);
     const dcT = codes + (comp == 0 ? 0 : 4096), acT = dcT + 2048;
-    const blk = coeffs + (<usize> bi << 7);
-    const dc = <i32> load<i16>(blk);
+    const blk = coeffs + (<usize>bi << 7);
+    const dc = <i32>load<i16>(blk);
     let diff: i32;
     if (comp == 0) {
       diff = dc - p0;
@@ -693,41 +663,41 @@ export function jpegScan(
       p2 = dc;
     }
     let s = bitLength(diff);
-    const dcSize = <i32> load<u32>(dcT + 1024 + (<usize> s << 2));
-    acc = (acc << <u64> dcSize) | <u64> load<u32>(dcT + (<usize> s << 2));
-    acc = (acc << <u64> s) | <u64> ((diff < 0 ? diff - 1 : diff) & ((1 << s) - 1));
+    const dcSize = <i32>load<u32>(dcT + 1024 + (<usize>s << 2));
+    acc = (acc << <u64>dcSize) | <u64>load<u32>(dcT + (<usize>s << 2));
+    acc = (acc << <u64>s) | <u64>((diff < 0 ? diff - 1 : diff) & ((1 << s) - 1));
     nbits += dcSize + s;
     pos = flushBytes(acc, nbits, pos);
     nbits &= 7;
-    const end = <i32> load<u8>(last + <usize> bi);
+    const end = <i32>load<u8>(last + <usize>bi);
     let run = 0;
     for (let i = 1; i <= end; i++) {
-      const v = <i32> load<i16>(blk + (<usize> i << 1));
+      const v = <i32>load<i16>(blk + (<usize>i << 1));
       if (v == 0) {
         run++;
         continue;
       }
       while (run > 15) {
-        const zrl = <i32> load<u32>(acT + 1024 + (0xf0 << 2));
-        acc = (acc << <u64> zrl) | <u64> load<u32>(acT + (0xf0 << 2));
+        const zrl = <i32>load<u32>(acT + 1024 + (0xf0 << 2));
+        acc = (acc << <u64>zrl) | <u64>load<u32>(acT + (0xf0 << 2));
         nbits += zrl;
         pos = flushBytes(acc, nbits, pos);
         nbits &= 7;
         run -= 16;
       }
       s = bitLength(v);
-      const sym = <usize> ((run << 4) | s) << 2;
-      const size = <i32> load<u32>(acT + 1024 + sym);
-      acc = (acc << <u64> size) | <u64> load<u32>(acT + sym);
-      acc = (acc << <u64> s) | <u64> ((v < 0 ? v - 1 : v) & ((1 << s) - 1));
+      const sym = <usize>((run << 4) | s) << 2;
+      const size = <i32>load<u32>(acT + 1024 + sym);
+      acc = (acc << <u64>size) | <u64>load<u32>(acT + sym);
+      acc = (acc << <u64>s) | <u64>((v < 0 ? v - 1 : v) & ((1 << s) - 1));
       nbits += size + s;
       pos = flushBytes(acc, nbits, pos);
       nbits &= 7;
       run = 0;
     }
     if (end < 63) {
-      const eob = <i32> load<u32>(acT + 1024);
-      acc = (acc << <u64> eob) | <u64> load<u32>(acT);
+      const eob = <i32>load<u32>(acT + 1024);
+      acc = (acc << <u64>eob) | <u64>load<u32>(acT);
       nbits += eob;
       pos = flushBytes(acc, nbits, pos);
       nbits &= 7;
@@ -735,8 +705,8 @@ export function jpegScan(
   }
   if (nbits > 0) {
     const pad = 8 - nbits;
-    acc = (acc << <u64> pad) | <u64> ((1 << pad) - 1);
+    acc = (acc << <u64>pad) | <u64>((1 << pad) - 1);
     pos = flushBytes(acc, 8, pos);
   }
-  return <i32> (pos - out);
+  return <i32>(pos - out);
 }
