@@ -30,6 +30,20 @@ export interface EdgeAppOptions {
   readonly maxBodyBytes?: number;
 }
 
+/**
+ * An abort signal for the work before the response is handed back (image preprocessing, the
+ * upstream's first byte). Deno's request.signal also fires after a successful response, so it
+ * is followed only until commit(); afterwards a client that leaves cancels the relayed body,
+ * which cancels the upstream's.
+ */
+function untilCommitted(client: AbortSignal): { signal: AbortSignal; commit(): void } {
+  const ac = new AbortController();
+  const onAbort = () => ac.abort(client.reason);
+  if (client.aborted) ac.abort(client.reason);
+  else client.addEventListener("abort", onAbort, { once: true });
+  return { signal: ac.signal, commit: () => client.removeEventListener("abort", onAbort) };
+}
+
 function sessionOf(headers: Headers, user: string | null | undefined): string | null {
   return headers.get("x-session-id") ?? user ?? null;
 }
@@ -107,12 +121,13 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
         throw invalidRequest(issue.message, issue.path.join(".") || null);
       }
       const body = parsed.data;
+      const abort = untilCommitted(c.req.raw.signal);
       if (opts.pipeline) {
         const stats = await preprocessRequestImages(
           body,
           opts.pipeline,
           opts.imageConfig,
-          c.req.raw.signal,
+          abort.signal,
         );
         totals.images.images += stats.images;
         totals.images.bytesIn += stats.bytesIn;
@@ -124,21 +139,22 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
         method: "POST",
         body: JSON.stringify(body),
         session: sessionOf(c.req.raw.headers, body.user),
-        signal: c.req.raw.signal,
+        signal: abort.signal,
         headers: c.req.raw.headers,
-      }, opts.upstreamToken);
+      }, opts.upstreamToken).finally(abort.commit);
       return response;
     },
   );
   for (const path of ["/models", "/info"]) {
     v1.get(path, async (c) => {
+      const abort = untilCommitted(c.req.raw.signal);
       const { response } = await forward(pool, {
         path: `/v1${path}`,
         method: "GET",
         session: null,
-        signal: c.req.raw.signal,
+        signal: abort.signal,
         headers: c.req.raw.headers,
-      }, opts.upstreamToken);
+      }, opts.upstreamToken).finally(abort.commit);
       return response;
     });
   }

@@ -14,8 +14,18 @@
 import { fileURLToPath } from "node:url";
 import { EDGE_ENV, type EdgeConfig } from "./config.ts";
 
-/** Folders the image workers' module graphs load from (relative to the repository root). */
-export const WORKER_READ_PATHS = ["src/image", "node_modules/.deno"] as const;
+/**
+ * What the image workers read (relative to the repository root): their own modules, and, while
+ * src/image/codecs.ts loads imagescript's and libwebp's wasm by path (createRequire +
+ * Deno.readFileSync; main's "import source" change removes that), those two package folders
+ * and the folder require.resolve probes first. Measured with tests/edge/run_edge.test.ts.
+ */
+export const WORKER_READ_PATHS = [
+  "src/image",
+  "src/node_modules",
+  "node_modules/.deno/imagescript@1.3.1",
+  "node_modules/.deno/@cwasm+webp@0.1.5",
+] as const;
 
 /** The repository root this module lives in. */
 export function repoRoot(): string {
