@@ -13,7 +13,6 @@ import { UpstreamPool } from "./upstreams.ts";
 
 export { EDGE_USAGE, parseEdgeArgs, UsageError } from "./config.ts";
 export type { EdgeConfig } from "./config.ts";
-export { edgePermissionFlags } from "./permissions.ts";
 
 export interface RunningEdge {
   readonly url: string;

@@ -17,7 +17,7 @@ import { EDGE_ENV, type EdgeConfig } from "./config.ts";
 /**
  * What the image workers read (relative to the repository root): their own modules, and, while
  * src/image/codecs.ts loads imagescript's and libwebp's wasm by path (createRequire +
- * Deno.readFileSync; main's "import source" change removes that), those two package folders
+ * reading the file by path; main's "import source" change removes that), those two package folders
  * and the folder require.resolve probes first. Measured with tests/edge/run_edge.test.ts.
  */
 export const WORKER_READ_PATHS = [

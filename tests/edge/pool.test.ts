@@ -1,0 +1,1 @@
+import { assertEquals, assertStrictEquals } from "jsr:@std/assert@^1";
