@@ -4,7 +4,9 @@
  * or a body that ends or breaks before its first chunk counts against that upstream and the
  * request moves to another one; once a chunk has been relayed the request stays where it is
  * (a broken stream then ends the client's stream too). The body after the first chunk is
- * relayed as it arrives, never buffered.
+ * relayed as it arrives, never buffered. A 429 (the upstream's queue is full) also moves the
+ * request on, without counting as a failure; it reaches the client only when every upstream
+ * is busy.
  *
  * @module
  */
@@ -23,7 +25,7 @@ export interface ForwardRequest {
 /** Request headers passed on to upstreams (the rest, auth and hop-by-hop included, are not). */
 const FORWARDED_REQUEST_HEADERS = ["content-type", "accept", "x-request-id", "x-session-id"];
 /** Response headers passed back to clients. */
-const FORWARDED_RESPONSE_HEADERS = ["content-type", "cache-control", "x-request-id"];
+const FORWARDED_RESPONSE_HEADERS = ["content-type", "cache-control", "x-request-id", "retry-after"];
 
 function upstreamHeaders(incoming: Headers, token: string | undefined): Headers {
   const h = new Headers();
@@ -33,6 +35,16 @@ function upstreamHeaders(incoming: Headers, token: string | undefined): Headers 
   }
   if (token) h.set("authorization", `Bearer ${token}`);
   return h;
+}
+
+function responseHeaders(res: Response, upstream: Upstream): Headers {
+  const headers = new Headers();
+  for (const name of FORWARDED_RESPONSE_HEADERS) {
+    const v = res.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  headers.set("x-edge-upstream", upstream.url);
+  return headers;
 }
 
 type FirstChunk =
@@ -106,6 +118,8 @@ export async function forward(
 ): Promise<ForwardResult> {
   const tried = new Set<Upstream>();
   let lastError = "no upstream is available";
+  /** A 429 from a busy upstream: returned as is when no other upstream can take the request. */
+  let busy: Response | null = null;
   for (;;) {
     req.signal?.throwIfAborted();
     const upstream = pool.choose(req.session, tried);
@@ -148,17 +162,19 @@ export async function forward(
       failBeforeStreaming(e instanceof Error ? e.message : String(e));
       continue;
     }
+    if (res.status === 429) {
+      // Busy (its queue is full), not broken: try the others before passing the 429 on.
+      const text = await res.text().catch(() => "");
+      settle(true);
+      busy = new Response(text, { status: 429, headers: responseHeaders(res, upstream) });
+      continue;
+    }
     if (res.status >= 500) {
       await res.body?.cancel().catch(() => {});
       failBeforeStreaming(`HTTP ${res.status}`);
       continue;
     }
-    const headers = new Headers();
-    for (const name of FORWARDED_RESPONSE_HEADERS) {
-      const v = res.headers.get(name);
-      if (v !== null) headers.set(name, v);
-    }
-    headers.set("x-edge-upstream", upstream.url);
+    const headers = responseHeaders(res, upstream);
     if (!res.body) {
       settle(true);
       return {
@@ -192,6 +208,7 @@ export async function forward(
       attempts: tried.size,
     };
   }
+  if (busy) return { response: busy, upstream: [...tried].at(-1)!, attempts: tried.size };
   throw new EdgeError(
     503,
     "server_error",

@@ -110,6 +110,25 @@ Deno.test("forward() retries on another upstream after a 5xx or a refused connec
   }, { extraUrls: [closed] });
 });
 
+Deno.test("forward() moves a request off a busy (429) upstream, and passes 429 on when all are busy", async () => {
+  const busy = () =>
+    Response.json({ error: { code: "queue_full" } }, {
+      status: 429,
+      headers: { "retry-after": "1" },
+    });
+  await withUpstreams([busy, () => Response.json({ from: "free" })], async (edge, pool) => {
+    pool.upstreams[1]!.outstanding = 5; // the busy one is the first choice
+    assert.deepEqual(await (await edge({ body: CHAT })).json(), { from: "free" });
+    assert.equal(pool.upstreams[0]!.breaker.state, "closed", "busy is not broken");
+  });
+  await withUpstreams([busy, busy], async (edge) => {
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.equal((await res.json()).error.code, "queue_full");
+  });
+});
+
 Deno.test("forward() does not retry once a chunk has reached the client", async () => {
   const hits = [0, 0];
   const broken = () => {
