@@ -1,1 +1,0 @@
-import { assertEquals, assertStrictEquals } from "jsr:@std/assert@^1";
