@@ -9,6 +9,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
+import { secureHeaders } from "hono/secure-headers";
 import type { ImageConfig } from "../image/config.ts";
 import type { IsolatedImagePipeline } from "../image/isolated.ts";
 import { STATIC_ASSETS } from "./assets.ts";
@@ -44,6 +45,29 @@ function untilCommitted(client: AbortSignal): { signal: AbortSignal; commit(): v
   return { signal: ac.signal, commit: () => client.removeEventListener("abort", onAbort) };
 }
 
+/**
+ * The page's Content-Security-Policy, as src/http/middleware/browser.ts sets it (that module's
+ * type import of the HTTP context would pull src/engine into the edge's graph, so it is not
+ * imported).
+ */
+function pageSecurityHeaders() {
+  return secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "blob:", "data:"],
+      mediaSrc: ["'self'", "blob:"],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+    permissionsPolicy: { camera: ["self"], microphone: [], geolocation: [] },
+  });
+}
+
 function sessionOf(headers: Headers, user: string | null | undefined): string | null {
   return headers.get("x-session-id") ?? user ?? null;
 }
@@ -57,6 +81,7 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
   };
   const { pool } = opts;
   const app = new Hono();
+  app.use("*", pageSecurityHeaders());
 
   app.onError((err, c) => {
     const e = err instanceof EdgeError

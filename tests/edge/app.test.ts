@@ -206,10 +206,28 @@ Deno.test("GET / serves the embedded page; /metrics counts per upstream", async 
     const page = await edge({ path: "/", method: "GET" });
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type")!, /^text\/html/);
+    assert.match(page.headers.get("content-security-policy")!, /script-src 'self'/);
     assert.match(await page.text(), /<html/i);
     await (await edge({ body: CHAT })).text();
     const m = await (await edge({ path: "/metrics", method: "GET" })).text();
     assert.match(m, /edge_upstream_requests_total\{upstream="http:\/\/127\.0\.0\.1:\d+"\} 1\n/);
     assert.equal((await edge({ path: "/nope.js", method: "GET" })).status, 404);
+  });
+});
+
+Deno.test("POST /v1/chat/completions keeps a session (x-session-id or user) on one upstream", async () => {
+  const who = (name: string) => () => Response.json({ from: name });
+  await withUpstreams([who("a"), who("b")], async (edge, pool) => {
+    const from = async (init: RequestInit) => (await (await edge(init)).json()).from as string;
+    const first = await from({ body: CHAT, headers: { "x-session-id": "cam-1" } });
+    // Make the session's upstream the busier one: the session still goes there.
+    pool.upstreams[first === "a" ? 0 : 1]!.outstanding = 7;
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await from({ body: CHAT, headers: { "x-session-id": "cam-1" } }), first);
+    }
+    const userBody = JSON.stringify({ messages: [{ role: "user", content: "hi" }], user: "u-9" });
+    const byUser = await from({ body: userBody });
+    pool.upstreams[byUser === "a" ? 0 : 1]!.outstanding = 9;
+    assert.equal(await from({ body: userBody }), byUser);
   });
 });
