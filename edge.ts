@@ -20,7 +20,14 @@ if (import.meta.main) {
     console.log(EDGE_USAGE);
     Deno.exit(0);
   }
-  const edge = startEdge(config);
+  let edge;
+  try {
+    edge = startEdge(config);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.AddrNotAvailable)) throw e;
+    console.error(`edge: cannot listen on ${config.host}:${config.port}: ${e.message}`);
+    Deno.exit(1);
+  }
   const stop = () => void edge.shutdown();
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);

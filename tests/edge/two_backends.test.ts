@@ -121,6 +121,7 @@ Deno.test("the edge under its task's flags spreads over two backends, survives o
       metrics,
       new RegExp(`edge_upstream_health_failures_total\\{upstream="${urls[1]}"\\} [1-9]`),
     );
+    assert.equal((await edge.stop()).code, 0, "SIGTERM ends the edge cleanly");
   } finally {
     await edge.stop();
     await Promise.all(backends.map((b) => b?.stop()));
