@@ -134,9 +134,10 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
     }),
     async (c) => {
       totals.requests++;
+      const text = await c.req.text();
       let raw: unknown;
       try {
-        raw = JSON.parse(await c.req.text());
+        raw = JSON.parse(text);
       } catch {
         throw invalidRequest("request body is not valid JSON", null, "invalid_json");
       }
@@ -147,6 +148,8 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
       }
       const body = parsed.data;
       const abort = untilCommitted(c.req.raw.signal);
+      // The client's bytes go upstream as sent unless an image was replaced.
+      let rewritten = false;
       if (opts.pipeline) {
         const stats = await preprocessRequestImages(
           body,
@@ -158,11 +161,12 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
         totals.images.bytesIn += stats.bytesIn;
         totals.images.bytesOut += stats.bytesOut;
         totals.images.unchanged += stats.unchanged;
+        rewritten = stats.images > stats.unchanged;
       }
       const { response } = await forward(pool, {
         path: "/v1/chat/completions",
         method: "POST",
-        body: JSON.stringify(body),
+        body: rewritten ? JSON.stringify(body) : text,
         session: sessionOf(c.req.raw.headers, body.user),
         signal: abort.signal,
         headers: c.req.raw.headers,

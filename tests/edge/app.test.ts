@@ -231,3 +231,16 @@ Deno.test("POST /v1/chat/completions keeps a session (x-session-id or user) on o
     assert.equal(await from({ body: userBody }), byUser);
   });
 });
+
+Deno.test("POST /v1/chat/completions forwards the client's body byte for byte when no image changed", async () => {
+  let seen = "";
+  const sent =
+    '{ "messages" : [ {"role":"user","content":"hi"} ], "vendor_extra": {"top_n_sigma": 1.5} }';
+  await withUpstreams([async (req) => {
+    seen = await req.text();
+    return Response.json({});
+  }], async (edge) => {
+    assert.equal((await edge({ body: sent })).status, 200);
+  });
+  assert.equal(seen, sent);
+});
