@@ -7,6 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { realEngineMissing, type SpawnedServer, spawnServer } from "../http/server_helpers.ts";
+import { REPO } from "../http/helpers.ts";
 import { freePort, readSse, spawnEdge, waitForHealth } from "./edge_helpers.ts";
 
 const backend = (port: number) =>
@@ -75,6 +76,13 @@ Deno.test("the edge under its task's flags spreads over two backends, survives o
     );
     assert.ok(!flags.some((f) => /^--allow-(ffi|write|run|all)|^-A$/.test(f)), flags.join(" "));
     await waitForHealth(edge.url, (h) => h.up === 2);
+    // The page comes from the module graph (the edge may not read static/).
+    const page = await fetch(`${edge.url}/`);
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /<html/i);
+    const script = await fetch(`${edge.url}/js/sse.js`);
+    assert.equal(script.headers.get("content-type"), "text/javascript; charset=utf-8");
+    assert.equal(await script.text(), await Deno.readTextFile(`${REPO}/static/js/sse.js`));
 
     // 1. Spread: concurrent requests land on both backends.
     const spread = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => chat(edge.url, i, false)));
