@@ -1,0 +1,35 @@
+/**
+ * The edge front's entry point: `deno task edge --upstream URL[,URL…]` (tools/launch_edge.ts
+ * derives the exact permission flags). Parses arguments, starts the router, prints where it
+ * listens, and shuts down on SIGINT/SIGTERM.
+ *
+ * @module
+ */
+import { EDGE_USAGE, parseEdgeArgs, startEdge, UsageError } from "./src/edge/mod.ts";
+
+if (import.meta.main) {
+  let config;
+  try {
+    config = parseEdgeArgs(Deno.args);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    console.error(`edge: ${e.message}\n${EDGE_USAGE}`);
+    Deno.exit(2);
+  }
+  if (config === "help") {
+    console.log(EDGE_USAGE);
+    Deno.exit(0);
+  }
+  let edge;
+  try {
+    edge = startEdge(config);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AddrInUse || e instanceof Deno.errors.AddrNotAvailable)) throw e;
+    console.error(`edge: cannot listen on ${config.host}:${config.port}: ${e.message}`);
+    Deno.exit(1);
+  }
+  const stop = () => void edge.shutdown();
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  await edge.finished;
+}

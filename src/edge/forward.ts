@@ -1,0 +1,218 @@
+/**
+ * Forwards one request to the pool: picks an upstream, sends the body with the upstream bearer
+ * token, and waits for the response head and its first body chunk. A connection error, a 5xx
+ * or a body that ends or breaks before its first chunk counts against that upstream and the
+ * request moves to another one; once a chunk has been relayed the request stays where it is
+ * (a broken stream then ends the client's stream too). The body after the first chunk is
+ * relayed as it arrives, never buffered. A 429 (the upstream's queue is full) also moves the
+ * request on, without counting as a failure; it reaches the client only when every upstream
+ * is busy.
+ *
+ * @module
+ */
+import { EdgeError } from "./errors.ts";
+import type { Upstream, UpstreamPool } from "./upstreams.ts";
+
+export interface ForwardRequest {
+  readonly path: string;
+  readonly method: string;
+  readonly body?: string;
+  readonly session: string | null;
+  readonly signal?: AbortSignal;
+  readonly headers: Headers;
+}
+
+/** Request headers passed on to upstreams (the rest, auth and hop-by-hop included, are not). */
+const FORWARDED_REQUEST_HEADERS = ["content-type", "accept", "x-request-id", "x-session-id"];
+/** Response headers passed back to clients. */
+const FORWARDED_RESPONSE_HEADERS = ["content-type", "cache-control", "x-request-id", "retry-after"];
+
+function upstreamHeaders(incoming: Headers, token: string | undefined): Headers {
+  const h = new Headers();
+  for (const name of FORWARDED_REQUEST_HEADERS) {
+    const v = incoming.get(name);
+    if (v !== null) h.set(name, v);
+  }
+  if (token) h.set("authorization", `Bearer ${token}`);
+  return h;
+}
+
+function responseHeaders(res: Response, upstream: Upstream): Headers {
+  const headers = new Headers();
+  for (const name of FORWARDED_RESPONSE_HEADERS) {
+    const v = res.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  headers.set("x-edge-upstream", upstream.url);
+  return headers;
+}
+
+type FirstChunk =
+  | { readonly ok: true; readonly chunk: Uint8Array | null; readonly done: boolean }
+  | { readonly ok: false; readonly error: string };
+
+async function readFirstChunk(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): Promise<FirstChunk> {
+  try {
+    const { value, done } = await reader.read();
+    return { ok: true, chunk: value ?? null, done };
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e.message : String(e) };
+  }
+}
+
+/**
+ * A stream that yields `first` and then the rest of `reader`; `onEnd(ok)` runs once, when the
+ * upstream body ends, fails, or the client cancels.
+ */
+function relay(
+  first: Uint8Array | null,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  onEnd: (ok: boolean) => void,
+): ReadableStream<Uint8Array> {
+  let ended = false;
+  const end = (ok: boolean) => {
+    if (!ended) {
+      ended = true;
+      onEnd(ok);
+    }
+  };
+  let pending = first;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (pending) {
+        controller.enqueue(pending);
+        pending = null;
+        return;
+      }
+      try {
+        const { value, done } = await reader.read();
+        if (done) {
+          end(true);
+          controller.close();
+        } else controller.enqueue(value);
+      } catch (e) {
+        end(false);
+        controller.error(e);
+      }
+    },
+    async cancel(reason) {
+      end(true);
+      await reader.cancel(reason).catch(() => {});
+    },
+  }, { highWaterMark: 0 });
+}
+
+export interface ForwardResult {
+  readonly response: Response;
+  readonly upstream: Upstream;
+  readonly attempts: number;
+}
+
+/** Sends the request to the best upstream, retrying elsewhere while nothing has been relayed. */
+export async function forward(
+  pool: UpstreamPool,
+  req: ForwardRequest,
+  token: string | undefined,
+): Promise<ForwardResult> {
+  const tried = new Set<Upstream>();
+  let lastError = "no upstream is available";
+  /** A 429 from a busy upstream: returned as is when no other upstream can take the request. */
+  let busy: Response | null = null;
+  for (;;) {
+    req.signal?.throwIfAborted();
+    const upstream = pool.choose(req.session, tried);
+    if (!upstream) break;
+    tried.add(upstream);
+    upstream.breaker.begin();
+    upstream.outstanding++;
+    upstream.counters.requests++;
+    let settled = false;
+    const settle = (ok: boolean) => {
+      if (settled) return;
+      settled = true;
+      upstream.outstanding--;
+      if (ok) {
+        upstream.counters.successes++;
+        upstream.breaker.success();
+      } else {
+        upstream.counters.failures++;
+        upstream.breaker.failure();
+      }
+    };
+    const failBeforeStreaming = (why: string) => {
+      settle(false);
+      upstream.counters.retriedAway++;
+      lastError = `${upstream.url}: ${why}`;
+    };
+    let res: Response;
+    try {
+      res = await fetch(`${upstream.url}${req.path}`, {
+        method: req.method,
+        headers: upstreamHeaders(req.headers, token),
+        body: req.body,
+        signal: req.signal,
+      });
+    } catch (e) {
+      if (req.signal?.aborted) {
+        settle(true);
+        throw e;
+      }
+      failBeforeStreaming(e instanceof Error ? e.message : String(e));
+      continue;
+    }
+    if (res.status === 429) {
+      // Busy (its queue is full), not broken: try the others before passing the 429 on.
+      const text = await res.text().catch(() => "");
+      settle(true);
+      busy = new Response(text, { status: 429, headers: responseHeaders(res, upstream) });
+      continue;
+    }
+    if (res.status >= 500) {
+      await res.body?.cancel().catch(() => {});
+      failBeforeStreaming(`HTTP ${res.status}`);
+      continue;
+    }
+    const headers = responseHeaders(res, upstream);
+    if (!res.body) {
+      settle(true);
+      return {
+        response: new Response(null, { status: res.status, headers }),
+        upstream,
+        attempts: tried.size,
+      };
+    }
+    const reader = res.body.getReader();
+    const first = await readFirstChunk(reader);
+    if (!first.ok) {
+      if (req.signal?.aborted) {
+        settle(true);
+        req.signal.throwIfAborted();
+      }
+      failBeforeStreaming(`response broke before its first byte: ${first.error}`);
+      continue;
+    }
+    if (first.done) {
+      settle(res.status < 500);
+      return {
+        response: new Response(null, { status: res.status, headers }),
+        upstream,
+        attempts: tried.size,
+      };
+    }
+    const body = relay(first.chunk, reader, settle);
+    return {
+      response: new Response(body, { status: res.status, headers }),
+      upstream,
+      attempts: tried.size,
+    };
+  }
+  if (busy) return { response: busy, upstream: [...tried].at(-1)!, attempts: tried.size };
+  throw new EdgeError(
+    503,
+    "server_error",
+    `no upstream could take the request (${lastError})`,
+    "upstream_unavailable",
+  );
+}

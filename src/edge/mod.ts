@@ -1,0 +1,67 @@
+/**
+ * The edge front: a thin OpenAI-compatible router with image preprocessing, in front of GPU
+ * backends (this service, llama-server, vLLM). No FFI, no file API (see permissions.ts).
+ *
+ * @module
+ */
+import { defaultImageConfig } from "../image/config.ts";
+import { IsolatedImagePipeline } from "../image/isolated.ts";
+import { edgeApp } from "./app.ts";
+import { EDGE_ENV, type EdgeConfig } from "./config.ts";
+import { startHealthChecks } from "./health.ts";
+import { UpstreamPool } from "./upstreams.ts";
+
+export { EDGE_USAGE, parseEdgeArgs, UsageError } from "./config.ts";
+export type { EdgeConfig } from "./config.ts";
+
+export interface RunningEdge {
+  readonly url: string;
+  readonly pool: UpstreamPool;
+  readonly finished: Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+/** Starts the edge: health checks, the image workers, and the HTTP server. */
+export function startEdge(config: EdgeConfig): RunningEdge {
+  const token = Deno.env.get(EDGE_ENV.upstreamToken) || undefined;
+  const apiKey = Deno.env.get(EDGE_ENV.apiKey) || undefined;
+  const pool = new UpstreamPool(config.upstreams, config);
+  const headers: HeadersInit = token ? { authorization: `Bearer ${token}` } : {};
+  const health = startHealthChecks(pool, {
+    intervalMs: config.healthIntervalMs,
+    timeoutMs: config.healthTimeoutMs,
+    headers,
+  });
+  const pipeline = config.preprocess ? new IsolatedImagePipeline() : null;
+  pipeline?.start();
+  const { app } = edgeApp({
+    pool,
+    pipeline,
+    imageConfig: defaultImageConfig(),
+    upstreamToken: token,
+    apiKey,
+  });
+  let url = "";
+  const server = Deno.serve({
+    hostname: config.host,
+    port: config.port,
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      url = `http://${host}:${port}`;
+      console.log(`edge listening on ${url} -> ${config.upstreams.join(", ")}`);
+    },
+  }, app.fetch);
+  const shutdown = async () => {
+    health[Symbol.dispose]();
+    pipeline?.close();
+    await server.shutdown();
+  };
+  return {
+    get url() {
+      return url;
+    },
+    pool,
+    finished: server.finished,
+    shutdown,
+  };
+}

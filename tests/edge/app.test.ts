@@ -1,0 +1,246 @@
+/**
+ * The edge app in-process in front of fake upstreams (Deno.serve on loopback): validation,
+ * bearer token, retry before streaming and never after, unbuffered relay, error JSON.
+ */
+import assert from "node:assert/strict";
+import { edgeApp } from "../../src/edge/app.ts";
+import { UpstreamPool } from "../../src/edge/upstreams.ts";
+import { defaultImageConfig } from "../../src/image/config.ts";
+
+type Handler = (req: Request) => Response | Promise<Response>;
+
+async function withUpstreams(
+  handlers: Handler[],
+  fn: (
+    edge: (init: RequestInit & { path?: string }) => Promise<Response>,
+    pool: UpstreamPool,
+  ) => Promise<void>,
+  opts: { token?: string; extraUrls?: string[] } = {},
+) {
+  const servers = handlers.map((h) =>
+    Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, h)
+  );
+  const urls = [
+    ...servers.map((s) => `http://127.0.0.1:${s.addr.port}`),
+    ...(opts.extraUrls ?? []),
+  ];
+  const pool = new UpstreamPool(urls, {
+    breakerFailures: 1,
+    breakerCooldownMs: 60_000,
+    sessionTtlMs: 60_000,
+  });
+  for (const u of pool.upstreams) u.healthy = true;
+  const { app } = edgeApp({
+    pool,
+    pipeline: null,
+    imageConfig: defaultImageConfig(),
+    upstreamToken: opts.token,
+  });
+  const edge = ({ path, ...init }: RequestInit & { path?: string }) =>
+    Promise.resolve(app.request(path ?? "/v1/chat/completions", { method: "POST", ...init }));
+  try {
+    await fn(edge, pool);
+  } finally {
+    await Promise.all(servers.map((s) => s.shutdown()));
+  }
+}
+
+const CHAT = JSON.stringify({ messages: [{ role: "user", content: "hi" }], stream: true });
+const sse = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("POST /v1/chat/completions refuses invalid JSON and bad messages with OpenAI error JSON", async () => {
+  await withUpstreams([() => new Response("{}")], async (edge) => {
+    const bad = await edge({ body: "{nope" });
+    assert.equal(bad.status, 400);
+    assert.equal((await bad.json()).error.code, "invalid_json");
+    const res = await edge({
+      body: JSON.stringify({ messages: [{ role: "robot", content: "x" }] }),
+    });
+    assert.equal(res.status, 400);
+    const { error } = await res.json();
+    assert.equal(error.type, "invalid_request_error");
+    assert.equal(error.param, "messages.0.role");
+  });
+});
+
+Deno.test("forward() sends the upstream bearer token, not the client's credentials", async () => {
+  let seen: string | null = "unset";
+  await withUpstreams([(req) => {
+    seen = req.headers.get("authorization");
+    return Response.json({ ok: true });
+  }], async (edge) => {
+    const res = await edge({
+      body: CHAT,
+      headers: { authorization: "Bearer client", "content-type": "application/json" },
+    });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true });
+  }, { token: "upstream-secret" });
+  assert.equal(seen, "Bearer upstream-secret");
+});
+
+Deno.test("forward() retries on another upstream after a 5xx or a refused connection", async () => {
+  const hits = [0, 0];
+  await withUpstreams([
+    () => (hits[0]!++, new Response("boom", { status: 502 })),
+    () => (hits[1]!++,
+      new Response(sse("data: [DONE]\n\n"), { headers: { "content-type": "text/event-stream" } })),
+  ], async (edge, pool) => {
+    for (let i = 0; i < 3; i++) {
+      const res = await edge({ body: CHAT });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), "data: [DONE]\n\n");
+    }
+    assert.equal(hits[0], 1, "the failing upstream's breaker opened after its first failure");
+    assert.equal(pool.upstreams[0]!.counters.retriedAway, 1);
+    assert.equal(pool.upstreams[0]!.status, "down");
+  });
+  const closed = `http://127.0.0.1:${
+    (() => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const p = (l.addr as Deno.NetAddr).port;
+      l.close();
+      return p;
+    })()
+  }`;
+  await withUpstreams([() => Response.json({ from: "live" })], async (edge) => {
+    for (let i = 0; i < 2; i++) {
+      assert.deepEqual(await (await edge({ body: CHAT })).json(), { from: "live" });
+    }
+  }, { extraUrls: [closed] });
+});
+
+Deno.test("forward() moves a request off a busy (429) upstream, and passes 429 on when all are busy", async () => {
+  const busy = () =>
+    Response.json({ error: { code: "queue_full" } }, {
+      status: 429,
+      headers: { "retry-after": "1" },
+    });
+  await withUpstreams([busy, () => Response.json({ from: "free" })], async (edge, pool) => {
+    pool.upstreams[1]!.outstanding = 5; // the busy one is the first choice
+    assert.deepEqual(await (await edge({ body: CHAT })).json(), { from: "free" });
+    assert.equal(pool.upstreams[0]!.breaker.state, "closed", "busy is not broken");
+  });
+  await withUpstreams([busy, busy], async (edge) => {
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 429);
+    assert.equal(res.headers.get("retry-after"), "1");
+    assert.equal((await res.json()).error.code, "queue_full");
+  });
+});
+
+Deno.test("forward() does not retry once a chunk has reached the client", async () => {
+  const hits = [0, 0];
+  const broken = () => {
+    hits[0]!++;
+    return new Response(
+      new ReadableStream({
+        async pull(c) {
+          c.enqueue(sse('data: {"first":1}\n\n'));
+          await new Promise((r) => setTimeout(r, 50));
+          c.error(new Error("upstream died"));
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    );
+  };
+  await withUpstreams(
+    [broken, () => (hits[1]!++, new Response("data: [DONE]\n\n"))],
+    async (edge, pool) => {
+      pool.upstreams[1]!.outstanding = 5; // make the broken one the first choice
+      const res = await edge({ body: CHAT });
+      assert.equal(res.status, 200);
+      const reader = res.body!.getReader();
+      const first = await reader.read();
+      assert.equal(new TextDecoder().decode(first.value), 'data: {"first":1}\n\n');
+      await assert.rejects(async () => {
+        for (;;) if ((await reader.read()).done) break;
+      });
+      assert.deepEqual(hits, [1, 0]);
+      assert.equal(pool.upstreams[0]!.counters.failures, 1);
+    },
+  );
+});
+
+Deno.test("forward() relays each chunk as it arrives (no buffering)", async () => {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  await withUpstreams([() =>
+    new Response(
+      new ReadableStream({
+        async start(c) {
+          c.enqueue(sse("data: 1\n\n"));
+          await released;
+          c.enqueue(sse("data: [DONE]\n\n"));
+          c.close();
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    )], async (edge, pool) => {
+    const res = await edge({ body: CHAT });
+    assert.equal(res.headers.get("content-type"), "text/event-stream");
+    const reader = res.body!.getReader();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "data: 1\n\n");
+    assert.equal(pool.upstreams[0]!.outstanding, 1, "still in flight while streaming");
+    release();
+    assert.equal(new TextDecoder().decode((await reader.read()).value), "data: [DONE]\n\n");
+    assert.equal((await reader.read()).done, true);
+    assert.equal(pool.upstreams[0]!.outstanding, 0);
+  });
+});
+
+Deno.test("POST /v1/chat/completions answers 503 upstream_unavailable when every upstream is down", async () => {
+  await withUpstreams([() => new Response("x")], async (edge, pool) => {
+    pool.upstreams[0]!.healthy = false;
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 503);
+    assert.equal((await res.json()).error.code, "upstream_unavailable");
+    const health = await edge({ path: "/health", method: "GET" });
+    assert.equal(health.status, 503);
+    assert.equal((await health.json()).upstreams[0].status, "down");
+  });
+});
+
+Deno.test("GET / serves the embedded page; /metrics counts per upstream", async () => {
+  await withUpstreams([() => Response.json({})], async (edge) => {
+    const page = await edge({ path: "/", method: "GET" });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type")!, /^text\/html/);
+    assert.match(page.headers.get("content-security-policy")!, /script-src 'self'/);
+    assert.match(await page.text(), /<html/i);
+    await (await edge({ body: CHAT })).text();
+    const m = await (await edge({ path: "/metrics", method: "GET" })).text();
+    assert.match(m, /edge_upstream_requests_total\{upstream="http:\/\/127\.0\.0\.1:\d+"\} 1\n/);
+    assert.equal((await edge({ path: "/nope.js", method: "GET" })).status, 404);
+  });
+});
+
+Deno.test("POST /v1/chat/completions keeps a session (x-session-id or user) on one upstream", async () => {
+  const who = (name: string) => () => Response.json({ from: name });
+  await withUpstreams([who("a"), who("b")], async (edge, pool) => {
+    const from = async (init: RequestInit) => (await (await edge(init)).json()).from as string;
+    const first = await from({ body: CHAT, headers: { "x-session-id": "cam-1" } });
+    // Make the session's upstream the busier one: the session still goes there.
+    pool.upstreams[first === "a" ? 0 : 1]!.outstanding = 7;
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await from({ body: CHAT, headers: { "x-session-id": "cam-1" } }), first);
+    }
+    const userBody = JSON.stringify({ messages: [{ role: "user", content: "hi" }], user: "u-9" });
+    const byUser = await from({ body: userBody });
+    pool.upstreams[byUser === "a" ? 0 : 1]!.outstanding = 9;
+    assert.equal(await from({ body: userBody }), byUser);
+  });
+});
+
+Deno.test("POST /v1/chat/completions forwards the client's body byte for byte when no image changed", async () => {
+  let seen = "";
+  const sent =
+    '{ "messages" : [ {"role":"user","content":"hi"} ], "vendor_extra": {"top_n_sigma": 1.5} }';
+  await withUpstreams([async (req) => {
+    seen = await req.text();
+    return Response.json({});
+  }], async (edge) => {
+    assert.equal((await edge({ body: sent })).status, 200);
+  });
+  assert.equal(seen, sent);
+});

@@ -1,0 +1,40 @@
+/** The launcher's permission flags for the edge: exact hosts, two env vars, no FFI/write/run. */
+import assert from "node:assert/strict";
+import { UsageError } from "../../src/edge/config.ts";
+import { edgeRunArgs } from "../../tools/launch_edge.ts";
+import { REPO } from "../http/helpers.ts";
+
+Deno.test("edgeRunArgs() grants net to the listen address and each upstream host only", () => {
+  const args = [
+    "--upstream",
+    "http://10.0.0.5:8000,https://gpu.example.com",
+    "--upstream",
+    "http://[::1]:9000/",
+    "--host",
+    "0.0.0.0",
+    "--port",
+    "8080",
+  ];
+  const run = edgeRunArgs(args);
+  assert.notEqual(run, "help");
+  const flags = (run as string[]).filter((a) => a.startsWith("--allow"));
+  assert.deepEqual(flags, [
+    "--allow-net=0.0.0.0:8080,10.0.0.5:8000,gpu.example.com:443,[::1]:9000",
+    "--allow-env=EDGE_UPSTREAM_TOKEN,EDGE_API_KEY",
+    `--allow-read=${REPO}/src/image,${REPO}/src/node_modules,` +
+    `${REPO}/node_modules/.deno/imagescript@1.3.1,${REPO}/node_modules/.deno/@cwasm+webp@0.1.5`,
+  ]);
+  assert.deepEqual((run as string[]).slice(-args.length - 1), [`${REPO}/edge.ts`, ...args]);
+});
+
+Deno.test("edgeRunArgs() with --no-preprocess grants no read at all", () => {
+  const run = edgeRunArgs(["--upstream", "http://127.0.0.1:8001", "--no-preprocess"]) as string[];
+  assert.ok(!run.some((a) => a.startsWith("--allow-read")), run.join(" "));
+});
+
+Deno.test("edgeRunArgs() refuses a missing, malformed or duplicate upstream", () => {
+  assert.throws(() => edgeRunArgs([]), UsageError);
+  assert.throws(() => edgeRunArgs(["--upstream", "ftp://x"]), /must be http/);
+  assert.throws(() => edgeRunArgs(["--upstream", "http://a:1,http://a:1/"]), /twice/);
+  assert.throws(() => edgeRunArgs(["--upstream", "http://a:1", "--port", "70000"]), UsageError);
+});
