@@ -15,17 +15,11 @@ import { fileURLToPath } from "node:url";
 import { EDGE_ENV, type EdgeConfig } from "./config.ts";
 
 /**
- * What the image workers read (relative to the repository root): their own modules, and, while
- * src/image/codecs.ts loads imagescript's and libwebp's wasm by path (createRequire +
- * reading the file by path; main's "import source" change removes that), those two package folders
- * and the folder require.resolve probes first. Measured with tests/edge/run_edge.test.ts.
+ * What the image workers read (relative to the repository root): Deno checks read permission
+ * for every local module a worker loads, and the pipeline's modules live in src/image. The
+ * codecs' wasm comes through the module graph, so no package folder is readable.
  */
-export const WORKER_READ_PATHS = [
-  "src/image",
-  "src/node_modules",
-  "node_modules/.deno/imagescript@1.3.1",
-  "node_modules/.deno/@cwasm+webp@0.1.5",
-] as const;
+export const WORKER_READ_PATHS = ["src/image"] as const;
 
 /** The repository root this module lives in. */
 export function repoRoot(): string {
