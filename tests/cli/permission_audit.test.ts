@@ -1,10 +1,11 @@
 /**
- * Permission audit: under exactly the flags the `serve` task grants (computed by the launcher
+ * Permission audit: under exactly the flags the `serve` and `edge` tasks grant (computed by the launcher
  * from the same arguments), everything outside them is denied — reading other files, writing
  * outside the log directory, spawning processes, reaching other addresses, reading other env.
  */
 import assert from "node:assert/strict";
 import { planServe } from "../../tools/launch.ts";
+import { edgeRunArgs } from "../../tools/launch_edge.ts";
 import { REPO_ROOT, TINY } from "../_support/fixtures.ts";
 
 async function underFlags(flags: readonly string[]): Promise<Record<string, string>> {
@@ -57,5 +58,21 @@ Deno.test("the serve task's flags are the documented kinds only", async () => {
   }
   for (const f of flags) {
     if (f !== "--allow-ffi") assert.match(f, /=/, `${f} must name what it allows`);
+  }
+});
+
+Deno.test("the edge task's flags deny files, FFI, spawns, other hosts and other env", async () => {
+  const run = edgeRunArgs(["--upstream", "http://127.0.0.1:8101,http://127.0.0.1:8102"]);
+  assert.notEqual(run, "help");
+  const flags = (run as string[]).filter((a) => a.startsWith("--allow-"));
+  assert.ok(!flags.some((f) => /^--allow-(ffi|write|run|sys|all)/.test(f)), flags.join(" "));
+  const readFlag = flags.find((f) => f.startsWith("--allow-read="));
+  const probe = `${REPO_ROOT}/tests/cli/probes/denied_operations.ts`;
+  const probeFlags = readFlag
+    ? flags.map((f) => (f === readFlag ? `${f},${probe}` : f))
+    : [...flags, `--allow-read=${probe}`];
+  const results = await underFlags(probeFlags);
+  for (const [what, outcome] of Object.entries(results)) {
+    assert.equal(outcome, "denied", `${what}: ${outcome} under ${flags.join(" ")}`);
   }
 });
