@@ -17,8 +17,15 @@ export interface EngineOptions {
   readonly threads?: number;
   /** Requests allowed to wait while all sequences are busy. Default 8. */
   readonly maxQueue?: number;
-  /** Sequences the scheduler may run at once (KV cells are split between them). Default 1. */
+  /**
+   * Slots decoded together in one batch (continuous batching over one unified KV cache).
+   * Default 1.
+   */
+  readonly parallel?: number;
+  /** @deprecated the old name of `parallel` (used when `parallel` is absent). */
   readonly parallelSequences?: number;
+  /** Memory bound of the image-embedding cache (LRU), bytes. Default 256 MiB; 0 disables. */
+  readonly imageCacheBytes?: number;
   readonly gpuLayers?: number;
   readonly flashAttention?: FlashAttention;
   /** ggml's repacking buffers; disable on CPUs whose AMX kernels fault. Default llama.cpp's. */
@@ -27,12 +34,16 @@ export interface EngineOptions {
   readonly warmup?: boolean;
   /** completion tokens when a request gives no max_tokens. Default 256. */
   readonly defaultMaxTokens?: number;
-  /** Where llama.cpp's own log lines go. Default: warnings and errors to stderr. */
+  /**
+   * Where llama.cpp's and mtmd's log lines go: "silent" (default) keeps them quiet, "errors"
+   * prints warnings and errors, "verbose" prints all. The last error line is always kept and
+   * quoted when loading or a native call fails.
+   */
   readonly nativeLog?: "silent" | "errors" | "verbose";
 }
 
 export type ResolvedEngineOptions =
-  & Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers">>
+  & Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers" | "parallelSequences">>
   & {
     readonly mmprojPath: string | null;
     readonly useExtraBuffers: boolean | undefined;
@@ -60,12 +71,13 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     imageMaxTokens: options.imageMaxTokens ?? imageTokenBudget(maxImageSize),
     threads: options.threads ?? navigator.hardwareConcurrency,
     maxQueue: options.maxQueue ?? 8,
-    parallelSequences: options.parallelSequences ?? 1,
+    parallel: options.parallel ?? options.parallelSequences ?? 1,
+    imageCacheBytes: options.imageCacheBytes ?? 256 * 1024 * 1024,
     gpuLayers: options.gpuLayers ?? 0,
     flashAttention: options.flashAttention ?? "auto",
     useExtraBuffers: options.useExtraBuffers,
     warmup: options.warmup ?? true,
     defaultMaxTokens: options.defaultMaxTokens ?? 256,
-    nativeLog: options.nativeLog ?? "errors",
+    nativeLog: options.nativeLog ?? "silent",
   };
 }
