@@ -27,6 +27,11 @@ export interface EngineOptions {
   /** Memory bound of the image-embedding cache (LRU), bytes. Default 256 MiB; 0 disables. */
   readonly imageCacheBytes?: number;
   readonly gpuLayers?: number;
+  /**
+   * Flash attention. Default "auto", except on CPU with parallel > 1, where it means "off": the
+   * CPU kernel's arithmetic depends on how many query rows share a batch, so with it a
+   * request's tokens would depend on what else was batched with it.
+   */
   readonly flashAttention?: FlashAttention;
   /** ggml's repacking buffers; disable on CPUs whose AMX kernels fault. Default llama.cpp's. */
   readonly useExtraBuffers?: boolean;
@@ -62,6 +67,9 @@ export function imageTokenBudget(maxImageSize: number): number {
 
 export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
   const maxImageSize = options.maxImageSize ?? 1024;
+  const parallel = options.parallel ?? options.parallelSequences ?? 1;
+  const gpuLayers = options.gpuLayers ?? 0;
+  const batchInvariant = parallel > 1 && gpuLayers === 0;
   return {
     modelPath: options.modelPath,
     mmprojPath: options.mmprojPath ?? null,
@@ -71,10 +79,10 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     imageMaxTokens: options.imageMaxTokens ?? imageTokenBudget(maxImageSize),
     threads: options.threads ?? navigator.hardwareConcurrency,
     maxQueue: options.maxQueue ?? 8,
-    parallel: options.parallel ?? options.parallelSequences ?? 1,
+    parallel,
     imageCacheBytes: options.imageCacheBytes ?? 256 * 1024 * 1024,
-    gpuLayers: options.gpuLayers ?? 0,
-    flashAttention: options.flashAttention ?? "auto",
+    gpuLayers,
+    flashAttention: options.flashAttention ?? (batchInvariant ? "off" : "auto"),
     useExtraBuffers: options.useExtraBuffers,
     warmup: options.warmup ?? true,
     defaultMaxTokens: options.defaultMaxTokens ?? 256,
