@@ -191,7 +191,9 @@ export class InputChunk {
       : "image";
     this.tokens = Number(mtmd.mtmd_input_chunk_get_n_tokens(pointer));
     this.positions = mtmd.mtmd_input_chunk_get_n_pos(pointer);
-    this.imageId = this.kind === "image" ? readCString(mtmd.mtmd_input_chunk_get_id(pointer)) : null;
+    this.imageId = this.kind === "image"
+      ? readCString(mtmd.mtmd_input_chunk_get_id(pointer))
+      : null;
     this.#pointer = pointer;
     this.#mtmd = mtmd;
   }

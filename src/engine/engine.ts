@@ -57,14 +57,19 @@ function toWire(
   transfer: ArrayBuffer[],
 ): WireMessage[] {
   return messages.map((message) => {
-    if (typeof message.content === "string") return { role: message.role, content: message.content };
+    if (typeof message.content === "string") {
+      return { role: message.role, content: message.content };
+    }
     return {
       role: message.role,
       content: message.content.map((part) => {
         if (part.type === "text") return part;
         const data = new Uint8Array(part.image.data);
         transfer.push(data.buffer);
-        return { type: "image", image: { width: part.image.width, height: part.image.height, data } };
+        return {
+          type: "image",
+          image: { width: part.image.width, height: part.image.height, data },
+        };
       }),
     };
   });
@@ -244,7 +249,9 @@ class WorkerEngine implements Engine {
   #crashed(reason: string): void {
     this.#closing ??= Promise.resolve();
     this.#worker.terminate();
-    this.#failAll(() => new NativeCallError("decode_failed", `the engine worker failed: ${reason}`));
+    this.#failAll(() =>
+      new NativeCallError("decode_failed", `the engine worker failed: ${reason}`)
+    );
   }
 
   #failAll(error: () => Error): void {

@@ -411,10 +411,13 @@ export class StepLoop {
           this.#batchSize,
         );
       } catch (error) {
-        this.#failGeneration(g, new NativeCallError(
-          "encode_failed",
-          `image tile ${item.key.slice(-8)}: ${errorText(error)}${this.#log.reason()}`,
-        ));
+        this.#failGeneration(
+          g,
+          new NativeCallError(
+            "encode_failed",
+            `image tile ${item.key.slice(-8)}: ${errorText(error)}${this.#log.reason()}`,
+          ),
+        );
         return true;
       }
       g.cursor++;
@@ -469,7 +472,10 @@ export class StepLoop {
       const why = code === 1 ? "the KV cache is full" : `llama_decode returned ${code}`;
       for (const g of inBatch) {
         if (g.phase === "generate") this.#finish(g, "length", true);
-        else this.#failGeneration(g, new NativeCallError("decode_failed", why + this.#log.reason()));
+        else {this.#failGeneration(
+            g,
+            new NativeCallError("decode_failed", why + this.#log.reason()),
+          );}
       }
       return;
     }
