@@ -12,6 +12,7 @@ export class NativeLog {
   readonly #encoder = new TextEncoder();
   #level: NativeLogLevel = "info";
   #line = "";
+  #firstError: string | null = null;
   #lastError: string | null = null;
 
   constructor(mode: NativeLogMode) {
@@ -23,14 +24,20 @@ export class NativeLog {
     return this.#lastError;
   }
 
-  /** Forgets the last error (before a call whose own failure should be reported). */
+  /** The first error line since clearLastError(): the root cause, before generic follow-ups. */
+  get firstError(): string | null {
+    return this.#firstError;
+  }
+
+  /** Forgets earlier errors (before a call whose own failure should be reported). */
   clearLastError(): void {
+    this.#firstError = null;
     this.#lastError = null;
   }
 
-  /** " (llama.cpp: <last error>)" for messages, or "" when nothing was logged. */
+  /** " (llama.cpp: <first error since clearLastError>)" for messages, or "". */
   reason(): string {
-    return this.#lastError ? ` (llama.cpp: ${this.#lastError})` : "";
+    return this.#firstError ? ` (llama.cpp: ${this.#firstError})` : "";
   }
 
   async install(): Promise<void> {
@@ -55,7 +62,10 @@ export class NativeLog {
 
   #endLine(): void {
     const line = this.#line.trim();
-    if (this.#level === "error" && line.length > 0) this.#lastError = line;
+    if (this.#level === "error" && line.length > 0) {
+      this.#firstError ??= line;
+      this.#lastError = line;
+    }
     this.#line = "";
   }
 }
