@@ -32,6 +32,8 @@ interface Options {
   clients: number;
   perClient: number;
   context: number;
+  /** Which scenarios to run: "one" (one client + same image twice), "concurrent". */
+  scenarios: readonly string[];
 }
 
 interface Sample {
@@ -76,10 +78,28 @@ function decodeTps(s: Sample): number {
   return decodeMs > 0 ? (s.tokens - 1) / (decodeMs / 1000) : 0;
 }
 
-function peakRssMiB(pid: number | "self"): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-  const kb = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? 0);
-  return kb / 1024;
+/** Peak RSS (VmHWM) of another process; null where /proc is not readable. */
+function peakRssMiB(pid: number): number | null {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN) / 1024;
+  } catch {
+    return null;
+  }
+}
+
+/** This process's RSS, sampled (reading /proc/self needs --allow-all). */
+class RssSampler {
+  #peak = 0;
+  readonly #timer = setInterval(() => this.sample(), 100);
+  sample(): void {
+    this.#peak = Math.max(this.#peak, Deno.memoryUsage().rss);
+  }
+  stop(): number {
+    clearInterval(this.#timer);
+    this.sample();
+    return this.#peak / 2 ** 20;
+  }
 }
 
 // --- ours ---------------------------------------------------------------------------------
@@ -233,7 +253,7 @@ function row(label: string, p: Pair, digits: number, lowerIsBetter: boolean, tar
 export async function benchServe(o: Options): Promise<{ markdown: string }> {
   const { model, mmproj } = fixturePaths("500m");
   const rel = (p: string) => p.startsWith(REPO + "/") ? p.slice(REPO.length + 1) : p;
-  const budget = imageTokenBudget(o.image);
+  const budget = imageTokenBudget(1024); // the service's default max_image_size, both sides
   const common = [
     "-m",
     rel(model),
@@ -259,7 +279,7 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   let seed = 1;
 
   // One client: TTFT, decode speed, total; and the same image asked twice.
-  {
+  if (o.scenarios.includes("one")) {
     const theirArgs = [...common, "-c", String(o.context), "-np", "1"];
     commands.push(
       `loadEngine(${
@@ -325,7 +345,7 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   }
 
   // Concurrent clients on N slots: aggregate throughput and latency percentiles.
-  {
+  if (o.scenarios.includes("concurrent")) {
     const slots = o.clients;
     const context = o.context * slots;
     // Ours turns CPU flash attention off with parallel > 1 (batch-invariant results): match it.
@@ -350,6 +370,7 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
       })`,
       `native/lib/llama-server ${theirArgs.join(" ")}`,
     );
+    const rss = new RssSampler();
     const engine = await loadEngine({ ...oursOptions(slots), contextSize: context });
     const server = await LlamaServer.start(theirArgs);
     const throughput = pair(), p50 = pair(), p99 = pair();
@@ -396,11 +417,12 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
         row("aggregate completion tok/s", throughput, 2, false, 1.05),
         row("p50 latency ms", p50, 0, true, 1),
         row("p99 latency ms", p99, 0, true, 1),
-        `| peak RSS MiB (this bench process / llama-server) | ${peakRssMiB("self").toFixed(0)} | ${
-          peakRssMiB(server.pid).toFixed(0)
+        `| peak RSS MiB (this bench process / llama-server) | ${rss.stop().toFixed(0)} | ${
+          peakRssMiB(server.pid)?.toFixed(0) ?? "n/a"
         } | | | | |`,
       );
     } finally {
+      rss.stop();
       await engine.close();
       await server.stop();
     }
@@ -425,7 +447,9 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
     "Commands (`deno task bench:serve` runs both; paths relative to the repo):",
     "",
     "```",
-    `deno task bench:serve --runs ${o.runs} --tokens ${o.tokens} --threads ${o.threads} --image ${o.image} --clients ${o.clients}`,
+    `deno task bench:serve --runs ${o.runs} --tokens ${o.tokens} --threads ${o.threads} ` +
+    `--image ${o.image} --clients ${o.clients} --per-client ${o.perClient} ` +
+    `--context ${o.context} --scenarios ${o.scenarios.join(",")}`,
     ...commands,
     "```",
   ].join("\n");
@@ -443,6 +467,7 @@ if (import.meta.main) {
       clients: { type: "string", default: "4" },
       "per-client": { type: "string", default: "2" },
       context: { type: "string", default: "4096" },
+      scenarios: { type: "string", default: "one,concurrent" },
     },
   });
   const options: Options = {
@@ -453,6 +478,7 @@ if (import.meta.main) {
     clients: Number(values.clients),
     perClient: Number(values["per-client"]),
     context: Number(values.context),
+    scenarios: values.scenarios.split(","),
   };
   const { writeBenchmarksSection } = await import("./sections.ts");
   const { markdown } = await benchServe(options);
