@@ -1,4 +1,5 @@
 /** How an engine is configured, with the defaults a user gets when a field is absent. */
+import { z } from "zod";
 import type { FlashAttention } from "../../ffi/llama.ts";
 
 export interface EngineOptions {
@@ -65,7 +66,35 @@ export function imageTokenBudget(maxImageSize: number): number {
   return Math.max(1, Math.floor(maxImageSize / PIXELS_PER_TOKEN_SIDE) ** 2);
 }
 
-export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+const positive = z.number().int().positive();
+const optionsSchema = z.object({
+  modelPath: z.string().min(1),
+  mmprojPath: z.string().min(1).optional(),
+  contextSize: positive.optional(),
+  batchSize: positive.optional(),
+  maxImageSize: positive.optional(),
+  imageMaxTokens: positive.optional(),
+  threads: positive.optional(),
+  maxQueue: z.number().int().nonnegative().optional(),
+  parallel: positive.max(256).optional(),
+  parallelSequences: positive.max(256).optional(),
+  imageCacheBytes: z.number().int().nonnegative().optional(),
+  gpuLayers: z.number().int().min(-1).optional(),
+  flashAttention: z.enum(["auto", "on", "off"]).optional(),
+  useExtraBuffers: z.boolean().optional(),
+  warmup: z.boolean().optional(),
+  defaultMaxTokens: positive.optional(),
+  nativeLog: z.enum(["silent", "errors", "verbose"]).optional(),
+});
+
+/** Checks the options (a TypeError naming the bad field) and fills in the defaults. */
+export function resolveEngineOptions(input: EngineOptions): ResolvedEngineOptions {
+  const parsed = optionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TypeError(`engine option ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const options = parsed.data;
   const maxImageSize = options.maxImageSize ?? 1024;
   const parallel = options.parallel ?? options.parallelSequences ?? 1;
   const gpuLayers = options.gpuLayers ?? 0;

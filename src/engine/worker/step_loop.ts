@@ -238,15 +238,20 @@ export class StepLoop {
     }
   }
 
-  /** The free slot with the longest common prefix; ties go to the least recently used. */
+  /**
+   * The free slot with the longest common prefix; on a tie the one holding the least (so other
+   * slots' caches survive), then the least recently used.
+   */
   #chooseSlot(free: Slot[], prompt: PreparedPrompt): Slot {
     let best = free[0]!;
     let bestPositions = -1;
     for (const slot of free) {
       const { positions } = commonPrefix(slot.cached, prompt.items);
+      const tie = positions === bestPositions;
       if (
         positions > bestPositions ||
-        (positions === bestPositions && slot.lastUsed < best.lastUsed)
+        (tie && slot.cachedPositions < best.cachedPositions) ||
+        (tie && slot.cachedPositions === best.cachedPositions && slot.lastUsed < best.lastUsed)
       ) {
         best = slot;
         bestPositions = positions;
