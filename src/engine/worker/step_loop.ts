@@ -157,7 +157,14 @@ export class StepLoop {
         this.#wake = null;
         continue;
       }
-      await this.#step();
+      try {
+        await this.#step();
+      } catch (error) {
+        // A failure outside a native call's own handling: fail what was running, keep serving.
+        for (const slot of this.#slots) {
+          if (slot.generation) this.#failGeneration(slot.generation, error);
+        }
+      }
       this.#publishStats();
       // Lets stop/close/generate messages in before the next step.
       await yieldToEvents();
