@@ -77,7 +77,6 @@ function toWire(
 
 interface Live {
   readonly stream: DeltaStream;
-  readonly sessionId: string | undefined;
   readonly cleanup: () => void;
 }
 
@@ -130,7 +129,6 @@ class WorkerEngine implements Engine {
     };
     this.#live.set(id, {
       stream,
-      sessionId: request.sessionId,
       cleanup,
     });
     if (request.sessionId !== undefined) this.#sessions.set(request.sessionId, id);
