@@ -149,8 +149,19 @@ class LlamaServer {
     const port = (listener.addr as Deno.NetAddr).port;
     listener.close();
     const full = [...args, "--host", "127.0.0.1", "--port", String(port)];
-    const process = new Deno.Command(LLAMA_SERVER, { args: full, stdout: "null", stderr: "null" })
-      .spawn();
+    // Its log goes to logs/ (git-ignored), to read when it dies mid-run.
+    await Deno.mkdir(`${REPO}/logs`, { recursive: true });
+    const log = await Deno.open(`${REPO}/logs/bench-llama-server-${port}.log`, {
+      write: true,
+      create: true,
+      truncate: true,
+    });
+    const process = new Deno.Command(LLAMA_SERVER, {
+      args: full,
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    void process.stderr.pipeTo(log.writable).catch(() => {});
     const server = new LlamaServer(args, process, port);
     const deadline = Date.now() + 120_000;
     while (true) {
@@ -385,7 +396,8 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
     );
     const rss = new RssSampler();
     const engine = await loadEngine({ ...oursOptions(slots), contextSize: context });
-    const server = await LlamaServer.start(theirArgs);
+    let server = await LlamaServer.start(theirArgs);
+    let restarts = 0;
     const throughput = pair(), p50 = pair(), p99 = pair();
     const lateness: number[] = [];
     const size = Math.min(o.image, 512);
@@ -424,7 +436,20 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
             clearInterval(timer);
           }
         };
-        const theirsRun = () => load((i) => server.ask(urls[i]!, "Describe this image.", o.tokens));
+        const theirsOnce = () =>
+          load((i) => server.ask(urls[i]!, "Describe this image.", o.tokens));
+        const theirsRun = async () => {
+          try {
+            return await theirsOnce();
+          } catch (error) {
+            // llama-server died mid-run (its log is in logs/): restart it, redo the run once.
+            console.error(`bench serve: llama-server failed (${error}); restarting it`);
+            restarts++;
+            await server.stop();
+            server = await LlamaServer.start(theirArgs);
+            return await theirsOnce();
+          }
+        };
         let ours, theirs;
         if (run % 2 === 0) {
           ours = await oursRun();
@@ -448,6 +473,7 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
         } / ${Math.max(...lateness).toFixed(1)} | | | | p99 ≤ 20 | ${
           quantile(lateness, 0.99) <= 20 ? "yes" : "no"
         } |`,
+        `| llama-server restarts after a crash (log in logs/) | | ${restarts} | | | | |`,
         `| peak RSS MiB (this bench process / llama-server) | ${rss.stop().toFixed(0)} | ${
           peakRssMiB(server.pid)?.toFixed(0) ?? "n/a"
         } | | | | |`,
