@@ -87,6 +87,12 @@ export async function loadNativeLibraries(): Promise<NativeLibraries> {
   return loaded;
 }
 
+/** The libraries loadNativeLibraries() opened; throws when it has not run yet. */
+export function loadedLibraries(): NativeLibraries {
+  if (loaded === null) throw new NativeLibraryError("native libraries are not loaded yet");
+  return loaded;
+}
+
 const encoder = new TextEncoder();
 
 /** A NUL-terminated UTF-8 copy of `text` for `const char *` parameters. */

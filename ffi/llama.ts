@@ -3,7 +3,13 @@
  * Each wrapper owns one native object; nothing outside ffi/ sees a pointer.
  */
 import { NativeHandle, nonNull, unwrap } from "./handle.ts";
-import { cString, type LlamaLib, loadNativeLibraries, readCString } from "./library.ts";
+import {
+  cString,
+  type LlamaLib,
+  loadedLibraries,
+  loadNativeLibraries,
+  readCString,
+} from "./library.ts";
 import {
   ggmlThreadpoolParams,
   llamaBatch,
@@ -92,7 +98,7 @@ export class LlamaModel extends NativeHandle {
     );
   }
 
-  /** Loads a GGUF file off the event loop; null when llama.cpp rejects the file. */
+  /** Loads a GGUF file (blocks the calling thread: the engine worker's); null when rejected. */
   static async load(path: string, options: ModelLoadOptions = {}): Promise<LlamaModel | null> {
     const llama = await lib();
     const params = new StructBuffer(llamaModelParams, llama.llama_model_default_params());
@@ -101,7 +107,7 @@ export class LlamaModel extends NativeHandle {
       params.set("use_extra_bufts", options.useExtraBuffers);
     }
     const path0 = cString(path);
-    const pointer = await llama.llama_model_load_from_file(path0, params.bytes);
+    const pointer = llama.llama_model_load_from_file(path0, params.bytes);
     return pointer === null ? null : new LlamaModel(llama, pointer);
   }
 
@@ -275,6 +281,8 @@ export interface ContextOptions {
   readonly threads: number;
   readonly batchThreads?: number;
   readonly flashAttention?: FlashAttention;
+  /** One KV cache shared by all sequences (no static per-sequence split). Default true. */
+  readonly unifiedKv?: boolean;
   /** Runs decode (and prompt batches) on this pool; it must outlive the context. */
   readonly threadPool?: CpuThreadPool | null;
 }
@@ -294,7 +302,7 @@ export class LlamaContext extends NativeHandle {
     );
   }
 
-  /** Creates a context (allocates the KV cache) off the event loop; null on failure. */
+  /** Creates a context (allocates the KV cache); null on failure. */
   static async create(model: LlamaModel, options: ContextOptions): Promise<LlamaContext | null> {
     const llama = await lib();
     const params = new StructBuffer(llamaContextParams, llama.llama_context_default_params());
@@ -305,8 +313,9 @@ export class LlamaContext extends NativeHandle {
     params.set("n_threads", options.threads);
     params.set("n_threads_batch", options.batchThreads ?? options.threads);
     params.set("flash_attn_type", FLASH_ATTN[options.flashAttention ?? "auto"]);
+    params.set("kv_unified", options.unifiedKv ?? true);
     params.set("no_perf", true);
-    const pointer = await llama.llama_init_from_model(unwrap(model), params.bytes);
+    const pointer = llama.llama_init_from_model(unwrap(model), params.bytes);
     if (pointer === null) return null;
     if (options.threadPool) {
       llama.llama_attach_threadpool(pointer, unwrap(options.threadPool), null);
@@ -331,23 +340,26 @@ export class LlamaContext extends NativeHandle {
     return this.#llama.llama_memory_seq_rm(this.#memory, sequence, from, to);
   }
 
+  /** The highest position the sequence holds in the KV cache; -1 when it holds none. */
+  lastPosition(sequence: number): number {
+    return this.#llama.llama_memory_seq_pos_max(this.#memory, sequence);
+  }
+
   clearMemory(): void {
     this.#llama.llama_memory_clear(this.#memory, true);
   }
 
   /**
-   * Runs the model over a batch off the event loop. Returns llama_decode's code: 0 ok, 1 no KV
+   * Runs the model over a batch, synchronously on the calling thread (the engine worker's: one
+   * thread drives ggml, no per-call pool-thread hop). Returns llama_decode's code: 0 ok, 1 no KV
    * slot, 2 aborted, < 0 error.
    */
-  async decode(batch: TokenBatch): Promise<number> {
-    const struct = batch._struct;
-    const code = await this.#llama.llama_decode(this.pointer, struct);
-    void struct; // kept alive until the call returned
-    return code;
+  decode(batch: TokenBatch): number {
+    return this.#llama.llama_decode(this.pointer, batch._struct);
   }
 }
 
-/** A llama_batch of single-sequence tokens, reused across decode calls. */
+/** A llama_batch of tokens (one sequence id each), reused across decode calls. */
 export class TokenBatch extends NativeHandle {
   readonly capacity: number;
   readonly #struct: StructBuffer<keyof typeof llamaBatch.fields & string>;
@@ -449,7 +461,13 @@ export class SamplerChain extends NativeHandle {
 
   /** Null when the grammar does not parse (llama.cpp logs why). */
   static async create(model: LlamaModel, options: SamplerOptions): Promise<SamplerChain | null> {
-    const llama = await lib();
+    await lib();
+    return SamplerChain.createNow(model, options);
+  }
+
+  /** create() for callers that already hold a loaded model (no await between steps). */
+  static createNow(model: LlamaModel, options: SamplerOptions): SamplerChain | null {
+    const llama = loadedLibraries().llama;
     const params = new StructBuffer(
       llamaSamplerChainParams,
       llama.llama_sampler_chain_default_params(),

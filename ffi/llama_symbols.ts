@@ -32,7 +32,6 @@ export const llamaSymbols = {
       llamaModelParams.ffiType, // struct llama_model_params params
     ],
     result: "pointer", // struct llama_model *
-    nonblocking: true,
   },
   llama_model_free: {
     parameters: ["pointer"], // struct llama_model * model
@@ -44,7 +43,6 @@ export const llamaSymbols = {
       llamaContextParams.ffiType, // struct llama_context_params params
     ],
     result: "pointer", // struct llama_context *
-    nonblocking: true,
   },
   llama_free: {
     parameters: ["pointer"], // struct llama_context * ctx
@@ -150,6 +148,14 @@ export const llamaSymbols = {
     result: "bool",
   },
 
+  llama_memory_seq_pos_max: {
+    parameters: [
+      "pointer", // llama_memory_t mem
+      "i32", // llama_seq_id seq_id
+    ],
+    result: "i32", // llama_pos, -1 when the sequence holds no cells
+  },
+
   llama_batch_init: {
     parameters: [
       "i32", // int32_t n_tokens
@@ -168,7 +174,6 @@ export const llamaSymbols = {
       llamaBatch.ffiType, // struct llama_batch batch
     ],
     result: "i32",
-    nonblocking: true,
   },
 
   llama_sampler_chain_init: {

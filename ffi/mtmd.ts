@@ -1,6 +1,7 @@
 /**
- * Thin typed wrappers over libmtmd: the vision context, RGB bitmaps, tokenized input chunks and
- * batched image encoding. Long calls (init, tokenize, encode, chunk decode) are nonblocking.
+ * Thin typed wrappers over libmtmd: the vision context, RGB bitmaps, tokenized input chunks,
+ * image encoding and decoding image embeddings into the LLM. Every call is synchronous: the
+ * engine worker owns these objects and drives them from its one thread.
  */
 import { NativeHandle, nonNull, unwrap } from "./handle.ts";
 import { cString, loadNativeLibraries, type MtmdLib, readCString } from "./library.ts";
@@ -38,7 +39,7 @@ export class VisionContext extends NativeHandle {
     this.#mtmd = mtmd;
   }
 
-  /** Loads an mmproj GGUF for `model` off the event loop; null when mtmd rejects it. */
+  /** Loads an mmproj GGUF for `model`; null when mtmd rejects it. */
   static async load(
     path: string,
     model: LlamaModel,
@@ -54,7 +55,7 @@ export class VisionContext extends NativeHandle {
     if (options.imageMaxTokens) params.set("image_max_tokens", options.imageMaxTokens);
     if (options.imageMinTokens) params.set("image_min_tokens", options.imageMinTokens);
     const path0 = cString(path);
-    const pointer = await mtmd.mtmd_init_from_file(path0, unwrap(model), params.bytes);
+    const pointer = mtmd.mtmd_init_from_file(path0, unwrap(model), params.bytes);
     return pointer === null ? null : new VisionContext(mtmd, pointer);
   }
 
@@ -66,12 +67,8 @@ export class VisionContext extends NativeHandle {
    * Splits `text` at media markers and tokenizes it, with one bitmap per marker, in order.
    * Returns mtmd's code on failure: 1 marker/bitmap count mismatch, 2 image preprocessing.
    */
-  async tokenize(
-    text: string,
-    bitmaps: readonly Bitmap[],
-    addSpecial: boolean,
-  ): Promise<InputChunks | number> {
-    const chunks = await InputChunks.create(this.#mtmd);
+  tokenize(text: string, bitmaps: readonly Bitmap[], addSpecial: boolean): InputChunks | number {
+    const chunks = InputChunks.create(this.#mtmd);
     const text0 = cString(text);
     const input = new StructBuffer(mtmdInputText)
       .setPointer("text", Deno.UnsafePointer.of(text0))
@@ -80,7 +77,7 @@ export class VisionContext extends NativeHandle {
       .set("parse_special", true);
     const array = new BigUint64Array(Math.max(1, bitmaps.length));
     bitmaps.forEach((b, i) => array[i] = BigInt(Deno.UnsafePointer.value(unwrap(b))));
-    const code = await this.#mtmd.mtmd_tokenize(
+    const code = this.#mtmd.mtmd_tokenize(
       this.pointer,
       unwrap(chunks),
       input.bytes,
@@ -95,46 +92,34 @@ export class VisionContext extends NativeHandle {
     return chunks;
   }
 
-  newEncodeBatch(): EncodeBatch {
-    return EncodeBatch.create(this.#mtmd, this.pointer);
+  /**
+   * Runs the vision encoder over one image chunk and returns a copy of its embeddings
+   * (chunk.tokens x embeddingSize floats); throws MtmdCallError when encoding fails.
+   */
+  encodeChunk(chunk: InputChunk, embeddingSize: number): Float32Array<ArrayBuffer> {
+    const code = this.#mtmd.mtmd_encode_chunk(this.pointer, chunkPointer(chunk));
+    if (code !== 0) throw new MtmdCallError("mtmd_encode_chunk", code);
+    const out = nonNull(this.#mtmd.mtmd_get_output_embd(this.pointer), () => {
+      return new Error("mtmd_get_output_embd returned NULL");
+    });
+    const floats = chunk.tokens * embeddingSize;
+    return new Float32Array(Deno.UnsafePointerView.getArrayBuffer(out, floats * 4).slice(0));
   }
 
-  /** Decodes a text chunk into the LLM; returns the new position or throws with mtmd's code. */
-  async evalTextChunk(
+  /**
+   * Decodes an image chunk's embeddings into `sequence` of the LLM at `position` (in batches of
+   * `batchSize`); returns the next position or throws with mtmd's code.
+   */
+  decodeImageChunk(
     context: LlamaContext,
     chunk: InputChunk,
+    embeddings: Float32Array<ArrayBuffer>,
     position: number,
     sequence: number,
     batchSize: number,
-    logitsLast: boolean,
-  ): Promise<number> {
+  ): number {
     const newPosition = Int32Array.of(position); // mtmd advances it in place
-    const code = await this.#mtmd.mtmd_helper_eval_chunk_single(
-      this.pointer,
-      unwrap(context),
-      chunkPointer(chunk),
-      position,
-      sequence,
-      batchSize,
-      logitsLast,
-      newPosition,
-    );
-    if (code !== 0) throw new MtmdCallError("mtmd_helper_eval_chunk_single", code);
-    return newPosition[0]!;
-  }
-
-  /** Decodes an image chunk's encoded embeddings into the LLM; returns the new position. */
-  async decodeImageChunk(
-    context: LlamaContext,
-    chunk: InputChunk,
-    batch: EncodeBatch,
-    position: number,
-    sequence: number,
-    batchSize: number,
-  ): Promise<number> {
-    const embeddings = batch._embeddingsFor(chunk);
-    const newPosition = Int32Array.of(position); // mtmd advances it in place
-    const code = await this.#mtmd.mtmd_helper_decode_image_chunk(
+    const code = this.#mtmd.mtmd_helper_decode_image_chunk(
       this.pointer,
       unwrap(context),
       chunkPointer(chunk),
@@ -166,13 +151,21 @@ export class Bitmap extends NativeHandle {
     super("mtmd_bitmap", pointer, (p) => mtmd.mtmd_bitmap_free(p));
   }
 
-  static async fromRgb(width: number, height: number, rgb: Uint8Array): Promise<Bitmap> {
+  /** `id` names the image's content (a hash): every chunk made from it carries that id. */
+  static async fromRgb(
+    width: number,
+    height: number,
+    rgb: Uint8Array,
+    id?: string,
+  ): Promise<Bitmap> {
     if (rgb.length !== width * height * 3) {
       throw new RangeError(`RGB buffer has ${rgb.length} bytes, expected ${width * height * 3}`);
     }
     const mtmd = await lib();
     const pointer = mtmd.mtmd_bitmap_init(width, height, rgb as Uint8Array<ArrayBuffer>);
-    return new Bitmap(mtmd, nonNull(pointer, () => new Error("mtmd_bitmap_init failed")));
+    const bitmap = new Bitmap(mtmd, nonNull(pointer, () => new Error("mtmd_bitmap_init failed")));
+    if (id !== undefined) mtmd.mtmd_bitmap_set_id(bitmap.pointer, cString(id));
+    return bitmap;
   }
 }
 
@@ -186,7 +179,10 @@ export class InputChunk {
   readonly tokens: number;
   /** Positions it advances (equal to tokens for SmolVLM's non-M-RoPE model). */
   readonly positions: number;
+  /** The id of the bitmap an image chunk came from; null for text. */
+  readonly imageId: string | null;
   readonly #pointer: Deno.PointerObject;
+  readonly #mtmd: MtmdLib;
 
   constructor(mtmd: MtmdLib, index: number, pointer: Deno.PointerObject) {
     this.index = index;
@@ -195,7 +191,24 @@ export class InputChunk {
       : "image";
     this.tokens = Number(mtmd.mtmd_input_chunk_get_n_tokens(pointer));
     this.positions = mtmd.mtmd_input_chunk_get_n_pos(pointer);
+    this.imageId = this.kind === "image"
+      ? readCString(mtmd.mtmd_input_chunk_get_id(pointer))
+      : null;
     this.#pointer = pointer;
+    this.#mtmd = mtmd;
+  }
+
+  /** A copy of a text chunk's token ids (empty for an image chunk). */
+  textTokens(): Int32Array {
+    if (this.kind !== "text") return new Int32Array(0);
+    const count = new BigUint64Array(1);
+    const tokens = this.#mtmd.mtmd_input_chunk_get_tokens_text(
+      this.#pointer,
+      new Uint8Array(count.buffer),
+    );
+    const n = Number(count[0]);
+    if (tokens === null || n === 0) return new Int32Array(0);
+    return new Int32Array(Deno.UnsafePointerView.getArrayBuffer(tokens, n * 4).slice(0));
   }
 
   static {
@@ -212,9 +225,8 @@ export class InputChunks extends NativeHandle implements Iterable<InputChunk> {
     this.#mtmd = mtmd;
   }
 
-  static async create(mtmd?: MtmdLib): Promise<InputChunks> {
-    const m = mtmd ?? await lib();
-    return new InputChunks(m, nonNull(m.mtmd_input_chunks_init(), () => new Error("chunks")));
+  static create(mtmd: MtmdLib): InputChunks {
+    return new InputChunks(mtmd, nonNull(mtmd.mtmd_input_chunks_init(), () => new Error("chunks")));
   }
 
   /** Reads the chunk list (after tokenize filled it). */
@@ -234,46 +246,5 @@ export class InputChunks extends NativeHandle implements Iterable<InputChunk> {
 
   [Symbol.iterator](): Iterator<InputChunk> {
     return this.chunks[Symbol.iterator]();
-  }
-}
-
-/** Encodes several image chunks in one vision-encoder call (mtmd_batch). */
-export class EncodeBatch extends NativeHandle {
-  readonly #mtmd: MtmdLib;
-  readonly #members = new Set<Deno.PointerObject>();
-  #encoded = false;
-
-  private constructor(mtmd: MtmdLib, pointer: Deno.PointerObject) {
-    super("mtmd_batch", pointer, (p) => mtmd.mtmd_batch_free(p));
-    this.#mtmd = mtmd;
-  }
-
-  static create(mtmd: MtmdLib, context: Deno.PointerObject): EncodeBatch {
-    return new EncodeBatch(mtmd, nonNull(mtmd.mtmd_batch_init(context), () => new Error("batch")));
-  }
-
-  /** False when the chunk cannot join this batch (full or incompatible). */
-  add(chunk: InputChunk): boolean {
-    const ok = this.#mtmd.mtmd_batch_add_chunk(this.pointer, chunkPointer(chunk)) === 0;
-    if (ok) this.#members.add(chunkPointer(chunk));
-    return ok;
-  }
-
-  has(chunk: InputChunk): boolean {
-    return this.#encoded && this.#members.has(chunkPointer(chunk));
-  }
-
-  async encode(): Promise<void> {
-    const code = await this.#mtmd.mtmd_batch_encode(this.pointer);
-    if (code !== 0) throw new MtmdCallError("mtmd_batch_encode", code);
-    this.#encoded = true;
-  }
-
-  /** @internal for ffi/ */
-  _embeddingsFor(chunk: InputChunk): Deno.PointerObject {
-    if (!this.has(chunk)) throw new Error(`chunk ${chunk.index} was not encoded in this batch`);
-    return nonNull(this.#mtmd.mtmd_batch_get_output_embd(this.pointer, chunkPointer(chunk)), () => {
-      return new Error(`no embeddings for chunk ${chunk.index}`);
-    });
   }
 }

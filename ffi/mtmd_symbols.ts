@@ -11,7 +11,6 @@ export const mtmdSymbols = {
       mtmdContextParams.ffiType, // const struct mtmd_context_params ctx_params
     ],
     result: "pointer", // mtmd_context * (NULL on failure)
-    nonblocking: true,
   },
   mtmd_free: { parameters: ["pointer"], result: "void" }, // mtmd_context * ctx
   mtmd_support_vision: { parameters: ["pointer"], result: "bool" }, // const mtmd_context * ctx
@@ -38,6 +37,13 @@ export const mtmdSymbols = {
     ],
     result: "pointer", // mtmd_bitmap *
   },
+  mtmd_bitmap_set_id: {
+    parameters: [
+      "pointer", // mtmd_bitmap * bitmap
+      "buffer", // const char * id (copied)
+    ],
+    result: "void",
+  },
   mtmd_bitmap_free: { parameters: ["pointer"], result: "void" }, // mtmd_bitmap * bitmap
 
   mtmd_input_chunks_init: { parameters: [], result: "pointer" }, // mtmd_input_chunks *
@@ -53,6 +59,22 @@ export const mtmdSymbols = {
   mtmd_input_chunk_get_type: { parameters: ["pointer"], result: "i32" }, // const mtmd_input_chunk *
   mtmd_input_chunk_get_n_tokens: { parameters: ["pointer"], result: "usize" },
   mtmd_input_chunk_get_n_pos: { parameters: ["pointer"], result: "i32" },
+  mtmd_input_chunk_get_id: { parameters: ["pointer"], result: "pointer" }, // const char * (NULL for text)
+  mtmd_input_chunk_get_tokens_text: {
+    parameters: [
+      "pointer", // const mtmd_input_chunk * chunk
+      "buffer", // size_t * n_tokens_output
+    ],
+    result: "pointer", // const llama_token *
+  },
+  mtmd_encode_chunk: {
+    parameters: [
+      "pointer", // mtmd_context * ctx
+      "pointer", // const mtmd_input_chunk * chunk
+    ],
+    result: "i32", // 0 ok
+  },
+  mtmd_get_output_embd: { parameters: ["pointer"], result: "pointer" }, // float * (mtmd_context *)
   mtmd_helper_get_n_pos: { parameters: ["pointer"], result: "i32" }, // const mtmd_input_chunks *
 
   mtmd_tokenize: {
@@ -64,8 +86,6 @@ export const mtmdSymbols = {
       "usize", // size_t n_bitmaps
     ],
     result: "i32", // 0 ok, 1 marker/bitmap count mismatch, 2 preprocessing error
-    // Image resizing and tiling happen here: off the event loop.
-    nonblocking: true,
   },
 
   mtmd_batch_init: { parameters: ["pointer"], result: "pointer" }, // mtmd_context * ctx
@@ -80,7 +100,6 @@ export const mtmdSymbols = {
   mtmd_batch_encode: {
     parameters: ["pointer"], // mtmd_batch * batch
     result: "i32",
-    nonblocking: true,
   },
   mtmd_batch_get_output_embd: {
     parameters: [
@@ -102,14 +121,13 @@ export const mtmdSymbols = {
       "buffer", // llama_pos * new_n_past
     ],
     result: "i32",
-    nonblocking: true,
   },
   mtmd_helper_decode_image_chunk: {
     parameters: [
       "pointer", // mtmd_context * ctx
       "pointer", // struct llama_context * lctx
       "pointer", // const mtmd_input_chunk * chunk
-      "pointer", // float * encoded_embd
+      "buffer", // float * encoded_embd
       "i32", // llama_pos n_past
       "i32", // llama_seq_id seq_id
       "i32", // int32_t n_batch
@@ -118,7 +136,6 @@ export const mtmdSymbols = {
       "pointer", // void * user_data
     ],
     result: "i32",
-    nonblocking: true,
   },
 } as const satisfies Deno.ForeignLibraryInterface;
 

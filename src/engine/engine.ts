@@ -1,32 +1,32 @@
 /**
- * The in-process engine: loads the model and projector, owns every native object, and runs
- * generations through the scheduler. `loadEngine` is the only way to get one.
+ * The engine as the rest of the service sees it: a main-thread handle over the engine worker,
+ * which owns every native object and runs the step loop. This side admits requests (a bounded
+ * queue answers QueueFullError at once), supersedes stale requests of a realtime session, turns
+ * worker messages into Generations, and never touches FFI.
  */
-import {
-  CpuThreadPool,
-  LlamaContext,
-  LlamaModel,
-  type NativeLogLevel,
-  setNativeLogHandler,
-  systemInfo,
-  TokenBatch,
-} from "../../ffi/llama.ts";
-import { defaultMediaMarker, VisionContext } from "../../ffi/mtmd.ts";
 import { DeltaStream } from "./delta_stream.ts";
-import { EngineClosedError, EngineError, ModelLoadError } from "./errors.ts";
-import { generate, type NativeSession } from "./generate.ts";
+import {
+  EngineClosedError,
+  fromWireError,
+  ModelLoadError,
+  NativeCallError,
+  QueueFullError,
+} from "./errors.ts";
 import { type EngineOptions, resolveEngineOptions } from "./options.ts";
-import { Scheduler } from "./scheduler.ts";
+import type { FromWorker, StopReason, ToWorker, WireMessage, WorkerStats } from "./protocol.ts";
 import type {
+  ChatMessage,
   Engine,
   EngineInfo,
   EngineStats,
   GenerateRequest,
   Generation,
-  GenerationResult,
 } from "./types.ts";
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
+
+/** How long close() waits for the worker to free native memory before terminating it. */
+const CLOSE_GRACE_MS = 30_000;
 
 /** Checks the file before llama.cpp sees it, so the common mistakes get a precise message. */
 async function checkGguf(path: string, what: "model" | "mmproj"): Promise<void> {
@@ -51,104 +51,131 @@ async function checkGguf(path: string, what: "model" | "mmproj"): Promise<void> 
   }
 }
 
-function logHandler(mode: "silent" | "errors" | "verbose") {
-  if (mode === "verbose") return null; // llama.cpp's own stderr logger
-  let last: NativeLogLevel = "info";
-  return (level: NativeLogLevel, text: string) => {
-    // "cont" continues the previous line at the previous line's level.
-    const effective = level === "cont" ? last : level;
-    last = effective;
-    if (mode === "errors" && (effective === "warn" || effective === "error")) {
-      Deno.stderr.writeSync(new TextEncoder().encode(`llama.cpp: ${text}`));
+/** Copies pixels into buffers the worker takes over (the caller keeps its own). */
+function toWire(
+  messages: readonly ChatMessage[],
+  transfer: ArrayBuffer[],
+): WireMessage[] {
+  return messages.map((message) => {
+    if (typeof message.content === "string") {
+      return { role: message.role, content: message.content };
     }
-  };
+    return {
+      role: message.role,
+      content: message.content.map((part) => {
+        if (part.type === "text") return part;
+        const data = new Uint8Array(part.image.data);
+        transfer.push(data.buffer);
+        return {
+          type: "image",
+          image: { width: part.image.width, height: part.image.height, data },
+        };
+      }),
+    };
+  });
 }
 
-class NativeEngine implements Engine {
+interface Live {
+  readonly stream: DeltaStream;
+  readonly cleanup: () => void;
+}
+
+class WorkerEngine implements Engine {
   readonly info: EngineInfo;
-  readonly #session: NativeSession;
-  readonly #scheduler: Scheduler;
-  readonly #aborts = new Set<AbortController>();
-  #failed = 0;
+  readonly #worker: Worker;
+  readonly #mailbox: Int32Array;
+  readonly #maxQueue: number;
+  readonly #live = new Map<string, Live>();
+  readonly #sessions = new Map<string, string>();
+  #workerStats: WorkerStats | null = null;
+  #failedHere = 0;
   #nextId = 0;
   #closing: Promise<void> | null = null;
+  #closed: (() => void) | null = null;
+  /** Moving average of generation durations, for Retry-After hints. */
+  #averageMs = 10_000;
 
-  constructor(session: NativeSession, info: EngineInfo) {
-    this.#session = session;
+  constructor(worker: Worker, mailbox: Int32Array, info: EngineInfo, maxQueue: number) {
+    this.#worker = worker;
+    this.#mailbox = mailbox;
     this.info = info;
-    this.#scheduler = new Scheduler(session.options.parallelSequences, session.options.maxQueue);
+    this.#maxQueue = maxQueue;
+    worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
+    worker.onerror = (event) => {
+      event.preventDefault(); // a worker failure must not take the process down
+      this.#crashed(event.message);
+    };
+    worker.onmessageerror = () => this.#crashed("a message from the engine worker was unreadable");
   }
 
   generate(request: GenerateRequest): Generation {
     if (this.#closing) throw new EngineClosedError();
+    if (request.sessionId !== undefined) {
+      const stale = this.#sessions.get(request.sessionId);
+      if (stale !== undefined) this.#stop(stale, "superseded");
+    }
+    const queued = this.#live.size - this.#running();
+    if (this.#live.size >= this.info.parallelSequences + this.#maxQueue) {
+      throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(queued));
+    }
     const id = `gen-${++this.#nextId}`;
     const stream = new DeltaStream(id);
-    // One controller per generation: fed by the caller's signal and by close().
-    const controller = new AbortController();
-    const onCallerAbort = () => controller.abort(request.signal?.reason);
-    if (request.signal?.aborted) controller.abort(request.signal.reason);
-    request.signal?.addEventListener("abort", onCallerAbort, { once: true });
+    const onAbort = () => this.#stop(id, "abort");
     const cleanup = () => {
-      request.signal?.removeEventListener("abort", onCallerAbort);
-      this.#aborts.delete(controller);
+      request.signal?.removeEventListener("abort", onAbort);
+      if (request.sessionId !== undefined && this.#sessions.get(request.sessionId) === id) {
+        this.#sessions.delete(request.sessionId);
+      }
     };
-    this.#aborts.add(controller);
-    const scoped: GenerateRequest = { ...request, signal: controller.signal };
-    try {
-      this.#scheduler.submit({
+    this.#live.set(id, {
+      stream,
+      cleanup,
+    });
+    if (request.sessionId !== undefined) this.#sessions.set(request.sessionId, id);
+    const transfer: ArrayBuffer[] = [];
+    this.#post({
+      type: "generate",
+      request: {
         id,
-        signal: controller.signal,
-        run: async (sequence, queueMs) => {
-          try {
-            await generate(this.#session, scoped, sequence, stream, queueMs);
-          } catch (error) {
-            this.#failed++;
-            stream.fail(
-              error instanceof EngineError ? error : new EngineError(
-                "decode_failed",
-                `generation failed: ${error instanceof Error ? error.message : error}`,
-                { cause: error },
-              ),
-            );
-          } finally {
-            cleanup();
-          }
-        },
-        cancel: (reason) => {
-          cleanup();
-          if (reason === "closed") stream.fail(new EngineClosedError());
-          else stream.finish(abortedResult());
-        },
-      });
-    } catch (error) {
-      cleanup();
-      throw error;
-    }
+        messages: toWire(request.messages, transfer),
+        maxTokens: request.maxTokens,
+        stop: request.stop,
+        sampling: request.sampling,
+        timeoutMs: request.timeoutMs,
+      },
+    }, transfer);
+    if (request.signal?.aborted) onAbort();
+    else request.signal?.addEventListener("abort", onAbort, { once: true });
     return stream;
   }
 
   stats(): EngineStats {
+    const running = this.#running();
+    const w = this.#workerStats;
     return {
-      running: this.#scheduler.running,
-      queued: this.#scheduler.queued,
-      maxQueue: this.#scheduler.maxQueue,
-      completed: this.#scheduler.completed,
-      failed: this.#failed,
+      running,
+      queued: this.#live.size - running,
+      maxQueue: this.#maxQueue,
+      completed: w?.completed ?? 0,
+      failed: (w?.failed ?? 0) + this.#failedHere,
+      slots: w?.slots ?? [],
+      imageCache: w?.imageCache,
+      promptTokensEvaluated: w?.promptTokensEvaluated ?? 0,
+      promptTokensReused: w?.promptTokensReused ?? 0,
+      superseded: w?.superseded ?? 0,
     };
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      const closing = this.#scheduler.close();
-      for (const controller of this.#aborts) controller.abort(new EngineClosedError());
-      await closing;
-      const { batches, vision, context, threadPool, model } = this.#session;
-      batches.forEach((b) => b.close());
-      vision?.close();
-      context.close();
-      threadPool?.close();
-      model.close();
-      await setNativeLogHandler(null);
+      const closed = new Promise<void>((resolve) => this.#closed = resolve);
+      this.#post({ type: "close" });
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const grace = new Promise<void>((resolve) => timer = setTimeout(resolve, CLOSE_GRACE_MS));
+      await Promise.race([closed, grace]);
+      clearTimeout(timer);
+      this.#worker.terminate();
+      this.#failAll(() => new EngineClosedError());
     })();
     return this.#closing;
   }
@@ -156,137 +183,111 @@ class NativeEngine implements Engine {
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
-}
 
-function abortedResult(): GenerationResult {
-  return {
-    text: "",
-    tokens: [],
-    finishReason: "abort",
-    usage: { promptTokens: 0, imageTokens: 0, completionTokens: 0 },
-    timings: {
-      queueMs: 0,
-      tokenizeMs: 0,
-      encodeMs: 0,
-      prefillMs: 0,
-      decodeMs: 0,
-      totalMs: 0,
-      imageEncoderPasses: 0,
-      prefillTokensPerSecond: 0,
-      decodeTokensPerSecond: 0,
-    },
-  };
+  /**
+   * Generations holding a slot: the worker fills free slots first-come first-served, so this
+   * counts them at once rather than when the worker's "started" message arrives.
+   */
+  #running(): number {
+    return Math.min(this.#live.size, this.info.parallelSequences);
+  }
+
+  #retryAfterSeconds(queued: number): number {
+    const slots = Math.max(1, this.info.parallelSequences);
+    return Math.max(1, Math.ceil((this.#averageMs * (1 + queued / slots)) / 1000));
+  }
+
+  #post(message: ToWorker, transfer: Transferable[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+
+  #stop(id: string, reason: StopReason): void {
+    if (!this.#live.has(id)) return;
+    this.#post({ type: "stop", id, reason });
+    Atomics.add(this.#mailbox, 0, 1); // reaches a step already under way
+  }
+
+  #receive(message: FromWorker): void {
+    switch (message.type) {
+      case "started":
+        break; // slot occupancy is counted from #live (see #running)
+      case "delta":
+        this.#live.get(message.id)?.stream.push(message.text);
+        break;
+      case "result": {
+        const live = this.#end(message.id);
+        if (!live) break;
+        this.#averageMs = 0.8 * this.#averageMs + 0.2 * message.result.timings.totalMs;
+        live.stream.finish(message.result);
+        break;
+      }
+      case "failed":
+        this.#end(message.id)?.stream.fail(fromWireError(message.error));
+        break;
+      case "stats":
+        this.#workerStats = message.stats;
+        break;
+      case "closed":
+        this.#closed?.();
+        break;
+      case "loaded":
+      case "load_failed":
+        break; // handled by loadEngine before this handler is installed
+    }
+  }
+
+  #end(id: string): Live | undefined {
+    const live = this.#live.get(id);
+    if (!live) return undefined;
+    this.#live.delete(id);
+    live.cleanup();
+    return live;
+  }
+
+  #crashed(reason: string): void {
+    this.#closing ??= Promise.resolve();
+    this.#worker.terminate();
+    this.#failAll(() =>
+      new NativeCallError("decode_failed", `the engine worker failed: ${reason}`)
+    );
+  }
+
+  #failAll(error: () => Error): void {
+    for (const id of [...this.#live.keys()]) {
+      this.#failedHere++;
+      this.#end(id)?.stream.fail(error());
+    }
+  }
 }
 
 /**
- * Loads the text model (and the mmproj when given), creates the context, and returns a ready
- * engine. Throws ModelLoadError with a one-line reason when a file is missing or rejected.
+ * Starts the engine worker, which loads the text model (and the mmproj when given) and creates
+ * the context. Throws ModelLoadError with a one-line reason when a file is missing or rejected
+ * (llama.cpp's own last error line included).
  */
 export async function loadEngine(options: EngineOptions): Promise<Engine> {
   const resolved = resolveEngineOptions(options);
   await checkGguf(resolved.modelPath, "model");
   if (resolved.mmprojPath) await checkGguf(resolved.mmprojPath, "mmproj");
-  await setNativeLogHandler(logHandler(resolved.nativeLog));
-
-  const model = await LlamaModel.load(resolved.modelPath, {
-    gpuLayers: resolved.gpuLayers,
-    useExtraBuffers: resolved.useExtraBuffers,
+  const worker = new Worker(new URL("./worker/engine_worker.ts", import.meta.url), {
+    type: "module",
+    name: "smolvlm-engine",
   });
-  if (model === null) {
-    throw new ModelLoadError(
-      "model_load_failed",
-      `llama.cpp could not load ${resolved.modelPath} (corrupt, truncated or unsupported GGUF)`,
-    );
-  }
-  const owned: Disposable[] = [model];
-  try {
-    const threadPool = await CpuThreadPool.create(resolved.threads);
-    if (threadPool) owned.push(threadPool);
-    const context = await LlamaContext.create(model, {
-      threadPool,
-      contextSize: resolved.contextSize,
-      batchSize: resolved.batchSize,
-      sequences: resolved.parallelSequences,
-      threads: resolved.threads,
-      flashAttention: resolved.flashAttention,
-    });
-    if (context === null) {
-      throw new ModelLoadError(
-        "model_load_failed",
-        `llama.cpp could not create a ${resolved.contextSize}-token context`,
-      );
-    }
-    owned.push(context);
-    let vision: VisionContext | null = null;
-    if (resolved.mmprojPath) {
-      vision = await VisionContext.load(resolved.mmprojPath, model, {
-        threads: resolved.threads,
-        imageMaxTokens: resolved.imageMaxTokens,
-        warmup: resolved.warmup,
-        useGpu: resolved.gpuLayers !== 0,
-        flashAttention: resolved.flashAttention,
-      });
-      if (vision === null) {
-        throw new ModelLoadError(
-          "mmproj_load_failed",
-          `mtmd could not load ${resolved.mmprojPath} as a projector for this model ` +
-            `(not an mmproj, or its embedding size does not match the text model)`,
-        );
-      }
-      owned.push(vision);
-      if (!vision.supportsVision) {
-        throw new ModelLoadError(
-          "mmproj_load_failed",
-          `${resolved.mmprojPath} has no vision tower`,
-        );
-      }
-    }
-    const batches: TokenBatch[] = [];
-    for (let i = 0; i < resolved.parallelSequences; i++) {
-      const batch = await TokenBatch.create(context.batchSize);
-      owned.push(batch);
-      batches.push(batch);
-    }
-    if (resolved.warmup) {
-      // One throwaway decode, as llama.cpp's tools do at load: the first request should not pay
-      // for faulting in the mmapped weights and allocating the compute graph.
-      const batch = batches[0]!;
-      batch.add(Math.max(0, model.vocab.bos), 0, 0, true);
-      await context.decode(batch);
-      batch.clear();
-      context.clearMemory();
-    }
-    const session: NativeSession = {
-      threadPool,
-      model,
-      context,
-      vision,
-      batches,
-      marker: await defaultMediaMarker(),
-      template: model.chatTemplate(),
-      options: resolved,
+  const mailbox = new SharedArrayBuffer(4);
+  const loaded = await new Promise<EngineInfo>((resolve, reject) => {
+    worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      const message = event.data;
+      if (message.type === "loaded") resolve(message.info);
+      if (message.type === "load_failed") reject(fromWireError(message.error));
     };
-    const info: EngineInfo = {
-      modelPath: resolved.modelPath,
-      mmprojPath: resolved.mmprojPath,
-      modelDescription: model.description(),
-      contextSize: context.contextSize,
-      trainContextSize: model.trainContextSize,
-      vocabSize: model.vocab.size,
-      embeddingSize: model.embeddingSize,
-      parameterCount: model.parameterCount,
-      modelSizeBytes: model.sizeBytes,
-      vision: vision !== null,
-      maxImageSize: resolved.maxImageSize,
-      imageMaxTokens: resolved.imageMaxTokens,
-      threads: resolved.threads,
-      gpuLayers: resolved.gpuLayers,
-      systemInfo: await systemInfo(),
-      parallelSequences: resolved.parallelSequences,
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new ModelLoadError("model_load_failed", `the engine worker failed: ${event.message}`));
     };
-    return new NativeEngine(session, info);
-  } catch (error) {
-    for (const resource of owned.reverse()) resource[Symbol.dispose]();
+    worker.postMessage({ type: "load", options: resolved, mailbox } satisfies ToWorker);
+  }).catch((error) => {
+    worker.terminate();
     throw error;
-  }
+  });
+  return new WorkerEngine(worker, new Int32Array(mailbox), loaded, resolved.maxQueue);
 }

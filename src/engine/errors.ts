@@ -85,3 +85,58 @@ export class NativeCallError extends EngineError {
     this.name = "NativeCallError";
   }
 }
+
+/** An engine error as it crosses the worker boundary (structured clone drops classes). */
+export interface WireError {
+  readonly name: string;
+  readonly code: EngineErrorCode;
+  readonly message: string;
+  readonly promptTokens?: number;
+  readonly contextSize?: number;
+  readonly retryAfterSeconds?: number;
+}
+
+export function toWireError(error: unknown): WireError {
+  if (error instanceof ContextOverflowError) {
+    return {
+      name: error.name,
+      code: error.code,
+      message: error.message,
+      promptTokens: error.promptTokens,
+      contextSize: error.contextSize,
+    };
+  }
+  if (error instanceof EngineError) {
+    return { name: error.name, code: error.code, message: error.message };
+  }
+  return {
+    name: "NativeCallError",
+    code: "decode_failed",
+    message: `generation failed: ${error instanceof Error ? error.message : String(error)}`,
+  };
+}
+
+/** Rebuilds the typed error on the main thread, so `instanceof` works for callers. */
+export function fromWireError(wire: WireError): EngineError {
+  let error: EngineError;
+  switch (wire.name) {
+    case "ModelLoadError":
+      error = new ModelLoadError(wire.code as "model_load_failed", wire.message);
+      break;
+    case "InvalidRequestError":
+      error = new InvalidRequestError(wire.code as "invalid_request", wire.message);
+      break;
+    case "ContextOverflowError":
+      error = new ContextOverflowError(wire.promptTokens ?? 0, wire.contextSize ?? 0);
+      break;
+    case "EngineClosedError":
+      error = new EngineClosedError();
+      break;
+    case "NativeCallError":
+      error = new NativeCallError(wire.code as "decode_failed", wire.message);
+      break;
+    default:
+      error = new EngineError(wire.code, wire.message);
+  }
+  return error;
+}

@@ -1,4 +1,5 @@
 /** How an engine is configured, with the defaults a user gets when a field is absent. */
+import { z } from "zod";
 import type { FlashAttention } from "../../ffi/llama.ts";
 
 export interface EngineOptions {
@@ -17,9 +18,21 @@ export interface EngineOptions {
   readonly threads?: number;
   /** Requests allowed to wait while all sequences are busy. Default 8. */
   readonly maxQueue?: number;
-  /** Sequences the scheduler may run at once (KV cells are split between them). Default 1. */
+  /**
+   * Slots decoded together in one batch (continuous batching over one unified KV cache).
+   * Default 1.
+   */
+  readonly parallel?: number;
+  /** @deprecated the old name of `parallel` (used when `parallel` is absent). */
   readonly parallelSequences?: number;
+  /** Memory bound of the image-embedding cache (LRU), bytes. Default 256 MiB; 0 disables. */
+  readonly imageCacheBytes?: number;
   readonly gpuLayers?: number;
+  /**
+   * Flash attention. Default "auto", except on CPU with parallel > 1, where it means "off": the
+   * CPU kernel's arithmetic depends on how many query rows share a batch, so with it a
+   * request's tokens would depend on what else was batched with it.
+   */
   readonly flashAttention?: FlashAttention;
   /** ggml's repacking buffers; disable on CPUs whose AMX kernels fault. Default llama.cpp's. */
   readonly useExtraBuffers?: boolean;
@@ -27,12 +40,16 @@ export interface EngineOptions {
   readonly warmup?: boolean;
   /** completion tokens when a request gives no max_tokens. Default 256. */
   readonly defaultMaxTokens?: number;
-  /** Where llama.cpp's own log lines go. Default: warnings and errors to stderr. */
+  /**
+   * Where llama.cpp's and mtmd's log lines go: "silent" (default) keeps them quiet, "errors"
+   * prints warnings and errors, "verbose" prints all. The last error line is always kept and
+   * quoted when loading or a native call fails.
+   */
   readonly nativeLog?: "silent" | "errors" | "verbose";
 }
 
 export type ResolvedEngineOptions =
-  & Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers">>
+  & Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers" | "parallelSequences">>
   & {
     readonly mmprojPath: string | null;
     readonly useExtraBuffers: boolean | undefined;
@@ -49,8 +66,39 @@ export function imageTokenBudget(maxImageSize: number): number {
   return Math.max(1, Math.floor(maxImageSize / PIXELS_PER_TOKEN_SIDE) ** 2);
 }
 
-export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOptions {
+const positive = z.number().int().positive();
+const optionsSchema = z.object({
+  modelPath: z.string().min(1),
+  mmprojPath: z.string().min(1).optional(),
+  contextSize: positive.optional(),
+  batchSize: positive.optional(),
+  maxImageSize: positive.optional(),
+  imageMaxTokens: positive.optional(),
+  threads: positive.optional(),
+  maxQueue: z.number().int().nonnegative().optional(),
+  parallel: positive.max(256).optional(),
+  parallelSequences: positive.max(256).optional(),
+  imageCacheBytes: z.number().int().nonnegative().optional(),
+  gpuLayers: z.number().int().min(-1).optional(),
+  flashAttention: z.enum(["auto", "on", "off"]).optional(),
+  useExtraBuffers: z.boolean().optional(),
+  warmup: z.boolean().optional(),
+  defaultMaxTokens: positive.optional(),
+  nativeLog: z.enum(["silent", "errors", "verbose"]).optional(),
+});
+
+/** Checks the options (a TypeError naming the bad field) and fills in the defaults. */
+export function resolveEngineOptions(input: EngineOptions): ResolvedEngineOptions {
+  const parsed = optionsSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new TypeError(`engine option ${issue.path.join(".")}: ${issue.message}`);
+  }
+  const options = parsed.data;
   const maxImageSize = options.maxImageSize ?? 1024;
+  const parallel = options.parallel ?? options.parallelSequences ?? 1;
+  const gpuLayers = options.gpuLayers ?? 0;
+  const batchInvariant = parallel > 1 && gpuLayers === 0;
   return {
     modelPath: options.modelPath,
     mmprojPath: options.mmprojPath ?? null,
@@ -60,12 +108,13 @@ export function resolveEngineOptions(options: EngineOptions): ResolvedEngineOpti
     imageMaxTokens: options.imageMaxTokens ?? imageTokenBudget(maxImageSize),
     threads: options.threads ?? navigator.hardwareConcurrency,
     maxQueue: options.maxQueue ?? 8,
-    parallelSequences: options.parallelSequences ?? 1,
-    gpuLayers: options.gpuLayers ?? 0,
-    flashAttention: options.flashAttention ?? "auto",
+    parallel,
+    imageCacheBytes: options.imageCacheBytes ?? 256 * 1024 * 1024,
+    gpuLayers,
+    flashAttention: options.flashAttention ?? (batchInvariant ? "off" : "auto"),
     useExtraBuffers: options.useExtraBuffers,
     warmup: options.warmup ?? true,
     defaultMaxTokens: options.defaultMaxTokens ?? 256,
-    nativeLog: options.nativeLog ?? "errors",
+    nativeLog: options.nativeLog ?? "silent",
   };
 }

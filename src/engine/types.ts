@@ -44,11 +44,25 @@ export interface GenerateRequest {
   /** Generation ends before any of these strings; they are not part of the output. */
   readonly stop?: readonly string[];
   readonly sampling?: SamplingOptions;
-  /** Aborting stops the generation within one token (finish reason "abort"). */
+  /** Aborting stops the generation within one engine step (finish reason "abort"). */
   readonly signal?: AbortSignal;
+  /**
+   * A realtime session's name: a newer request with the same id supersedes this one, queued or
+   * running, which then ends with finish reason "superseded".
+   */
+  readonly sessionId?: string;
+  /**
+   * Time limit once the generation holds a slot (queue time does not count); past it the
+   * generation ends with finish reason "timeout" and its slot is freed at the next step.
+   */
+  readonly timeoutMs?: number;
 }
 
-export type FinishReason = "stop" | "length" | "abort";
+/**
+ * "abort": the caller's signal or close(); "superseded": a newer request of the same session;
+ * "timeout": the request's own timeoutMs ran out while it held a slot.
+ */
+export type FinishReason = "stop" | "length" | "abort" | "superseded" | "timeout";
 
 export interface Usage {
   /** All prompt positions evaluated, image tokens included. */
@@ -56,6 +70,8 @@ export interface Usage {
   /** The part of promptTokens that came from images. */
   readonly imageTokens: number;
   readonly completionTokens: number;
+  /** The part of promptTokens reused from a slot's KV cache (not evaluated again). */
+  readonly cachedTokens?: number;
 }
 
 export interface Timings {
@@ -70,7 +86,10 @@ export interface Timings {
   /** Generating completion tokens. */
   readonly decodeMs: number;
   readonly totalMs: number;
+  /** Vision-encoder passes this generation ran (cached image tiles cost none). */
   readonly imageEncoderPasses: number;
+  /** Image tiles whose embeddings came from the image-embedding cache. */
+  readonly imageCacheHits?: number;
   readonly prefillTokensPerSecond: number;
   readonly decodeTokensPerSecond: number;
 }
@@ -117,7 +136,28 @@ export interface EngineInfo {
   readonly gpuLayers: number;
   /** llama.cpp's system info line (SIMD features, backends). */
   readonly systemInfo: string;
+  /** Slots decoded together in one batch (continuous batching). */
   readonly parallelSequences: number;
+  /** Memory bound of the image-embedding cache. */
+  readonly imageCacheBytes?: number;
+}
+
+export type SlotState = "idle" | "prefill" | "generate";
+
+export interface SlotStats {
+  readonly sequence: number;
+  readonly state: SlotState;
+  /** Positions this slot's sequence holds in the KV cache (kept after a finished generation
+   * for prefix reuse; 0 after a cancelled one). */
+  readonly kvTokens: number;
+}
+
+export interface ImageCacheStats {
+  readonly hits: number;
+  readonly misses: number;
+  readonly entries: number;
+  readonly bytes: number;
+  readonly capacityBytes: number;
 }
 
 export interface EngineStats {
@@ -126,6 +166,13 @@ export interface EngineStats {
   readonly maxQueue: number;
   readonly completed: number;
   readonly failed: number;
+  readonly slots?: readonly SlotStats[];
+  readonly imageCache?: ImageCacheStats;
+  /** Prompt positions evaluated / reused from KV (prefix reuse), since load. */
+  readonly promptTokensEvaluated?: number;
+  readonly promptTokensReused?: number;
+  /** Generations ended because a newer request of their session arrived. */
+  readonly superseded?: number;
 }
 
 export interface Engine extends AsyncDisposable {

@@ -111,3 +111,12 @@ Deno.test("engine.generate() reports bad requests as typed errors and keeps serv
     assert.deepEqual([engine.stats().running, engine.stats().failed], [0, 5]);
   });
 });
+
+Deno.test("loadEngine() quotes llama.cpp's own reason when it refuses a file", async () => {
+  await assert.rejects(
+    () => loadEngine({ modelPath: TINY.mmproj, nativeLog: "silent" }),
+    (error: unknown) =>
+      error instanceof ModelLoadError &&
+      /llama\.cpp: .*CLIP cannot be used as main model/.test(error.message),
+  );
+});

@@ -69,10 +69,11 @@ Deno.test("engine.generate() with a seed and temperature > 0 is reproducible", a
     assert.equal(result.usage.completionTokens, 5);
   });
   await t.step("streamed deltas concatenate to the result text", async () => {
+    const unseen = syntheticImage(256, 256, 3); // not in the image cache yet: the encoder runs
     const generation = engine.generate({
       messages: [{
         role: "user",
-        content: [{ type: "image", image }, { type: "text", text: "Hi" }],
+        content: [{ type: "image", image: unseen }, { type: "text", text: "Hi" }],
       }],
       maxTokens: 20,
       sampling: { temperature: 0 },

@@ -1,0 +1,136 @@
+/**
+ * Loads every native object the engine uses (model, context, threadpool, mtmd, batch) inside the
+ * engine worker, and frees them in reverse order. Load failures become ModelLoadError with
+ * llama.cpp's own last error line as the reason.
+ */
+import {
+  CpuThreadPool,
+  LlamaContext,
+  LlamaModel,
+  systemInfo,
+  TokenBatch,
+} from "../../../ffi/llama.ts";
+import { defaultMediaMarker, VisionContext } from "../../../ffi/mtmd.ts";
+import { ModelLoadError } from "../errors.ts";
+import type { ResolvedEngineOptions } from "../options.ts";
+import type { EngineInfo } from "../types.ts";
+import type { NativeLog } from "./native_log.ts";
+
+export interface NativeSession extends Disposable {
+  readonly model: LlamaModel;
+  readonly context: LlamaContext;
+  readonly vision: VisionContext | null;
+  /** The one token batch every step fills (n_batch tokens). */
+  readonly batch: TokenBatch;
+  readonly marker: string;
+  readonly template: string | null;
+  readonly options: ResolvedEngineOptions;
+  readonly info: EngineInfo;
+}
+
+export async function openNativeSession(
+  options: ResolvedEngineOptions,
+  log: NativeLog,
+): Promise<NativeSession> {
+  log.clearLastError();
+  const model = LlamaModel.load(options.modelPath, {
+    gpuLayers: options.gpuLayers,
+    useExtraBuffers: options.useExtraBuffers,
+  });
+  const loaded = await model;
+  if (loaded === null) {
+    throw new ModelLoadError(
+      "model_load_failed",
+      `llama.cpp could not load ${options.modelPath} (corrupt, truncated or unsupported GGUF)` +
+        log.reason(),
+    );
+  }
+  const owned: Disposable[] = [loaded];
+  try {
+    const threadPool = await CpuThreadPool.create(options.threads);
+    if (threadPool) owned.push(threadPool);
+    const context = await LlamaContext.create(loaded, {
+      threadPool,
+      contextSize: options.contextSize,
+      batchSize: options.batchSize,
+      sequences: options.parallel,
+      unifiedKv: true,
+      threads: options.threads,
+      flashAttention: options.flashAttention,
+    });
+    if (context === null) {
+      throw new ModelLoadError(
+        "model_load_failed",
+        `llama.cpp could not create a ${options.contextSize}-token context` + log.reason(),
+      );
+    }
+    owned.push(context);
+    let vision: VisionContext | null = null;
+    if (options.mmprojPath) {
+      log.clearLastError();
+      vision = await VisionContext.load(options.mmprojPath, loaded, {
+        threads: options.threads,
+        imageMaxTokens: options.imageMaxTokens,
+        warmup: options.warmup,
+        useGpu: options.gpuLayers !== 0,
+        flashAttention: options.flashAttention,
+      });
+      if (vision === null) {
+        throw new ModelLoadError(
+          "mmproj_load_failed",
+          `mtmd could not load ${options.mmprojPath} as a projector for this model ` +
+            `(not an mmproj, or its embedding size does not match the text model)` + log.reason(),
+        );
+      }
+      owned.push(vision);
+      if (!vision.supportsVision) {
+        throw new ModelLoadError("mmproj_load_failed", `${options.mmprojPath} has no vision tower`);
+      }
+    }
+    const batch = await TokenBatch.create(context.batchSize);
+    owned.push(batch);
+    if (options.warmup) {
+      // One throwaway decode, as llama.cpp's tools do at load: the first request should not pay
+      // for faulting in the mmapped weights and allocating the compute graph.
+      batch.add(Math.max(0, loaded.vocab.bos), 0, 0, true);
+      context.decode(batch);
+      batch.clear();
+      context.clearMemory();
+    }
+    const info: EngineInfo = {
+      modelPath: options.modelPath,
+      mmprojPath: options.mmprojPath,
+      modelDescription: loaded.description(),
+      contextSize: context.contextSize,
+      trainContextSize: loaded.trainContextSize,
+      vocabSize: loaded.vocab.size,
+      embeddingSize: loaded.embeddingSize,
+      parameterCount: loaded.parameterCount,
+      modelSizeBytes: loaded.sizeBytes,
+      vision: vision !== null,
+      maxImageSize: options.maxImageSize,
+      imageMaxTokens: options.imageMaxTokens,
+      threads: options.threads,
+      gpuLayers: options.gpuLayers,
+      systemInfo: await systemInfo(),
+      parallelSequences: options.parallel,
+      imageCacheBytes: options.imageCacheBytes,
+    };
+    return {
+      model: loaded,
+      context,
+      vision,
+      batch,
+      marker: await defaultMediaMarker(),
+      template: loaded.chatTemplate(),
+      options,
+      info,
+      [Symbol.dispose]() {
+        for (const resource of owned.toReversed()) resource[Symbol.dispose]();
+      },
+    };
+  } catch (error) {
+    for (const resource of owned.reverse()) resource[Symbol.dispose]();
+    throw error;
+  }
+}
