@@ -31,6 +31,9 @@ import { renderMarkdown } from "./js/markdown.js";
 import { chatMessages } from "./js/conversation.js";
 import { processingDefaultsFromInfo } from "./js/defaults.js";
 
+/** Names this page's realtime requests (X-Session-Id), so a new frame supersedes a stale one. */
+const REALTIME_SESSION = crypto.randomUUID();
+
 /**
  * @template {HTMLElement} T
  * @param {string} id
@@ -721,7 +724,7 @@ function renderReport(timings, reports, requested) {
  * @param {ReturnType<typeof buildRequest>} body
  * @param {AbortSignal} signal
  * @param {AnswerView} view
- * @param {{ replaceOnFirstToken?: boolean }} [opts]
+ * @param {{ replaceOnFirstToken?: boolean, sessionId?: string }} [opts]
  */
 async function runRequest(body, signal, view, opts = {}) {
   const t0 = performance.now();
@@ -751,6 +754,7 @@ async function runRequest(body, signal, view, opts = {}) {
     const result = await streamChat(body, {
       signal,
       idleTimeoutMs,
+      sessionId: opts.sessionId,
       onDelta(piece) {
         if (tFirst === null) {
           tFirst = performance.now();
@@ -962,7 +966,11 @@ const realtime = createLatestFrameScheduler({
       { image: url, exchanges: [], question },
       Math.min(maxTokens(), REALTIME_MAX_TOKENS),
     );
-    const result = await runRequest(body, signal, realtimeView, { replaceOnFirstToken: true });
+    // One session per page: the server drops a stale frame's request when a newer one arrives.
+    const result = await runRequest(body, signal, realtimeView, {
+      replaceOnFirstToken: true,
+      sessionId: REALTIME_SESSION,
+    });
     if (signal.aborted) return;
     logRealtimeAnswer(frame.at, question, result.text);
     clearError();

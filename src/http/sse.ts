@@ -80,9 +80,13 @@ export function usageJson(u: Usage): UsageJson {
   };
 }
 
-/** OpenAI's finish reasons; an aborted generation never reaches a client as a success. */
-export function finishReasonJson(r: FinishReason): "stop" | "length" {
-  return r === "length" ? "length" : "stop";
+/**
+ * OpenAI's finish reasons, plus "superseded" for a realtime request that a newer frame of its
+ * session replaced (X-Session-Id); an aborted generation never reaches a client as a success.
+ */
+export type FinishReasonJson = "stop" | "length" | "superseded";
+export function finishReasonJson(r: FinishReason): FinishReasonJson {
+  return r === "length" ? "length" : r === "superseded" ? "superseded" : "stop";
 }
 
 export interface ChunkContext {
@@ -96,7 +100,7 @@ export interface ChunkContext {
 export function chunk(
   ctx: ChunkContext,
   delta: { role?: "assistant"; content?: string },
-  finishReason: "stop" | "length" | null = null,
+  finishReason: FinishReasonJson | null = null,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {

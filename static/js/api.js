@@ -137,7 +137,8 @@ export async function getInfo(timeoutMs, base = "") {
  * Rejects with an ApiError. `idleTimeoutMs` bounds the wait for the response and then the
  * wait between two pieces of the stream.
  * @param {unknown} body
- * @param {{ signal?: AbortSignal, idleTimeoutMs: number, base?: string } & StreamHandlers} opts
+ * @param {{ signal?: AbortSignal, idleTimeoutMs: number, base?: string, sessionId?: string }
+ *   & StreamHandlers} opts
  * @returns {Promise<StreamResult>}
  */
 export async function streamChat(body, opts) {
@@ -184,7 +185,11 @@ export async function streamChat(body, opts) {
     try {
       res = await fetch(`${opts.base ?? ""}/v1/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json", accept: "text/event-stream" },
+        headers: {
+          "content-type": "application/json",
+          accept: "text/event-stream",
+          ...(opts.sessionId ? { "x-session-id": opts.sessionId } : {}),
+        },
         body: JSON.stringify(body),
         signal: controller.signal,
         cache: "no-store",

@@ -42,7 +42,12 @@ export function grammarFor(req: ParsedChatRequest, limits: RequestLimits): strin
 export function toGenerateRequest(
   req: ParsedChatRequest,
   images: readonly RgbImage[],
-  opts: { defaultMaxTokens: number; grammar: string | null; signal?: AbortSignal },
+  opts: {
+    defaultMaxTokens: number;
+    grammar: string | null;
+    signal?: AbortSignal;
+    sessionId?: string;
+  },
 ): GenerateRequest {
   let next = 0;
   const messages: ChatMessage[] = req.messages.map((m) => {
@@ -61,5 +66,6 @@ export function toGenerateRequest(
     stop: req.stop,
     sampling: opts.grammar !== null ? { ...req.sampling, grammar: opts.grammar } : req.sampling,
     signal: opts.signal,
+    sessionId: opts.sessionId,
   };
 }

@@ -43,6 +43,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),
           grammar,
           signal: run.signal,
+          sessionId: sessionIdOf(c.req.header("x-session-id")),
         });
         throwIfAborted(run.signal);
         const started = startGeneration(run, run.engine, request, images, req.includeUsage);
@@ -57,4 +58,20 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         headers: { allow: "POST" },
       });
     });
+}
+
+/**
+ * A realtime session's name from the `X-Session-Id` header (not OpenAI's `user` field, which
+ * names an end user, not a stream of frames): a newer request of the same session supersedes
+ * the older one. At most 128 visible ASCII characters; anything else is a 400.
+ */
+function sessionIdOf(header: string | undefined): string | undefined {
+  if (header === undefined || header === "") return undefined;
+  if (!/^[\x21-\x7e]{1,128}$/.test(header)) {
+    throw new ApiError(400, "X-Session-Id must be 1-128 visible ASCII characters", {
+      param: "X-Session-Id",
+      code: "invalid_session_id",
+    });
+  }
+  return header;
 }

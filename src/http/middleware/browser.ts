@@ -36,7 +36,7 @@ export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> |
   return cors({
     origin: origins.includes("*") ? "*" : [...origins],
     allowMethods: ["GET", "POST", "OPTIONS"],
-    allowHeaders: ["Authorization", "Content-Type", "X-Request-Id"],
+    allowHeaders: ["Authorization", "Content-Type", "X-Request-Id", "X-Session-Id"],
     exposeHeaders: ["X-Request-Id", "Retry-After"],
     maxAge: 600,
   });

@@ -1,0 +1,67 @@
+/**
+ * Realtime sessions through the real server: a newer request with the same X-Session-Id
+ * supersedes the older one, which ends at once with finish_reason "superseded"; other sessions
+ * are untouched, and a malformed session id is a 400.
+ */
+import assert from "node:assert/strict";
+import { chatBody, type Ev, JSON_HEADERS, parseSse } from "./helpers.ts";
+import { longOutputFormat, spawnServer } from "./server_helpers.ts";
+
+Deno.test({
+  name: "X-Session-Id: a newer request supersedes the running one of its session",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const server = await spawnServer(["--demo", "--no-log-file", "--timeout", "120"]);
+    try {
+      const post = (session: string, extra: Record<string, unknown>) =>
+        fetch(`${server.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { ...JSON_HEADERS, "x-session-id": session },
+          body: chatBody({ stream: true, ...extra }),
+        });
+      const long = { max_tokens: 1500, response_format: longOutputFormat(1500) };
+      const stale = await post("cam-1", long);
+      assert.equal(stale.status, 200);
+      const reader = stale.body!.getReader();
+      await reader.read(); // it is generating
+      const fresh = await post("cam-1", { max_tokens: 4 });
+      const rest: Uint8Array[] = [];
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        rest.push(value);
+      }
+      const staleEvents = parseSse(new TextDecoder().decode(concat(rest))) as Ev[];
+      const last = staleEvents.filter((e) => typeof e === "object" && e.choices?.[0]?.finish_reason)
+        .at(-1);
+      assert.equal(last?.choices[0].finish_reason, "superseded");
+      assert.equal(staleEvents.at(-1), "[DONE]");
+      const freshEvents = parseSse(await fresh.text()) as Ev[];
+      assert.equal(fresh.status, 200);
+      assert.ok(
+        freshEvents.some((e) => typeof e === "object" && e.choices?.[0]?.finish_reason),
+        "the fresh request completes",
+      );
+      const bad = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { ...JSON_HEADERS, "x-session-id": "x".repeat(200) },
+        body: chatBody({ max_tokens: 2 }),
+      });
+      assert.equal(bad.status, 400);
+      assert.equal((await bad.json()).error.code, "invalid_session_id");
+    } finally {
+      assert.equal((await server.stop()).code, 0);
+    }
+  },
+});
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}
