@@ -9,7 +9,7 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
-import { secureHeaders } from "hono/secure-headers";
+import { pageSecurityHeaders } from "../http/middleware/page_security.ts";
 import type { ImageConfig } from "../image/config.ts";
 import type { IsolatedImagePipeline } from "../image/isolated.ts";
 import { STATIC_ASSETS } from "./assets.ts";
@@ -43,29 +43,6 @@ function untilCommitted(client: AbortSignal): { signal: AbortSignal; commit(): v
   if (client.aborted) ac.abort(client.reason);
   else client.addEventListener("abort", onAbort, { once: true });
   return { signal: ac.signal, commit: () => client.removeEventListener("abort", onAbort) };
-}
-
-/**
- * The page's Content-Security-Policy, as src/http/middleware/browser.ts sets it (that module's
- * type import of the HTTP context would pull src/engine into the edge's graph, so it is not
- * imported).
- */
-function pageSecurityHeaders() {
-  return secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "blob:", "data:"],
-      mediaSrc: ["'self'", "blob:"],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-    permissionsPolicy: { camera: ["self"], microphone: [], geolocation: [] },
-  });
 }
 
 function sessionOf(headers: Headers, user: string | null | undefined): string | null {

@@ -8,26 +8,12 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
-import { secureHeaders } from "hono/secure-headers";
+import { pageSecurityHeaders } from "./page_security.ts";
 import type { AppEnv } from "../context.ts";
 
+/** The page's policy and the usual security headers, on every response. */
 export function securityHeaders(): MiddlewareHandler<AppEnv> {
-  return secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "blob:", "data:"],
-      mediaSrc: ["'self'", "blob:"],
-      connectSrc: ["'self'"],
-      objectSrc: ["'none'"],
-      baseUri: ["'none'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-    },
-    // The page uses the camera for live mode; nothing else.
-    permissionsPolicy: { camera: ["self"], microphone: [], geolocation: [] },
-  });
+  return pageSecurityHeaders();
 }
 
 /** CORS for allow-listed origins, or null when none are configured. */
