@@ -55,6 +55,8 @@ export async function spawnServer(
   args: string[],
   opts: { waitHealthy?: boolean; timeoutMs?: number } = {},
 ): Promise<SpawnedServer> {
+  const missing = realEngineMissing();
+  if (missing) throw new Error(`cannot start the real server: ${missing}`);
   const cmd = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
