@@ -48,7 +48,9 @@ export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf]
   --config FILE         JSON config (seed shape: model_name, model_id, port, timeout, inference, ...)
   --host HOST           bind address (default 127.0.0.1; 0.0.0.0 for all interfaces)
   --port N              port (default 8000; 0 picks a free one)
-  --timeout SECONDS     per-request timeout (default 60)
+  --timeout SECONDS     per-request time limit (default 60): reading, image processing and
+                        generation count; waiting in the engine's queue does not (a full
+                        queue answers 429 with Retry-After at once instead)
   --max-queue N         requests allowed to wait for the engine (default 8)
   --context-size N      context window in tokens (default 4096)
   --threads N           CPU threads (default: all cores)

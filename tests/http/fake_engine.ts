@@ -101,6 +101,12 @@ export class FakeEngine implements Engine {
       this.#running++;
       this.started.push({ id, at: performance.now() });
       const startedAt = performance.now();
+      // Like the real engine: the request's limit counts from when it holds a slot.
+      const limit = request.timeoutMs === undefined ? request.signal : AbortSignal.any([
+        ...(request.signal ? [request.signal] : []),
+        AbortSignal.timeout(request.timeoutMs),
+      ]);
+      const timedOut = () => !request.signal?.aborted && limit?.aborted === true;
       let finish: FinishReason = "stop";
       const out: string[] = [];
       try {
@@ -108,13 +114,13 @@ export class FakeEngine implements Engine {
         const deltas = this.#opts.deltas;
         let i = 0;
         for (; i < deltas.length && i < max; i++) {
-          if (request.signal?.aborted || this.#closed) {
-            finish = "abort";
+          if (limit?.aborted || this.#closed) {
+            finish = timedOut() ? "timeout" : "abort";
             break;
           }
-          await abortableDelay(this.#opts.delayMs, request.signal);
-          if (request.signal?.aborted || this.#closed) {
-            finish = "abort";
+          await abortableDelay(this.#opts.delayMs, limit);
+          if (limit?.aborted || this.#closed) {
+            finish = timedOut() ? "timeout" : "abort";
             break;
           }
           if (this.#opts.fail && i >= this.#opts.failAfter) throw this.#opts.fail;
@@ -122,9 +128,9 @@ export class FakeEngine implements Engine {
           buffered.push({ text: deltas[i]! });
           notify();
         }
-        if (finish !== "abort" && i < deltas.length) finish = "length";
-        if (this.#opts.fail && finish !== "abort") throw this.#opts.fail;
-        if (finish === "abort") this.aborted.push(id);
+        if (finish === "stop" && i < deltas.length) finish = "length";
+        if (this.#opts.fail && finish !== "abort" && finish !== "timeout") throw this.#opts.fail;
+        if (finish === "abort" || finish === "timeout") this.aborted.push(id);
         this.#completed++;
         const now = performance.now();
         return {

@@ -47,5 +47,7 @@ export async function settle(
 ): Promise<GenerationResult> {
   const result = await generation.result;
   if (result.finishReason === "abort") throw abortError(reasonOf(signal));
+  // The engine's own limit (time holding a slot, see ChatRun.enterEngine) ran out.
+  if (result.finishReason === "timeout") throw abortError("timeout");
   return result;
 }

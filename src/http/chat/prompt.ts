@@ -47,6 +47,7 @@ export function toGenerateRequest(
     grammar: string | null;
     signal?: AbortSignal;
     sessionId?: string;
+    timeoutMs?: number;
   },
 ): GenerateRequest {
   let next = 0;
@@ -67,5 +68,6 @@ export function toGenerateRequest(
     sampling: opts.grammar !== null ? { ...req.sampling, grammar: opts.grammar } : req.sampling,
     signal: opts.signal,
     sessionId: opts.sessionId,
+    timeoutMs: opts.timeoutMs,
   };
 }

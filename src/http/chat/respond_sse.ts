@@ -57,6 +57,11 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
   };
   const onAbort = () => fail(run.signal.reason);
   run.signal.addEventListener("abort", onAbort, { once: true });
+  // The engine's own time limit (queue time excluded) ends the stream even for a reader that
+  // stopped pulling: it aborts the request like the HTTP timer would.
+  g.generation.result.then((r) => {
+    if (r.finishReason === "timeout") run.abort("timeout");
+  }, () => {});
 
   const body = new ReadableStream<Uint8Array>({
     start(controller) {

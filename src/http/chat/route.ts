@@ -44,6 +44,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           grammar,
           signal: run.signal,
           sessionId: sessionIdOf(c.req.header("x-session-id")),
+          timeoutMs: run.enterEngine(),
         });
         throwIfAborted(run.signal);
         const started = startGeneration(run, run.engine, request, images, req.includeUsage);

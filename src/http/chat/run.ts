@@ -57,6 +57,18 @@ export class ChatRun {
     return engine;
   }
 
+  /**
+   * The request enters the engine's queue: the HTTP timer stops (time spent queued does not
+   * count; a full queue answers 429 at admission instead) and the time left of the request's
+   * timeout becomes the engine's limit, counted from when the generation holds a slot.
+   */
+  enterEngine(): number {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const spent = this.ctx.clock.perf() - this.t0;
+    return Math.max(1, Math.round(this.ctx.config.timeoutMs - spent));
+  }
+
   abort(reason: AbortReason): void {
     this.controller.abort(reason);
   }
