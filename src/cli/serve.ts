@@ -90,7 +90,7 @@ export async function runServe(args: string[]): Promise<number> {
           maxImageSize: cfg.maxImageSize,
           threads: cfg.threads ?? undefined,
           maxQueue: cfg.maxQueue,
-          parallelSequences: cfg.batchSize,
+          parallel: cfg.parallel,
           defaultMaxTokens: cfg.defaultMaxTokens,
           nativeLog: nativeLogMode(),
         }),

@@ -27,6 +27,7 @@ export const SERVE_OPTIONS = {
   port: { type: "string" },
   timeout: { type: "string" },
   "max-queue": { type: "string" },
+  parallel: { type: "string" },
   "context-size": { type: "string" },
   threads: { type: "string" },
   "max-image-size": { type: "string" },
@@ -52,6 +53,8 @@ export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf]
                         generation count; waiting in the engine's queue does not (a full
                         queue answers 429 with Retry-After at once instead)
   --max-queue N         requests allowed to wait for the engine (default 8)
+  --parallel N          generations decoded together, continuous batching (default 1; config
+                        inference.parallel; the seed's inference.batch_size is its older name)
   --context-size N      context window in tokens (default 4096)
   --threads N           CPU threads (default: all cores)
   --max-image-size PX   longest image side for tiling (default 1024)
@@ -160,6 +163,7 @@ export async function resolveServeConfig(args: string[]): Promise<ServiceConfig 
     mmprojPath: v.mmproj,
     demo: v.demo,
     maxQueue: num("max-queue", v["max-queue"], { int: true }),
+    parallel: num("parallel", v.parallel, { int: true, min: 1 }),
     contextSize: num("context-size", v["context-size"], { int: true, min: 1 }),
     threads: num("threads", v.threads, { int: true, min: 1 }),
     maxImageSize: num("max-image-size", v["max-image-size"], { int: true, min: 64 }),

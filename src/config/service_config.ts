@@ -49,7 +49,10 @@ const remoteImagesSchema = z.object({
 });
 
 const inferenceSchema = z.object({
+  /** The seed's name for the number of generations served at once; `parallel` wins when set. */
   batch_size: positiveInt.default(1),
+  /** Slots of the engine's continuous batching (one llama_decode packs them all). */
+  parallel: positiveInt.max(64).optional(),
   expected_response_time: positiveNumber.default(10),
   max_image_size: positiveInt.default(1024),
   context_size: positiveInt.default(4096),
@@ -176,6 +179,8 @@ export interface ServiceConfig {
   /** `--demo`: the tiny synthetic model with random weights. */
   readonly demo: boolean;
   readonly batchSize: number;
+  /** Generations decoded together (engine slots); `inference.parallel`, else `batch_size`. */
+  readonly parallel: number;
   readonly expectedResponseTime: number;
   readonly maxImageSize: number;
   readonly contextSize: number;
@@ -246,6 +251,7 @@ function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
     mmprojPath: f.mmproj_path ?? null,
     demo: false,
     batchSize: f.inference.batch_size,
+    parallel: f.inference.parallel ?? f.inference.batch_size,
     expectedResponseTime: f.inference.expected_response_time,
     maxImageSize: f.inference.max_image_size,
     contextSize: f.inference.context_size,
@@ -326,6 +332,7 @@ export interface ConfigOverrides {
   mmprojPath?: string;
   demo?: boolean;
   maxQueue?: number;
+  parallel?: number;
   contextSize?: number;
   threads?: number;
   maxImageSize?: number;
@@ -351,6 +358,7 @@ export function applyOverrides(base: ServiceConfig, o: ConfigOverrides): Service
     mmprojPath: o.mmprojPath ?? base.mmprojPath,
     demo: o.demo ?? base.demo,
     maxQueue: o.maxQueue ?? base.maxQueue,
+    parallel: o.parallel ?? base.parallel,
     contextSize: o.contextSize ?? base.contextSize,
     threads: o.threads ?? base.threads,
     maxImageSize: o.maxImageSize ?? base.maxImageSize,
