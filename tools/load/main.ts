@@ -111,7 +111,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadSummary> {
   const healthMs: number[] = [];
   let healthFailures = 0;
   let maxQueue: number | null = null;
-  const rss = opts.pid ? { start: rssMiB(opts.pid) ?? 0, peak: 0, end: 0 } : null;
+  // /proc is readable only under some permission sets; without it, RSS is reported as null.
+  const rss0 = opts.pid ? rssMiB(opts.pid) : null;
+  const rss = rss0 !== null ? { start: rss0, peak: rss0, end: 0 } : null;
 
   const client = async (c: number) => {
     for (let i = 0; performance.now() < deadline; i++) {
