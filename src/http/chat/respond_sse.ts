@@ -61,6 +61,7 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
   // stopped pulling: it aborts the request like the HTTP timer would.
   g.generation.result.then((r) => {
     if (r.finishReason === "timeout") run.abort("timeout");
+    else run.armReadTimeout();
   }, () => {});
 
   const body = new ReadableStream<Uint8Array>({

@@ -69,6 +69,15 @@ export class ChatRun {
     return Math.max(1, Math.round(this.ctx.config.timeoutMs - spent));
   }
 
+  /**
+   * The generation is over but the client has not read all of it: the rest of the answer must
+   * be read within the timeout, or the request ends (a reader that stops never holds a slot).
+   */
+  armReadTimeout(): void {
+    if (this.#ended || this.#timer !== undefined) return;
+    this.#timer = setTimeout(() => this.abort("timeout"), this.ctx.config.timeoutMs);
+  }
+
   abort(reason: AbortReason): void {
     this.controller.abort(reason);
   }
