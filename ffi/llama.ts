@@ -73,6 +73,10 @@ export async function setNativeLogHandler(
   previous?.close();
 }
 
+/** enum llama_load_mode (llama.h): read into memory, or memory-map. */
+const LOAD_MODE_NONE = 0;
+const LOAD_MODE_MMAP = 1;
+
 export interface ModelLoadOptions {
   /** Layers to offload to a GPU; 0 for CPU only, -1 for all. */
   readonly gpuLayers?: number;
@@ -81,6 +85,12 @@ export interface ModelLoadOptions {
    * when a portable build picks an AMX CPU variant.
    */
   readonly useExtraBuffers?: boolean;
+  /**
+   * Memory-map the file (llama.cpp's default) instead of reading it into memory. Off by
+   * default: a mapped file that is truncated or replaced while the server runs faults the whole
+   * process (SIGBUS) on the next page it touches; a read copy survives.
+   */
+  readonly mmap?: boolean;
 }
 
 export class LlamaModel extends NativeHandle {
@@ -103,6 +113,7 @@ export class LlamaModel extends NativeHandle {
     const llama = await lib();
     const params = new StructBuffer(llamaModelParams, llama.llama_model_default_params());
     params.set("n_gpu_layers", options.gpuLayers ?? 0);
+    params.set("load_mode", options.mmap ? LOAD_MODE_MMAP : LOAD_MODE_NONE);
     if (options.useExtraBuffers !== undefined) {
       params.set("use_extra_bufts", options.useExtraBuffers);
     }

@@ -5,6 +5,8 @@
 import { SERVE_PERMISSION_FLAGS } from "../../src/cli/serve_permissions.ts";
 import { REPO } from "./helpers.ts";
 
+/** The generated-models directory: the serve permission flags may read below it. */
+export const REPO_ROOT_FIXTURES = `${REPO}/tests/fixtures/generated`;
 export const TINY_DIR = `${REPO}/tests/fixtures/generated/tiny`;
 export const M500_DIR = `${REPO}/tests/fixtures/generated/500m`;
 
