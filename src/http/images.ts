@@ -14,7 +14,7 @@ import { ImageError } from "../image/errors.ts";
 import { parseDataUrl } from "../image/validate.ts";
 import { ApiError, fromImageError } from "./errors.ts";
 import { readCapped } from "./read_capped.ts";
-import { assertPublicHost, isPrivateAddress, RemoteHostRefused } from "./remote_guard.ts";
+import { assertPublicHost, RemoteHostRefused } from "./remote_guard.ts";
 
 /** One image's report, snake_case, as the API returns it. */
 export interface ImageReport {
@@ -50,9 +50,6 @@ export interface ImageProcessor {
     signal?: AbortSignal,
   ): Promise<PreparedImage>;
 }
-
-/** True for loopback, private, link-local and unique-local IP literals (and localhost). */
-export const isPrivateHost = isPrivateAddress;
 
 /** Does `host` match an allow-list entry (exact, or `*.example.com` for subdomains)? */
 export function hostAllowed(host: string, allowHosts: readonly string[]): boolean {
@@ -141,7 +138,7 @@ async function fetchRemote(
         if (!loc || hop === 3) break;
         const next = new URL(loc, current);
         if (
-          !/^https?:$/.test(next.protocol) || isPrivateHost(next.hostname) ||
+          !/^https?:$/.test(next.protocol) ||
           !hostAllowed(next.hostname, remote.allowHosts)
         ) {
           throw new ApiError(

@@ -21,7 +21,7 @@ function gradient(w: number, h: number): { width: number; height: number; data: 
   return { width: w, height: h, data };
 }
 
-function b64(bytes: Uint8Array): string {
+export function b64(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) {
     s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

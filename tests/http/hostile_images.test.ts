@@ -8,15 +8,11 @@ import assert from "node:assert/strict";
 import { encodeJpeg, encodePng } from "../../src/image/codecs.ts";
 import { readFixture, textured } from "../image/helpers.ts";
 import { ascii, be32, concat, le32, webpWithChunk } from "../image/hostile_inputs.ts";
-import { chatBody, JSON_HEADERS } from "./helpers.ts";
+import { b64, chatBody, JSON_HEADERS } from "./helpers.ts";
 import { modelPair, spawnServer, TINY_DIR } from "./server_helpers.ts";
 
 function dataUrl(bytes: Uint8Array, mime: string): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return `data:${mime};base64,${btoa(s)}`;
+  return `data:${mime};base64,${b64(bytes)}`;
 }
 
 async function hostileImages(): Promise<[string, Uint8Array, string][]> {

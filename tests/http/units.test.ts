@@ -9,7 +9,8 @@ import {
   parseServiceConfig,
 } from "../../src/config/service_config.ts";
 import { SSE_DONE, sseEvent } from "../../src/http/sse.ts";
-import { hostAllowed, isPrivateHost, loadImageBytes } from "../../src/http/images.ts";
+import { hostAllowed, loadImageBytes } from "../../src/http/images.ts";
+import { isPrivateAddress as isPrivateHost } from "../../src/http/remote_guard.ts";
 import { ApiError } from "../../src/http/errors.ts";
 import { SERVE_PERMISSION_FLAGS, SERVE_TASK } from "../../src/cli/serve_permissions.ts";
 import { pngDataUrl } from "./helpers.ts";

@@ -171,7 +171,7 @@ export async function benchHttp(
       } | ${f(r.imagePipelineMs)} | ${f(http)} | ${http < 5 ? "yes" : "no"} |`;
     }),
     "",
-    "The image row's overhead is dominated by the image pipeline (src/image: decode, EXIF, crop, resize up to min_size 512, bilateral denoise, LAB), which runs in the HTTP process before the engine; it is reported separately (`timings.image_preprocess_ms`) and benchmarked in its own section. The target applies to the HTTP layer itself.",
+    "The image row's overhead is dominated by the image pipeline (src/image: decode, EXIF, crop, resize up to min_size 512, bilateral denoise, LAB), which runs in the HTTP process's pipeline worker threads before the engine; it is reported separately (`timings.image_preprocess_ms`) and benchmarked in its own section. The target applies to the HTTP layer itself.",
     "",
     "Alone: `deno run --allow-read --allow-write --allow-env --allow-ffi --allow-net=127.0.0.1 tools/bench/http.ts`.",
   ].join("\n");
