@@ -79,6 +79,19 @@ function nativeLibDir(env: { libDir?: string }): string {
   return env.libDir || NATIVE_LIB_READ;
 }
 
+/** The nameservers of /etc/resolv.conf (IPv6 in brackets); none when it cannot be read. */
+export function systemNameservers(): string[] {
+  let text: string;
+  try {
+    text = Deno.readTextFileSync("/etc/resolv.conf");
+  } catch {
+    return [];
+  }
+  return [...text.matchAll(/^\s*nameserver\s+(\S+)/gm)].map((m) =>
+    m[1]!.includes(":") ? `[${m[1]}]` : m[1]!
+  );
+}
+
 /** What `main.ts serve` needs for a resolved config (model paths already absolute). */
 export function servePermissions(
   config: ServiceConfig,
@@ -94,8 +107,15 @@ export function servePermissions(
     IMAGE_PIPELINE_READ,
     ...ENGINE_WORKER_READ,
   ];
+  const imageHosts = config.remoteImages.allowHosts;
   return {
-    net: [bindAddress(config.host, config.port), ...config.remoteImages.allowHosts],
+    // Remote images are checked against their resolved addresses (src/http/remote_guard.ts),
+    // so the server may query the system's nameservers, and only when image hosts are allowed.
+    net: [
+      bindAddress(config.host, config.port),
+      ...imageHosts,
+      ...(imageHosts.length > 0 ? systemNameservers().map((ip) => `${ip}:53`) : []),
+    ],
     read,
     write: config.logDir ? [config.logDir] : [],
     env: SERVE_ENV,

@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import { planDescribe, planPreprocess, planServe } from "../../tools/launch.ts";
 import { REPO_ROOT, TINY } from "../_support/fixtures.ts";
+import { systemNameservers } from "../../src/cli/permissions.ts";
 
 function flag(flags: readonly string[], name: string): string[] {
   const f = flags.find((x) => x === `--allow-${name}` || x.startsWith(`--allow-${name}=`));
@@ -42,7 +43,13 @@ Deno.test("planServe() grants exactly the bind address and the allowed image hos
     "--allow-image-host",
     "cdn.example.org",
   ]);
-  assert.deepEqual(flag(flags, "net"), ["0.0.0.0:8001", "images.example.com", "cdn.example.org"]);
+  assert.deepEqual(flag(flags, "net"), [
+    "0.0.0.0:8001",
+    "images.example.com",
+    "cdn.example.org",
+    // DNS for the resolved-address check of remote images, and only then.
+    ...systemNameservers().map((ip) => `${ip}:53`),
+  ]);
   assertNeverWide(flags);
 });
 
@@ -82,7 +89,11 @@ Deno.test("planServe() takes host, port, model and image hosts from a --config f
       }),
     );
     const { flags } = await planServe(["--config", config]);
-    assert.deepEqual(flag(flags, "net"), ["0.0.0.0:9100", "photos.example.com"]);
+    assert.deepEqual(flag(flags, "net"), [
+      "0.0.0.0:9100",
+      "photos.example.com",
+      ...systemNameservers().map((ip) => `${ip}:53`),
+    ]);
     const read = flag(flags, "read");
     for (const p of [config, model, mmproj]) assert.ok(read.includes(p), p);
     assertNeverWide(flags);
