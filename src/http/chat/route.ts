@@ -7,6 +7,7 @@
  * @module
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import { zValidator } from "@hono/zod-validator";
 import type { AppContext } from "../context.ts";
 import { ApiError, fromZodError, modelNotFound } from "../errors.ts";
@@ -66,13 +67,15 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
  * names an end user, not a stream of frames): a newer request of the same session supersedes
  * the older one. At most 128 visible ASCII characters; anything else is a 400.
  */
+const sessionHeaders = z.object({
+  "x-session-id": z.string().refine((v) => /^[\x21-\x7e]{1,128}$/.test(v), {
+    message: "must be 1-128 visible ASCII characters",
+    params: { code: "invalid_session_id" },
+  }).optional(),
+});
+
 function sessionIdOf(header: string | undefined): string | undefined {
-  if (header === undefined || header === "") return undefined;
-  if (!/^[\x21-\x7e]{1,128}$/.test(header)) {
-    throw new ApiError(400, "X-Session-Id must be 1-128 visible ASCII characters", {
-      param: "X-Session-Id",
-      code: "invalid_session_id",
-    });
-  }
-  return header;
+  const r = sessionHeaders.safeParse({ "x-session-id": header || undefined });
+  if (!r.success) throw fromZodError(r.error);
+  return r.data["x-session-id"];
 }
