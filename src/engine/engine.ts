@@ -230,6 +230,9 @@ class WorkerEngine implements Engine {
       case "closed":
         this.#closed?.();
         break;
+      case "batch":
+        for (const m of message.messages) this.#receive(m);
+        break;
       case "loaded":
       case "load_failed":
         break; // handled by loadEngine before this handler is installed

@@ -71,4 +71,6 @@ export type FromWorker =
   | { readonly type: "result"; readonly id: string; readonly result: GenerationResult }
   | { readonly type: "failed"; readonly id: string; readonly error: WireError }
   | { readonly type: "stats"; readonly stats: WorkerStats }
-  | { readonly type: "closed" };
+  | { readonly type: "closed" }
+  /** What one step produced, in order: one message, so the main thread wakes once per step. */
+  | { readonly type: "batch"; readonly messages: readonly FromWorker[] };

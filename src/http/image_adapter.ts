@@ -32,6 +32,10 @@ export function createImageProcessor(opts: ImageAdapterOptions): ImageProcessor 
     resolveConfig(override): ImageConfig {
       return override ? parseImageRequestOverride(override, base) : base;
     },
+    parseJsonBody(bytes, signal) {
+      // Strings shorter than this cost less to decode here than a worker round trip.
+      return pipeline.parseJson(bytes, { nonce: crypto.randomUUID(), minLength: 4096, signal });
+    },
     async process(bytes, declaredMime, config, signal): Promise<PreparedImage> {
       // The bytes are used once, so their buffer moves to the worker instead of being copied.
       const { image, report: r } = await pipeline.process(

@@ -10,7 +10,8 @@
  */
 import type { RgbImage } from "../engine/mod.ts";
 import type { RemoteImagesConfig } from "../config/service_config.ts";
-import { ImageError } from "../image/errors.ts";
+import { DataUrlError, ImageError } from "../image/errors.ts";
+import { type JsonWithMedia, lookupMediaRef } from "../image/json_media.ts";
 import { parseDataUrl } from "../image/validate.ts";
 import { ApiError, fromImageError } from "./errors.ts";
 import { readCapped } from "./read_capped.ts";
@@ -49,6 +50,11 @@ export interface ImageProcessor {
     config: unknown,
     signal?: AbortSignal,
   ): Promise<PreparedImage>;
+  /**
+   * Parses a JSON request body off the main thread, its large inline media (data: URLs)
+   * decoded to bytes. Throws JsonBodyError (src/image/json_media.ts).
+   */
+  parseJsonBody(bytes: Uint8Array, signal?: AbortSignal): Promise<JsonWithMedia>;
 }
 
 /** Does `host` match an allow-list entry (exact, or `*.example.com` for subdomains)? */
@@ -74,7 +80,14 @@ export async function loadImageBytes(
   param: string,
   remote: RemoteImagesConfig,
   signal?: AbortSignal,
+  body?: JsonWithMedia,
 ): Promise<LoadedBytes> {
+  // Decoded while the body was parsed in a worker (read_body.ts).
+  const inline = body ? lookupMediaRef(body, url) : undefined;
+  if (inline !== undefined) {
+    if ("error" in inline) throw fromImageError(new DataUrlError(inline.error), param);
+    return { bytes: inline.bytes, mime: inline.mime || null };
+  }
   const trimmed = url.trim();
   if (/^data:/i.test(trimmed)) {
     try {

@@ -9,8 +9,9 @@
 import type { RgbImage } from "./codecs.ts";
 import type { ImageConfig } from "./config.ts";
 import { ImageBusyError, ImageError, imageErrorFromWire, ImageTimeoutError } from "./errors.ts";
+import { JsonBodyError, type JsonWithMedia } from "./json_media.ts";
 import type { PreprocessReport, PreprocessResult } from "./pipeline.ts";
-import type { PipelineJob, PipelineMessage } from "./pipeline_protocol.ts";
+import type { PipelineMessage, WorkerJob } from "./pipeline_protocol.ts";
 
 export interface IsolatedPipelineOptions {
   /** Worker count. Default: the core count, at most 4. */
@@ -45,9 +46,9 @@ export interface IsolatedPipelineStats {
 }
 
 interface Job {
-  readonly msg: PipelineJob;
+  readonly msg: WorkerJob;
   readonly transfer: ArrayBuffer[];
-  readonly resolve: (r: PreprocessResult) => void;
+  readonly resolve: (r: PreprocessResult | JsonWithMedia) => void;
   readonly reject: (e: unknown) => void;
   readonly signal?: AbortSignal;
   onAbort?: () => void;
@@ -112,35 +113,74 @@ export class IsolatedImagePipeline {
     config: ImageConfig,
     opts: IsolatedProcessOptions = {},
   ): Promise<PreprocessResult> {
+    const owned = opts.transfer === true && input.bytes.buffer instanceof ArrayBuffer &&
+      input.bytes.byteOffset === 0 && input.bytes.byteLength === input.bytes.buffer.byteLength;
+    const bytes = owned ? input.bytes : input.bytes.slice();
+    return this.#enqueue<PreprocessResult>(
+      {
+        kind: "image",
+        id: this.#nextId++,
+        bytes,
+        mime: input.mime,
+        config,
+        output: opts.output,
+        testDelayMs: opts.testDelayMs,
+      },
+      bytes,
+      opts.signal,
+    );
+  }
+
+  /**
+   * Parses a JSON request body in a worker, its large inline media decoded to bytes
+   * (json_media.ts), under the same deadline and abort rules as an image. The bytes' buffer
+   * moves to the worker when it spans the whole buffer. Throws JsonBodyError for a body that is
+   * not UTF-8 JSON.
+   */
+  parseJson(
+    bytes: Uint8Array,
+    opts: { nonce: string; minLength: number; signal?: AbortSignal },
+  ): Promise<JsonWithMedia> {
+    const owned = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+      bytes.byteLength === bytes.buffer.byteLength;
+    const own = owned ? bytes : bytes.slice();
+    return this.#enqueue<JsonWithMedia>(
+      {
+        kind: "json",
+        id: this.#nextId++,
+        bytes: own,
+        nonce: opts.nonce,
+        minLength: opts.minLength,
+      },
+      own,
+      opts.signal,
+    );
+  }
+
+  #enqueue<T extends PreprocessResult | JsonWithMedia>(
+    msg: WorkerJob,
+    bytes: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new Error("image pipeline is closed"));
-    opts.signal?.throwIfAborted();
+    signal?.throwIfAborted();
     if (this.#queue.length >= this.#maxQueue) {
       return Promise.reject(
         new ImageBusyError(`${this.#queue.length} images are already waiting to be processed`),
       );
     }
     this.#start();
-    const owned = opts.transfer === true && input.bytes.buffer instanceof ArrayBuffer &&
-      input.bytes.byteOffset === 0 && input.bytes.byteLength === input.bytes.buffer.byteLength;
-    const bytes = owned ? input.bytes : input.bytes.slice();
-    return new Promise<PreprocessResult>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       const job: Job = {
-        msg: {
-          id: this.#nextId++,
-          bytes,
-          mime: input.mime,
-          config,
-          output: opts.output,
-          testDelayMs: opts.testDelayMs,
-        },
+        msg,
         transfer: [bytes.buffer as ArrayBuffer],
-        resolve,
+        resolve: resolve as (r: PreprocessResult | JsonWithMedia) => void,
         reject,
-        signal: opts.signal,
+        signal,
       };
-      if (opts.signal) {
+      if (signal) {
         job.onAbort = () => this.#abort(job);
-        opts.signal.addEventListener("abort", job.onAbort, { once: true });
+        signal.addEventListener("abort", job.onAbort, { once: true });
       }
       this.#queue.push(job);
       this.#dispatch();
@@ -201,7 +241,10 @@ export class IsolatedImagePipeline {
     slot.timer = null;
     slot.job = null;
     this.#completed++;
-    if (msg.ok) {
+    if ("json" in msg) {
+      if (msg.ok) this.#settle(job, null, msg.json);
+      else this.#settle(job, new JsonBodyError(msg.json.fault, msg.json.message));
+    } else if (msg.ok) {
       const image: RgbImage = msg.image;
       const report: PreprocessReport = msg.report;
       this.#settle(job, null, { image, report, jpeg: msg.jpeg });
@@ -260,7 +303,7 @@ export class IsolatedImagePipeline {
     if (slot) this.#replace(slot, reason);
   }
 
-  #settle(job: Job, err: unknown, result?: PreprocessResult): void {
+  #settle(job: Job, err: unknown, result?: PreprocessResult | JsonWithMedia): void {
     if (job.onAbort) job.signal?.removeEventListener("abort", job.onAbort);
     if (err !== null && err !== undefined) job.reject(err);
     else job.resolve(result!);

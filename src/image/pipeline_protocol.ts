@@ -1,9 +1,11 @@
 /** Messages between IsolatedImagePipeline and its workers (pipeline_worker.ts). */
 import type { RgbImage } from "./codecs.ts";
 import type { WireImageError } from "./errors.ts";
+import type { JsonBodyFault, JsonWithMedia } from "./json_media.ts";
 import type { PreprocessReport } from "./pipeline.ts";
 
 export interface PipelineJob {
+  readonly kind: "image";
   readonly id: number;
   readonly bytes: Uint8Array;
   readonly mime?: string;
@@ -13,6 +15,25 @@ export interface PipelineJob {
   /** Tests only: sleep this long before processing, to exercise the deadline. */
   readonly testDelayMs?: number;
 }
+
+/** A request body to parse with its inline media decoded (json_media.ts). */
+export interface JsonMediaJob {
+  readonly kind: "json";
+  readonly id: number;
+  readonly bytes: Uint8Array;
+  readonly nonce: string;
+  readonly minLength: number;
+}
+
+export type WorkerJob = PipelineJob | JsonMediaJob;
+
+export type JsonMediaReply =
+  | { readonly id: number; readonly ok: true; readonly json: JsonWithMedia }
+  | {
+    readonly id: number;
+    readonly ok: false;
+    readonly json: { readonly fault: JsonBodyFault; readonly message: string };
+  };
 
 export type PipelineReply =
   | {
@@ -24,4 +45,4 @@ export type PipelineReply =
   }
   | { readonly id: number; readonly ok: false; readonly error: WireImageError };
 
-export type PipelineMessage = PipelineReply | { readonly ready: true };
+export type PipelineMessage = PipelineReply | JsonMediaReply | { readonly ready: true };

@@ -8,8 +8,14 @@
 /// <reference lib="deno.worker" />
 import type { ImageConfig } from "./config.ts";
 import { ImageDecodeError, ImageError, imageErrorToWire } from "./errors.ts";
+import { JsonBodyError, parseJsonWithMedia } from "./json_media.ts";
 import { preprocessImage, type PreprocessOptions } from "./pipeline.ts";
-import type { PipelineJob, PipelineReply } from "./pipeline_protocol.ts";
+import type {
+  JsonMediaJob,
+  JsonMediaReply,
+  PipelineReply,
+  WorkerJob,
+} from "./pipeline_protocol.ts";
 
 function plainCopy(data: Uint8Array): Uint8Array {
   // Shared or partial buffers cannot be transferred whole; one copy makes an owned buffer.
@@ -20,8 +26,25 @@ function plainCopy(data: Uint8Array): Uint8Array {
   return data.slice();
 }
 
-self.onmessage = async (ev: MessageEvent<PipelineJob>) => {
+function parseBody(job: JsonMediaJob): void {
+  let reply: JsonMediaReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const json = parseJsonWithMedia(job.bytes, job.nonce, job.minLength);
+    for (const m of json.media) {
+      if ("bytes" in m && m.bytes.byteOffset === 0) transfer.push(m.bytes.buffer as ArrayBuffer);
+    }
+    reply = { id: job.id, ok: true, json };
+  } catch (e) {
+    if (!(e instanceof JsonBodyError)) throw e;
+    reply = { id: job.id, ok: false, json: { fault: e.fault, message: e.message } };
+  }
+  self.postMessage(reply, transfer);
+}
+
+self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
   const job = ev.data;
+  if (job.kind === "json") return parseBody(job);
   let reply: PipelineReply;
   const transfer: ArrayBuffer[] = [];
   try {

@@ -422,25 +422,33 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
             p99: quantile(samples.map((s) => s.totalMs), 0.99),
           };
         };
-        const oursRun = async () => {
-          // The main thread's event loop while our engine works: a 10 ms timer's lateness.
+        /**
+         * The bench process's main thread runs a 10 ms timer during both sides' runs (the same
+         * wake-ups either way); during ours it measures our main thread's event loop.
+         */
+        const timed = async <T>(work: () => Promise<T>, into: number[] | null): Promise<T> => {
           let last = performance.now();
           const timer = setInterval(() => {
             const now = performance.now();
-            lateness.push(now - last - 10);
+            into?.push(now - last - 10);
             last = now;
           }, 10);
           try {
-            return await load((i) => askOurs(engine, images[i]!, "Describe this image.", o.tokens));
+            return await work();
           } finally {
             clearInterval(timer);
           }
         };
+        const oursRun = () =>
+          timed(
+            () => load((i) => askOurs(engine, images[i]!, "Describe this image.", o.tokens)),
+            lateness,
+          );
         const theirsOnce = () =>
           load((i) => server.ask(urls[i]!, "Describe this image.", o.tokens));
         const theirsRun = async () => {
           try {
-            return await theirsOnce();
+            return await timed(theirsOnce, null);
           } catch (error) {
             // llama-server died mid-run (its log is in logs/): restart it, redo the run once.
             console.error(`bench serve: llama-server failed (${error}); restarting it`);

@@ -16,6 +16,24 @@ function post(message: FromWorker): void {
   worker.postMessage(message);
 }
 
+/**
+ * Step output (deltas, results, stats) is posted as one message when the step's synchronous
+ * part ends: every message wakes the main thread, and on a small machine each wake-up takes a
+ * core from ggml's threads mid-decode.
+ */
+let pending: FromWorker[] = [];
+function postSoon(message: FromWorker): void {
+  if (pending.length === 0) queueMicrotask(flush);
+  if (message.type === "stats") pending = pending.filter((m) => m.type !== "stats"); // latest wins
+  pending.push(message);
+}
+function flush(): void {
+  const messages = pending;
+  pending = [];
+  if (messages.length === 1) post(messages[0]!);
+  else if (messages.length > 1) post({ type: "batch", messages });
+}
+
 /** A macrotask turn without timer clamping: lets queued messages in between two steps. */
 const channel = new MessageChannel();
 let resumeStep: (() => void) | null = null;
@@ -54,11 +72,11 @@ async function load(message: Extract<ToWorker, { type: "load" }>): Promise<void>
     return;
   }
   const running = new StepLoop(session, log, {
-    started: (id) => post({ type: "started", id }),
-    delta: (id, text) => post({ type: "delta", id, text }),
-    result: (id, result) => post({ type: "result", id, result }),
-    failed: (id, error) => post({ type: "failed", id, error: toWireError(error) }),
-    stats: (stats) => post({ type: "stats", stats }),
+    started: (id) => postSoon({ type: "started", id }),
+    delta: (id, text) => postSoon({ type: "delta", id, text }),
+    result: (id, result) => postSoon({ type: "result", id, result }),
+    failed: (id, error) => postSoon({ type: "failed", id, error: toWireError(error) }),
+    stats: (stats) => postSoon({ type: "stats", stats }),
   }, new Int32Array(message.mailbox));
   loop = running;
   post({ type: "loaded", info: session.info });
@@ -69,6 +87,7 @@ async function load(message: Extract<ToWorker, { type: "load" }>): Promise<void>
     await log.uninstall().catch(() => {});
     channel.port1.close();
     channel.port2.close();
+    flush();
     post({ type: "closed" });
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { RgbImage } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
+import type { JsonWithMedia } from "../../image/json_media.ts";
 import type { AppContext } from "../context.ts";
 import { fromImageError } from "../errors.ts";
 import { type ImageReport, loadImageBytes } from "../images.ts";
@@ -35,6 +36,7 @@ export async function resolveImages(
   ctx: AppContext,
   req: ParsedChatRequest,
   signal: AbortSignal,
+  media?: JsonWithMedia,
 ): Promise<ResolvedImages> {
   const t0 = ctx.clock.perf();
   const config = await asParam(
@@ -47,7 +49,13 @@ export async function resolveImages(
     if (typeof m.content === "string") continue;
     for (const part of m.content) {
       if (part.type !== "image") continue;
-      const loaded = await loadImageBytes(part.url, part.param, ctx.config.remoteImages, signal);
+      const loaded = await loadImageBytes(
+        part.url,
+        part.param,
+        ctx.config.remoteImages,
+        signal,
+        media,
+      );
       const prepared = await asParam(
         part.param,
         () => ctx.images.process(loaded.bytes, loaded.mime, config, signal),

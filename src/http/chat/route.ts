@@ -29,7 +29,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
     if (!result.success) throw fromZodError(result.error);
   });
   return new Hono<ChatEnv>()
-    .post("/", chatRun(ctx), readJsonBody(config.maxBodyBytes), validate, async (c) => {
+    .post("/", chatRun(ctx), readJsonBody(ctx), validate, async (c) => {
       const run = c.get("run");
       try {
         const req: ParsedChatRequest = c.req.valid("json");
@@ -39,7 +39,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           throw modelNotFound(req.model);
         }
         const grammar = grammarFor(req, limits);
-        const images = await resolveImages(ctx, req, run.signal);
+        const images = await resolveImages(ctx, req, run.signal, run.media);
         const request = toGenerateRequest(req, images.rgb, {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),
           grammar,

@@ -13,6 +13,7 @@ import { type AppContext, type AppEnv, round2 } from "../context.ts";
 import { ApiError } from "../errors.ts";
 import type { AbortReason } from "../tracker.ts";
 import { abortAware } from "./aborts.ts";
+import type { JsonWithMedia } from "../../image/json_media.ts";
 
 export type ChatEnv = { Variables: AppEnv["Variables"] & { run: ChatRun } };
 
@@ -29,6 +30,8 @@ export class ChatRun {
   handedOff = false;
   /** The engine that admitted the request (set by start()). */
   engine!: Engine;
+  /** The body's inline media, decoded in a worker when the body was large (read_body.ts). */
+  media: JsonWithMedia | undefined;
 
   constructor(
     readonly ctx: AppContext,
