@@ -27,8 +27,8 @@ import {
 } from "../src/cli/permissions.ts";
 import {
   resolveServeConfig,
-  type ServeConfigOptions,
   SERVE_USAGE,
+  type ServeConfigOptions,
   UsageError,
 } from "../src/cli/serve_args.ts";
 import { CONFIG_USAGE } from "../src/cli/config.ts";

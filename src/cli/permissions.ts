@@ -131,7 +131,10 @@ export function configPermissions(config: ServiceConfig): PermissionSet {
   const models = [config.modelPath, config.mmprojPath].filter((p): p is string => !!p);
   return {
     net: [],
-    read: [...(config.source ? [config.source] : []), ...(config.demo ? models.map(directoryOf) : [])],
+    read: [
+      ...(config.source ? [config.source] : []),
+      ...(config.demo ? models.map(directoryOf) : []),
+    ],
     write: [],
     env: CONFIG_ENV_NAMES,
     ffi: false,

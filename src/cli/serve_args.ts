@@ -12,11 +12,7 @@ import {
   resolveConfig,
   type ResolvedServiceConfig,
 } from "../config/resolve.ts";
-import {
-  ConfigError,
-  REPO_ROOT,
-  type ServiceConfig,
-} from "../config/service_config.ts";
+import { ConfigError, REPO_ROOT, type ServiceConfig } from "../config/service_config.ts";
 
 /** serve's flags, for node:util parseArgs (the launcher parses with the same table). */
 export const SERVE_OPTIONS = {

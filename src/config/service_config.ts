@@ -416,7 +416,10 @@ export async function readConfigDocument(path: string): Promise<Record<string, u
     throw new ConfigError("", `config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
-    throw new ConfigError("", `config file ${path} must hold a JSON object, got ${showValue("", json)}`);
+    throw new ConfigError(
+      "",
+      `config file ${path} must hold a JSON object, got ${showValue("", json)}`,
+    );
   }
   return json as Record<string, unknown>;
 }

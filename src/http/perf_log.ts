@@ -89,7 +89,12 @@ export class PerfWindow {
       p95Ms: p95 === null ? null : round2(p95),
     };
     this.#since = now;
-    this.#requests = this.#errors = this.#rejected = this.#generations = this.#tokens = 0;
+    this.#requests =
+      this.#errors =
+      this.#rejected =
+      this.#generations =
+      this.#tokens =
+        0;
     this.#samples = [];
     return summary;
   }

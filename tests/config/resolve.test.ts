@@ -179,64 +179,89 @@ async function assertConfigError(
 }
 
 Deno.test("resolveConfig() errors name the key, the value, its source and what was expected", async (t) => {
-  await t.step("flag: not a number", () =>
-    assertConfigError(() => resolveConfig(inputs(["--port", "eighty"])), "port", [
-      '"eighty"',
-      "flag --port",
-      /expected number/,
-    ]));
-  await t.step("flag: out of range", () =>
-    assertConfigError(() => resolveConfig(inputs(["--port", "70000"])), "port", [
-      "70000",
-      "flag --port",
-      /<=\s*65535/,
-    ]));
+  await t.step(
+    "flag: not a number",
+    () =>
+      assertConfigError(() => resolveConfig(inputs(["--port", "eighty"])), "port", [
+        '"eighty"',
+        "flag --port",
+        /expected number/,
+      ]),
+  );
+  await t.step(
+    "flag: out of range",
+    () =>
+      assertConfigError(() => resolveConfig(inputs(["--port", "70000"])), "port", [
+        "70000",
+        "flag --port",
+        /<=\s*65535/,
+      ]),
+  );
   await t.step("env: not a whole number", () =>
     assertConfigError(
       () => resolveConfig(inputs([], { SMOLVLM_CONTEXT_SIZE: "1.5" })),
       "inference.context_size",
       ['"1.5"', "env SMOLVLM_CONTEXT_SIZE", /expected/],
     ));
-  await t.step("env: not a boolean", () =>
-    assertConfigError(() => resolveConfig(inputs([], { SMOLVLM_VERBOSE: "maybe" })), "verbose", [
-      '"maybe"',
-      "env SMOLVLM_VERBOSE",
-      /expected boolean/,
-    ]));
+  await t.step(
+    "env: not a boolean",
+    () =>
+      assertConfigError(() => resolveConfig(inputs([], { SMOLVLM_VERBOSE: "maybe" })), "verbose", [
+        '"maybe"',
+        "env SMOLVLM_VERBOSE",
+        /expected boolean/,
+      ]),
+  );
   await t.step("flag: not one of the choices", () =>
     assertConfigError(
       () => resolveConfig(inputs(["--log-level", "loud"])),
       "log_level",
       ['"loud"', "flag --log-level", /expected one of/],
     ));
-  await t.step("file: wrong type deep inside", () =>
-    withFile({ inference: { max_image_size: "big" } }, (path) =>
-      assertConfigError(
-        () => resolveConfig(inputs(["--config", path])),
-        "inference.max_image_size",
-        ['"big"', `file ${path}`, /expected number/],
-      )));
-  await t.step("file: negative where positive is expected", () =>
-    withFile({ timeout: -1 }, (path) =>
-      assertConfigError(() => resolveConfig(inputs(["--config", path])), "timeout", [
-        "-1",
-        `file ${path}`,
-        /expected number to be >0/,
-      ])));
-  await t.step("file: image settings are validated by the image module, key named", () =>
-    withFile({ noise_reduction: { diameter: 999 } }, (path) =>
-      assertConfigError(
-        () => resolveConfig(inputs(["--config", path])),
-        "noise_reduction.diameter",
-        ["999", `file ${path}`],
-      )));
-  await t.step("file: an unknown image key is refused", () =>
-    withFile({ image_processing: { sharpen: true } }, (path) =>
-      assertConfigError(
-        () => resolveConfig(inputs(["--config", path])),
-        "image_processing.sharpen",
-        [`file ${path}`],
-      )));
+  await t.step(
+    "file: wrong type deep inside",
+    () =>
+      withFile({ inference: { max_image_size: "big" } }, (path) =>
+        assertConfigError(
+          () => resolveConfig(inputs(["--config", path])),
+          "inference.max_image_size",
+          ['"big"', `file ${path}`, /expected number/],
+        )),
+  );
+  await t.step(
+    "file: negative where positive is expected",
+    () =>
+      withFile({ timeout: -1 }, (path) =>
+        assertConfigError(
+          () => resolveConfig(inputs(["--config", path])),
+          "timeout",
+          [
+            "-1",
+            `file ${path}`,
+            /expected number to be >0/,
+          ],
+        )),
+  );
+  await t.step(
+    "file: image settings are validated by the image module, key named",
+    () =>
+      withFile({ noise_reduction: { diameter: 999 } }, (path) =>
+        assertConfigError(
+          () => resolveConfig(inputs(["--config", path])),
+          "noise_reduction.diameter",
+          ["999", `file ${path}`],
+        )),
+  );
+  await t.step(
+    "file: an unknown image key is refused",
+    () =>
+      withFile({ image_processing: { sharpen: true } }, (path) =>
+        assertConfigError(
+          () => resolveConfig(inputs(["--config", path])),
+          "image_processing.sharpen",
+          [`file ${path}`],
+        )),
+  );
   await t.step("an API key is never echoed", () =>
     assertConfigError(
       () => resolveConfig(inputs([], { SMOLVLM_API_KEY: "has space" })),
@@ -249,17 +274,23 @@ Deno.test("resolveConfig() errors name the key, the value, its source and what w
       "",
       ["/nonexistent/c.json", "does not exist"],
     );
-    await withFile("{ port: 1", (path) =>
-      assertConfigError(() => resolveConfig(inputs(["--config", path])), "", [
-        path,
-        "not valid JSON",
-      ]));
-    await withFile("[1, 2]", (path) =>
-      assertConfigError(() => resolveConfig(inputs(["--config", path])), "", [
-        path,
-        "must hold a JSON object",
-        "[1,2]",
-      ]));
+    await withFile(
+      "{ port: 1",
+      (path) =>
+        assertConfigError(() => resolveConfig(inputs(["--config", path])), "", [
+          path,
+          "not valid JSON",
+        ]),
+    );
+    await withFile(
+      "[1, 2]",
+      (path) =>
+        assertConfigError(() => resolveConfig(inputs(["--config", path])), "", [
+          path,
+          "must hold a JSON object",
+          "[1,2]",
+        ]),
+    );
   });
 });
 

@@ -98,7 +98,11 @@ Deno.test("POST /admin/reload reloads; chat requests sent during the reload all 
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(holder.state.status, "loading");
   const during = await json(await app.request("/health"));
-  assert.deepEqual([during.status, during.body.status, during.body.reloading], [503, "loading", true]);
+  assert.deepEqual([during.status, during.body.status, during.body.reloading], [
+    503,
+    "loading",
+    true,
+  ]);
   const chats = await Promise.all(
     Array.from({ length: 4 }, async () =>
       json(
@@ -134,7 +138,10 @@ Deno.test("POST /admin/reload with refused files: 503 with the reason, the old m
   const res = await json(await app.request("/admin/reload", { method: "POST" }));
   assert.equal(res.status, 503);
   assert.equal(res.body.error.code, "reload_failed");
-  assert.match(res.body.error.message, /tensor data past the end; the previous model keeps serving/);
+  assert.match(
+    res.body.error.message,
+    /tensor data past the end; the previous model keeps serving/,
+  );
   assert.equal((await app.request("/health")).status, 200);
   const info = (await json(await app.request("/v1/info"))).body;
   assert.match(info.lifecycle.last_reload_error.reason, /tensor data past the end/);

@@ -23,8 +23,8 @@ Deno.test("GET /metrics after a few requests: counters and histograms move as ex
   };
 
   const before = await scrape();
-  assert.equal(sample(before, "smolvlm_lifecycle_state{state=\"ready\"}"), 1);
-  assert.equal(sample(before, "smolvlm_lifecycle_state{state=\"loading\"}"), 0);
+  assert.equal(sample(before, 'smolvlm_lifecycle_state{state="ready"}'), 1);
+  assert.equal(sample(before, 'smolvlm_lifecycle_state{state="loading"}'), 0);
   assert.ok(sample(before, 'smolvlm_process_memory_bytes{kind="rss"}') > 1e6, "rss measured");
 
   for (let i = 0; i < 2; i++) await (await chat(chatBody({ max_tokens: 8 }))).text();
@@ -44,10 +44,13 @@ Deno.test("GET /metrics after a few requests: counters and histograms move as ex
     sample(after, 'smolvlm_http_errors_total{route="/v1/chat/completions",status="400"}'),
     1,
   );
-  assert.equal(sample(after, 'smolvlm_http_errors_total{route="/v1/models/:id{.+}",status="404"}'), 1);
+  assert.equal(
+    sample(after, 'smolvlm_http_errors_total{route="/v1/models/:id{.+}",status="404"}'),
+    1,
+  );
   assert.equal(sample(after, "smolvlm_completion_tokens_total"), 12, "4 tokens x 3");
   assert.equal(sample(after, "smolvlm_images_total"), 1);
-  assert.equal(sample(after, "smolvlm_generations_total{finish_reason=\"stop\"}"), 3);
+  assert.equal(sample(after, 'smolvlm_generations_total{finish_reason="stop"}'), 3);
   // Histograms: one observation per generation (total, prefill, queue, decode rate), one per
   // streamed generation (TTFT), one per generation with images (preprocess, encode).
   for (const name of ["generation_duration", "prefill", "queue_wait"]) {
@@ -60,8 +63,11 @@ Deno.test("GET /metrics after a few requests: counters and histograms move as ex
   assert.ok(sample(after, "smolvlm_image_preprocess_seconds_sum") > 0, "pipeline time recorded");
   assert.equal(sample(after, "smolvlm_image_encode_seconds_count"), 1);
   assert.equal(
-    sample(after, 'smolvlm_http_request_duration_seconds_bucket{le="+Inf",method="POST",' +
-      'route="/v1/chat/completions"}'),
+    sample(
+      after,
+      'smolvlm_http_request_duration_seconds_bucket{le="+Inf",method="POST",' +
+        'route="/v1/chat/completions"}',
+    ),
     4,
   );
   assert.equal(sample(after, "smolvlm_queue_depth"), 0);
