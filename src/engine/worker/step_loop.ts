@@ -97,6 +97,8 @@ export class StepLoop {
   /** A reload is under way: nothing new is admitted; queued requests wait for the new model. */
   #paused = false;
   #onIdle: (() => void) | null = null;
+  /** A step is under way (it may be awaiting a prompt's preparation on the current session). */
+  #stepping = false;
   #wake: (() => void) | null = null;
   #imageTurn = 0;
   #completed = 0;
@@ -145,7 +147,7 @@ export class StepLoop {
     if (this.#paused) throw new Error("a reload is already under way");
     this.#paused = true;
     try {
-      if (this.#slots.some((s) => s.generation !== null)) {
+      if (this.#stepping || this.#slots.some((s) => s.generation !== null)) {
         await new Promise<void>((resolve) => this.#onIdle = resolve);
       }
       const next = await open();
@@ -195,7 +197,7 @@ export class StepLoop {
 
   /** Resolves a reload's wait when no generation runs. */
   #idle(): void {
-    if (this.#onIdle && this.#slots.every((s) => s.generation === null)) {
+    if (this.#onIdle && !this.#stepping && this.#slots.every((s) => s.generation === null)) {
       const resolve = this.#onIdle;
       this.#onIdle = null;
       resolve();
@@ -211,6 +213,7 @@ export class StepLoop {
         this.#wake = null;
         continue;
       }
+      this.#stepping = true;
       try {
         await this.#step();
       } catch (error) {
@@ -219,6 +222,8 @@ export class StepLoop {
           if (slot.generation) this.#failGeneration(slot.generation, error);
         }
         this.#resetAfterFailure();
+      } finally {
+        this.#stepping = false;
       }
       this.#publishStats();
       if (this.#paused) this.#idle();
@@ -280,6 +285,11 @@ export class StepLoop {
         // Stopped while its prompt was being prepared.
         prompt[Symbol.dispose]();
         continue;
+      }
+      if (this.#paused) {
+        // A reload began meanwhile: the task waits for the new session (and a new prompt).
+        prompt[Symbol.dispose]();
+        return;
       }
       if (prompt.positions >= this.#contextSize) {
         prompt[Symbol.dispose]();
