@@ -4,12 +4,14 @@
  *   serve       the HTTP service (API + frontend)
  *   describe    one-shot: describe an image with a model, streaming to stdout
  *   preprocess  run the image pipeline on a file
+ *   config      print serve's effective configuration and where each value came from
  * Developer tools (native build, fixtures, benchmarks, the launcher) live in tools/main.ts.
  */
 const USAGE = `usage: ./run <command> [options]      (./run <command> --help for its options)
   ./run serve       --model M --mmproj P | --demo  [--host H] [--port N] [--config F]
   ./run describe    --model M --mmproj P --image I [--prompt TEXT] [--max-tokens N]
   ./run preprocess  <input> <output.png> [--config F]
+  ./run config      [--json] [serve's options]   (effective configuration and its sources)
   ./run test | check | native | fixtures | bench     (developer tasks, see README.md)`;
 
 export async function main(args: string[]): Promise<number> {
@@ -21,6 +23,8 @@ export async function main(args: string[]): Promise<number> {
       return (await import("./src/cli/preprocess.ts")).runPreprocess(rest);
     case "serve":
       return (await import("./src/cli/serve.ts")).runServe(rest);
+    case "config":
+      return (await import("./src/cli/config.ts")).runConfig(rest);
     case undefined:
     case "help":
     case "--help":

@@ -17,6 +17,7 @@
 import { parseArgs } from "node:util";
 import { ConfigError } from "../src/config/service_config.ts";
 import {
+  configPermissions,
   describePermissions,
   permissionFlags,
   PermissionPathError,
@@ -24,11 +25,17 @@ import {
   preprocessPermissions,
   servePermissions,
 } from "../src/cli/permissions.ts";
-import { resolveServeConfig, SERVE_USAGE, UsageError } from "../src/cli/serve_args.ts";
+import {
+  resolveServeConfig,
+  SERVE_USAGE,
+  type ServeConfigOptions,
+  UsageError,
+} from "../src/cli/serve_args.ts";
+import { CONFIG_USAGE } from "../src/cli/config.ts";
 import { DESCRIBE_OPTIONS, DESCRIBE_USAGE } from "../src/cli/describe.ts";
 import { PREPROCESS_OPTIONS, PREPROCESS_USAGE } from "../src/cli/preprocess.ts";
 
-const COMMANDS = ["serve", "describe", "preprocess"] as const;
+const COMMANDS = ["serve", "describe", "preprocess", "config"] as const;
 type Command = typeof COMMANDS[number];
 
 /** What to run: the exact permission flags for `deno run ... main.ts <command>`. */
@@ -44,11 +51,30 @@ function wantsHelp(args: readonly string[]): boolean {
   return args.some((a) => a === "--help" || a === "-h");
 }
 
-/** The plan for `serve <args>`; the demo model is written before the config is resolved. */
-export async function planServe(args: string[]): Promise<LaunchPlan> {
-  const config = await resolveServeConfig(args);
+/**
+ * The plan for `serve <args>`: the configuration resolved from the same layers the server will
+ * read (flags, SMOLVLM_* variables, the config file); the demo model is written before.
+ */
+export async function planServe(
+  args: string[],
+  opts: ServeConfigOptions = {},
+): Promise<LaunchPlan> {
+  const config = await resolveServeConfig(args, opts);
   if (config === "help") return { flags: [] };
   return { flags: permissionFlags(servePermissions(config, { libDir: libDir() })) };
+}
+
+/** The plan for `config [--json] <serve's args>`: the config file and the variables. */
+export async function planConfig(
+  args: string[],
+  opts: ServeConfigOptions = {},
+): Promise<LaunchPlan> {
+  const config = await resolveServeConfig(args.filter((a) => a !== "--json"), {
+    ...opts,
+    checkFiles: false,
+  });
+  if (config === "help") return { flags: [] };
+  return { flags: permissionFlags(configPermissions(config)) };
 }
 
 /** The plan for `describe <args>`. */
@@ -128,6 +154,8 @@ async function prepare(task: readonly string[]): Promise<number> {
 function usageFor(command: Command): string {
   return command === "serve"
     ? SERVE_USAGE
+    : command === "config"
+    ? CONFIG_USAGE
     : command === "describe"
     ? DESCRIBE_USAGE
     : PREPROCESS_USAGE;
@@ -145,7 +173,8 @@ export async function launch(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    const demo = cmd === "serve" && args.includes("--demo");
+    const demo = (cmd === "serve" || cmd === "config") &&
+      (args.includes("--demo") || /^(1|true|yes|on)$/i.test(Deno.env.get("SMOLVLM_DEMO") ?? ""));
     // Arguments are checked before anything is built; the demo model needs the native build
     // (its vocabulary comes from the llama.cpp checkout) and is written before its lookup.
     if (demo) {
@@ -154,10 +183,12 @@ export async function launch(argv: string[]): Promise<number> {
     }
     const plan = cmd === "serve"
       ? await planServe(args)
+      : cmd === "config"
+      ? await planConfig(args)
       : cmd === "describe"
       ? planDescribe(args)
       : planPreprocess(args);
-    if (!demo && cmd !== "preprocess") {
+    if (!demo && cmd !== "preprocess" && cmd !== "config") {
       const code = await prepare(["native"]);
       if (code !== 0) return code;
     }

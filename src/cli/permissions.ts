@@ -14,11 +14,14 @@
  *   UnsafePointerView, UnsafeCallback) under a path-scoped grant; measured with
  *   `--allow-ffi=native/lib`: dlopen works, then UnsafePointer.create throws NotCapable. Which
  *   libraries get loaded is still fixed by the code (native/lib, or SMOLVLM_LIB_DIR).
- * - env: the native library override and the API key, nothing else.
+ * - env: the native library override and the configuration's variables (SMOLVLM_PORT, ...: the
+ *   table in src/config/settings.ts), so the server resolves the same configuration the
+ *   launcher did; nothing else.
  *
  * @module
  */
 import type { ServiceConfig } from "../config/service_config.ts";
+import { CONFIG_ENV_NAMES } from "../config/settings.ts";
 
 /** Paths relative to the repository root (the working directory of every task). */
 export const NATIVE_LIB_READ = "native/lib";
@@ -28,7 +31,7 @@ export const IMAGE_PIPELINE_READ = "src/image";
  * for every local module a worker loads: the engine, the FFI layer and the native manifest.
  */
 export const ENGINE_WORKER_READ: readonly string[] = ["src/engine", "ffi", "native/manifest.ts"];
-export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"];
+export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", ...CONFIG_ENV_NAMES];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
 export interface PermissionSet {
@@ -120,6 +123,21 @@ export function servePermissions(
     write: config.logDir ? [config.logDir] : [],
     env: SERVE_ENV,
     ffi: true,
+  };
+}
+
+/** What `main.ts config` needs: the config file and the variables; the demo pair's folder. */
+export function configPermissions(config: ServiceConfig): PermissionSet {
+  const models = [config.modelPath, config.mmprojPath].filter((p): p is string => !!p);
+  return {
+    net: [],
+    read: [
+      ...(config.source ? [config.source] : []),
+      ...(config.demo ? models.map(directoryOf) : []),
+    ],
+    write: [],
+    env: CONFIG_ENV_NAMES,
+    ffi: false,
   };
 }
 

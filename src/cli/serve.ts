@@ -23,11 +23,13 @@ import { resolveServeConfig, SERVE_USAGE, UsageError } from "./serve_args.ts";
 export { DEMO_DIR, findModelPair, resolveServeConfig, SERVE_USAGE } from "./serve_args.ts";
 
 /**
- * llama.cpp's log lines reach LogTape through a Deno.UnsafeCallback, which Deno allows only
+ * llama.cpp's log lines reach the engine through a Deno.UnsafeCallback, which Deno allows only
  * with an unscoped --allow-ffi. Should the task ever be scoped (--allow-ffi=native/lib), leave
- * llama.cpp's own stderr logger in place instead ("verbose": no callback installed).
+ * llama.cpp's own stderr logger in place instead ("verbose": no callback installed). With
+ * --verbose every native line is printed; otherwise its warnings and errors.
  */
-function nativeLogMode(): "errors" | "verbose" {
+function nativeLogMode(verbose: boolean): "errors" | "verbose" {
+  if (verbose) return "verbose";
   return Deno.permissions.querySync({ name: "ffi" }).state === "granted" ? "errors" : "verbose";
 }
 
@@ -92,7 +94,7 @@ export async function runServe(args: string[]): Promise<number> {
           maxQueue: cfg.maxQueue,
           parallel: cfg.parallel,
           defaultMaxTokens: cfg.defaultMaxTokens,
-          nativeLog: nativeLogMode(),
+          nativeLog: nativeLogMode(cfg.verbose),
         }),
     });
   } catch (e) {

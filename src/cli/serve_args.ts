@@ -7,14 +7,12 @@
  */
 import { parseArgs } from "node:util";
 import {
-  applyOverrides,
-  ConfigError,
-  type ConfigOverrides,
-  defaultServiceConfig,
-  loadConfigFile,
-  REPO_ROOT,
-  type ServiceConfig,
-} from "../config/service_config.ts";
+  type ConfigInputs,
+  processEnv,
+  resolveConfig,
+  type ResolvedServiceConfig,
+} from "../config/resolve.ts";
+import { ConfigError, REPO_ROOT, type ServiceConfig } from "../config/service_config.ts";
 
 /** serve's flags, for node:util parseArgs (the launcher parses with the same table). */
 export const SERVE_OPTIONS = {
@@ -40,6 +38,8 @@ export const SERVE_OPTIONS = {
   "no-log-file": { type: "boolean" },
   "log-level": { type: "string" },
   "max-body-bytes": { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+  "perf-log-interval": { type: "string" },
 } as const;
 
 export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf] | --demo) [options]
@@ -64,32 +64,19 @@ export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf]
   --shutdown-grace S    seconds in-flight requests get on SIGTERM (default 10)
   --static-dir DIR      frontend directory (default static/)
   --log-dir DIR         log directory (default logs/); --no-log-file for console only
-  --log-level LEVEL     debug|info|warning|error (default info)`;
+  --log-level LEVEL     debug|info|warning|error (default info)
+  --verbose, -v         detailed logs: debug level and llama.cpp's own log lines
+  --perf-log-interval S seconds between performance log lines (default 60; 0 = off)
+Every option can also come from the config file and from an environment variable
+(SMOLVLM_PORT, SMOLVLM_HOST, ...; SMOLVLM_CONFIG names the file): flags win over the
+environment, which wins over the file. \`./run config [options]\` prints the result and
+where each value came from.`;
 
 /** Where `--demo` looks for the tiny synthetic model. */
 export const DEMO_DIR = `${REPO_ROOT}/tests/fixtures/generated/tiny`;
 
 /** Bad command-line usage (exit code 2). */
 export class UsageError extends Error {}
-
-function num(name: string, v: string | undefined, opts: { int?: boolean; min?: number } = {}) {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n) || (opts.int && !Number.isInteger(n)) || n < (opts.min ?? 0)) {
-    throw new UsageError(
-      `--${name} must be a ${opts.int ? "whole " : ""}number >= ${opts.min ?? 0}, got '${v}'`,
-    );
-  }
-  return n;
-}
-
-function envKey(): string | undefined {
-  try {
-    return Deno.env.get("SMOLVLM_API_KEY") || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** Finds the model and mmproj GGUFs in a fixtures directory (names vary by preset/type). */
 export async function findModelPair(dir: string): Promise<{ model: string; mmproj: string }> {
@@ -137,48 +124,42 @@ export async function checkModelFile(path: string, what: string): Promise<void> 
   }
 }
 
-export async function resolveServeConfig(args: string[]): Promise<ServiceConfig | "help"> {
-  let parsed;
+/** What resolveServeConfig reads besides the arguments (tests inject an environment). */
+export interface ServeConfigOptions {
+  readonly env?: ConfigInputs["env"];
+  /**
+   * Check that the model files exist and are readable (default true). `config` only prints
+   * the configuration and skips it.
+   */
+  readonly checkFiles?: boolean;
+}
+
+/** Parses serve's arguments; --help → "help". Throws UsageError for unknown or bad flags. */
+export function parseServeArgs(args: string[]) {
   try {
-    parsed = parseArgs({
-      args,
-      allowPositionals: false,
-      options: SERVE_OPTIONS,
-    });
+    return parseArgs({ args, allowPositionals: false, options: SERVE_OPTIONS }).values;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  const v = parsed.values;
+}
+
+export async function resolveServeConfig(
+  args: string[],
+  opts: ServeConfigOptions = {},
+): Promise<ServiceConfig | "help"> {
+  const resolved = await resolveServeConfigWithOrigins(args, opts);
+  return resolved === "help" ? "help" : resolved.config;
+}
+
+/** resolveServeConfig, plus the effective document and where each value came from. */
+export async function resolveServeConfigWithOrigins(
+  args: string[],
+  opts: ServeConfigOptions = {},
+): Promise<ResolvedServiceConfig | "help"> {
+  const v = parseServeArgs(args);
   if (v.help) return "help";
-  const base = v.config ? await loadConfigFile(v.config) : defaultServiceConfig();
-  const level = v["log-level"];
-  if (level !== undefined && !["debug", "info", "warning", "error"].includes(level)) {
-    throw new UsageError(`--log-level must be debug, info, warning or error`);
-  }
-  const o: ConfigOverrides = {
-    host: v.host,
-    port: num("port", v.port, { int: true }),
-    timeoutSeconds: num("timeout", v.timeout, { min: 0.001 }),
-    modelPath: v.model,
-    mmprojPath: v.mmproj,
-    demo: v.demo,
-    maxQueue: num("max-queue", v["max-queue"], { int: true }),
-    parallel: num("parallel", v.parallel, { int: true, min: 1 }),
-    contextSize: num("context-size", v["context-size"], { int: true, min: 1 }),
-    threads: num("threads", v.threads, { int: true, min: 1 }),
-    maxImageSize: num("max-image-size", v["max-image-size"], { int: true, min: 64 }),
-    apiKey: v["api-key"] ?? envKey(),
-    allowImageHosts: v["allow-image-host"],
-    shutdownGraceSeconds: num("shutdown-grace", v["shutdown-grace"]),
-    staticDir: v["static-dir"],
-    logDir: v["log-dir"],
-    maxBodyBytes: num("max-body-bytes", v["max-body-bytes"], { int: true, min: 1 }),
-    logLevel: level as ServiceConfig["logLevel"] | undefined,
-  };
-  let config = applyOverrides(base, o);
-  const maxTokens = num("max-tokens", v["max-tokens"], { int: true, min: 1 });
-  if (maxTokens !== undefined) config = { ...config, defaultMaxTokens: maxTokens };
-  if (v["no-log-file"]) config = { ...config, logDir: "" };
+  const resolved = await resolveConfig({ flags: v, env: opts.env ?? processEnv });
+  let config = resolved.config;
 
   if (config.demo) {
     if (config.modelPath) throw new UsageError("--demo and --model exclude each other");
@@ -198,7 +179,9 @@ export async function resolveServeConfig(args: string[]): Promise<ServiceConfig 
     modelPath: absolute(config.modelPath),
     mmprojPath: config.mmprojPath ? absolute(config.mmprojPath) : null,
   };
-  await checkModelFile(config.modelPath!, "model file");
-  if (config.mmprojPath) await checkModelFile(config.mmprojPath, "mmproj file");
-  return config;
+  if (opts.checkFiles !== false) {
+    await checkModelFile(config.modelPath!, "model file");
+    if (config.mmprojPath) await checkModelFile(config.mmprojPath, "mmproj file");
+  }
+  return { ...resolved, config };
 }

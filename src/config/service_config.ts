@@ -30,6 +30,8 @@
  */
 import { z } from "zod";
 import type { Resolver } from "../http/remote_guard.ts";
+import { type ImageConfig, parseImageConfigFile } from "../image/config.ts";
+import { ImageConfigError } from "../image/errors.ts";
 
 export const DEFAULT_MODEL_ID = "smolvlm";
 export const DEFAULT_MODEL_NAME = "SmolVLM2-500M-Video";
@@ -109,6 +111,11 @@ const limitsSchema = z.object({
   max_grammar_bytes: positiveInt.default(256 * 1024),
 });
 
+const monitoringSchema = z.object({
+  /** Seconds between performance log lines (requests, error rate, tokens/s, p50/p95); 0 = off. */
+  perf_log_interval: z.number().min(0).default(60),
+});
+
 /** The config file's schema (snake_case, seed-shaped). Unknown keys are ignored. */
 export const configFileSchema = z.object({
   model_name: z.string().min(1).default(DEFAULT_MODEL_NAME),
@@ -131,6 +138,13 @@ export const configFileSchema = z.object({
   static_dir: z.string().min(1).optional(),
   log_dir: z.string().min(1).optional(),
   log_level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  /** false: log to the console only (`--no-log-file`). */
+  log_file: z.boolean().default(true),
+  /** Detailed logs: debug level, and llama.cpp's own log lines (silent otherwise). */
+  verbose: z.boolean().default(false),
+  /** Serve the tiny synthetic model (`--demo`). */
+  demo: z.boolean().default(false),
+  monitoring: monitoringSchema.default(() => monitoringSchema.parse({})),
 });
 
 export type ConfigFile = z.infer<typeof configFileSchema>;
@@ -188,7 +202,11 @@ export interface ServiceConfig {
   readonly maxQueue: number;
   /** Default completion budget when a request names none. */
   readonly defaultMaxTokens: number;
-  /** Configured image-processing defaults (raw seed JSON; the image module validates it). */
+  /**
+   * Configured image-processing defaults: `image_processing` with the top-level
+   * `noise_reduction` / `color_balance` merged in, validated by the image module; null = its
+   * defaults.
+   */
   readonly imageProcessing: Readonly<Record<string, unknown>> | null;
   /** When set, requests to /v1/* need `Authorization: Bearer <key>`. */
   readonly apiKey: string | null;
@@ -207,6 +225,10 @@ export interface ServiceConfig {
   readonly staticDir: string;
   readonly logDir: string;
   readonly logLevel: "debug" | "info" | "warning" | "error";
+  /** Detailed logs, native ones included (`--verbose`). */
+  readonly verbose: boolean;
+  /** Period of the performance log line in ms; 0 = off. */
+  readonly perfLogIntervalMs: number;
   /** Where this config came from (a file path, or null for defaults). */
   readonly source: string | null;
 }
@@ -229,18 +251,89 @@ function resolveFromRoot(p: string): string {
   return p.startsWith("/") ? p : `${REPO_ROOT}/${p}`;
 }
 
-/** Validates parsed JSON (the config file's content) into a ServiceConfig. */
-export function parseServiceConfig(raw: unknown, source: string | null = null): ServiceConfig {
+/** Keys whose values never appear in a message. */
+const SECRET_KEYS = /^(api_key|auth\.api_keys)/;
+
+/** A value as an error message shows it (secrets hidden, long text cut). */
+export function showValue(key: string, value: unknown): string {
+  if (value === undefined) return "nothing";
+  if (SECRET_KEYS.test(key)) return "(hidden)";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = doc;
+  for (const p of path) {
+    if (typeof v !== "object" || v === null) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+/**
+ * Validates a config document (the file's JSON, or the layers merged) into a ServiceConfig.
+ * A bad value throws ConfigError naming the key, the value, where it came from (`originOf`,
+ * e.g. "env SMOLVLM_PORT") and what was expected.
+ */
+export function parseServiceConfig(
+  raw: unknown,
+  source: string | null = null,
+  originOf: (key: string) => string | null = () => null,
+): ServiceConfig {
   const parsed = configFileSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    const key = issue?.path.map(String).join(".") ?? "";
-    throw new ConfigError(key, issue?.message ?? "invalid config");
+    const path = issue?.path ?? [];
+    const key = path.map(String).join(".");
+    const origin = originOf(key);
+    throw new ConfigError(
+      key,
+      `got ${showValue(key, valueAt(raw, path))}${origin ? ` from ${origin}` : ""}: ${
+        issue?.message ?? "invalid config"
+      }`,
+    );
   }
-  return fromFile(parsed.data, source);
+  let image: ImageConfig | null;
+  try {
+    image = imageConfigOf(raw);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const origin = originOf(e.key);
+    throw new ConfigError(
+      e.key,
+      `${e.message.slice(e.key.length + 2)}${origin ? ` (from ${origin})` : ""}`,
+    );
+  }
+  return fromFile(parsed.data, image, source);
 }
 
-function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
+/**
+ * The image pipeline's configuration from the document (`image_processing` plus the seed's
+ * top-level `noise_reduction` / `color_balance`), validated by the image module; null when the
+ * document sets none of them.
+ */
+function imageConfigOf(raw: unknown): ImageConfig | null {
+  const doc = (raw ?? {}) as Record<string, unknown>;
+  if (IMAGE_KEYS.every((k) => doc[k] === undefined)) return null;
+  try {
+    return parseImageConfigFile(doc);
+  } catch (e) {
+    if (e instanceof ImageConfigError) {
+      throw new ConfigError(e.key, e.message.slice(e.key.length + 2));
+    }
+    throw e;
+  }
+}
+
+/** The top-level keys the image pipeline reads. */
+export const IMAGE_KEYS = ["image_processing", "noise_reduction", "color_balance"] as const;
+
+function fromFile(
+  f: ConfigFile,
+  image: ImageConfig | null,
+  source: string | null,
+): ServiceConfig {
   return {
     modelName: f.model_name,
     modelId: f.model_id,
@@ -249,7 +342,7 @@ function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
     timeoutMs: Math.round(f.timeout * 1000),
     modelPath: f.model_path ?? null,
     mmprojPath: f.mmproj_path ?? null,
-    demo: false,
+    demo: f.demo,
     batchSize: f.inference.batch_size,
     parallel: f.inference.parallel ?? f.inference.batch_size,
     expectedResponseTime: f.inference.expected_response_time,
@@ -258,7 +351,7 @@ function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
     threads: f.inference.threads ?? null,
     maxQueue: f.inference.max_queue,
     defaultMaxTokens: f.inference.max_tokens,
-    imageProcessing: f.image_processing ?? null,
+    imageProcessing: image as Record<string, unknown> | null,
     apiKey: f.api_key ?? null,
     apiKeys: f.auth.api_keys,
     apiKeysFile: f.auth.api_keys_file === null ? null : resolveFromRoot(f.auth.api_keys_file),
@@ -291,14 +384,16 @@ function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
       timeoutMs: Math.round(f.remote_images.timeout * 1000),
     },
     staticDir: resolveFromRoot(f.static_dir ?? "static"),
-    logDir: resolveFromRoot(f.log_dir ?? "logs"),
-    logLevel: f.log_level,
+    logDir: f.log_file ? resolveFromRoot(f.log_dir ?? "logs") : "",
+    logLevel: f.verbose ? "debug" : f.log_level,
+    verbose: f.verbose,
+    perfLogIntervalMs: Math.round(f.monitoring.perf_log_interval * 1000),
     source,
   };
 }
 
-/** Reads and validates a JSON config file. Throws ConfigError with a one-line message. */
-export async function loadConfigFile(path: string): Promise<ServiceConfig> {
+/** Reads a JSON config file (an object). Throws ConfigError with a one-line message. */
+export async function readConfigDocument(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -309,7 +404,7 @@ export async function loadConfigFile(path: string): Promise<ServiceConfig> {
     if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
       throw new ConfigError(
         "",
-        `config file ${path} is outside what the server may read; put it under config/`,
+        `config file ${path} is outside what the server may read; start it with \`./run serve\`, which grants read access to exactly the file named`,
       );
     }
     throw new ConfigError("", `cannot read config file ${path}: ${(e as Error).message}`);
@@ -320,63 +415,18 @@ export async function loadConfigFile(path: string): Promise<ServiceConfig> {
   } catch (e) {
     throw new ConfigError("", `config file ${path} is not valid JSON: ${(e as Error).message}`);
   }
-  return parseServiceConfig(json, path);
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ConfigError(
+      "",
+      `config file ${path} must hold a JSON object, got ${showValue("", json)}`,
+    );
+  }
+  return json as Record<string, unknown>;
 }
 
-/** Command-line overrides; every field optional. */
-export interface ConfigOverrides {
-  host?: string;
-  port?: number;
-  timeoutSeconds?: number;
-  modelPath?: string;
-  mmprojPath?: string;
-  demo?: boolean;
-  maxQueue?: number;
-  parallel?: number;
-  contextSize?: number;
-  threads?: number;
-  maxImageSize?: number;
-  apiKey?: string;
-  staticDir?: string;
-  logDir?: string;
-  shutdownGraceSeconds?: number;
-  allowImageHosts?: readonly string[];
-  maxBodyBytes?: number;
-  logLevel?: ServiceConfig["logLevel"];
-}
-
-/** Applies flag overrides on top of a config. */
-export function applyOverrides(base: ServiceConfig, o: ConfigOverrides): ServiceConfig {
-  return {
-    ...base,
-    host: o.host ?? base.host,
-    port: o.port ?? base.port,
-    timeoutMs: o.timeoutSeconds !== undefined
-      ? Math.round(o.timeoutSeconds * 1000)
-      : base.timeoutMs,
-    modelPath: o.modelPath ?? base.modelPath,
-    mmprojPath: o.mmprojPath ?? base.mmprojPath,
-    demo: o.demo ?? base.demo,
-    maxQueue: o.maxQueue ?? base.maxQueue,
-    parallel: o.parallel ?? base.parallel,
-    contextSize: o.contextSize ?? base.contextSize,
-    threads: o.threads ?? base.threads,
-    maxImageSize: o.maxImageSize ?? base.maxImageSize,
-    apiKey: o.apiKey ?? base.apiKey,
-    staticDir: o.staticDir !== undefined ? resolveFromRoot(o.staticDir) : base.staticDir,
-    logDir: o.logDir !== undefined ? resolveFromRoot(o.logDir) : base.logDir,
-    shutdownGraceMs: o.shutdownGraceSeconds !== undefined
-      ? Math.round(o.shutdownGraceSeconds * 1000)
-      : base.shutdownGraceMs,
-    maxBodyBytes: o.maxBodyBytes ?? base.maxBodyBytes,
-    logLevel: o.logLevel ?? base.logLevel,
-    remoteImages: o.allowImageHosts !== undefined
-      ? {
-        ...base.remoteImages,
-        allowHosts: o.allowImageHosts.map((h) => h.toLowerCase()),
-      }
-      : base.remoteImages,
-  };
+/** Reads and validates a JSON config file (no other source). */
+export async function loadConfigFile(path: string): Promise<ServiceConfig> {
+  return parseServiceConfig(await readConfigDocument(path), path, () => `file ${path}`);
 }
 
 /** The defaults (no file). */

@@ -12,7 +12,7 @@ import {
   NativeCallError,
   QueueFullError,
 } from "./errors.ts";
-import { type EngineOptions, resolveEngineOptions } from "./options.ts";
+import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from "./options.ts";
 import type { FromWorker, StopReason, ToWorker, WireMessage, WorkerStats } from "./protocol.ts";
 import type {
   ChatMessage,
@@ -51,6 +51,15 @@ async function checkGguf(path: string, what: "model" | "mmproj"): Promise<void> 
   }
 }
 
+/**
+ * The checks every model load runs before llama.cpp sees the files, at start and on reload
+ * (loadEngine and WorkerEngine.reload): a file refused here never reaches native code.
+ */
+async function checkModelFiles(options: ResolvedEngineOptions): Promise<void> {
+  await checkGguf(options.modelPath, "model");
+  if (options.mmprojPath) await checkGguf(options.mmprojPath, "mmproj");
+}
+
 /** Copies pixels into buffers the worker takes over (the caller keeps its own). */
 function toWire(
   messages: readonly ChatMessage[],
@@ -81,7 +90,10 @@ interface Live {
 }
 
 class WorkerEngine implements Engine {
-  readonly info: EngineInfo;
+  #info: EngineInfo;
+  readonly #options: ResolvedEngineOptions;
+  #reloading: Promise<EngineInfo> | null = null;
+  #reloaded: { resolve: (info: EngineInfo) => void; reject: (e: Error) => void } | null = null;
   readonly #worker: Worker;
   readonly #mailbox: Int32Array;
   readonly #maxQueue: number;
@@ -95,17 +107,52 @@ class WorkerEngine implements Engine {
   /** Moving average of generation durations, for Retry-After hints. */
   #averageMs = 10_000;
 
-  constructor(worker: Worker, mailbox: Int32Array, info: EngineInfo, maxQueue: number) {
+  constructor(
+    worker: Worker,
+    mailbox: Int32Array,
+    info: EngineInfo,
+    options: ResolvedEngineOptions,
+  ) {
     this.#worker = worker;
     this.#mailbox = mailbox;
-    this.info = info;
-    this.#maxQueue = maxQueue;
+    this.#info = info;
+    this.#options = options;
+    this.#maxQueue = options.maxQueue;
     worker.onmessage = (event: MessageEvent<FromWorker>) => this.#receive(event.data);
     worker.onerror = (event) => {
       event.preventDefault(); // a worker failure must not take the process down
       this.#crashed(event.message);
     };
     worker.onmessageerror = () => this.#crashed("a message from the engine worker was unreadable");
+  }
+
+  get info(): EngineInfo {
+    return this.#info;
+  }
+
+  /**
+   * Loads the model files again (they may have been replaced on disk) through the same checks
+   * and the same native session opening as loadEngine. Running generations finish first;
+   * requests arriving meanwhile queue and run on the new model. When the files are refused,
+   * the current model keeps serving and the error is thrown. Concurrent calls share one reload.
+   */
+  reload(): Promise<EngineInfo> {
+    if (this.#closing) return Promise.reject(new EngineClosedError());
+    this.#reloading ??= (async () => {
+      try {
+        await checkModelFiles(this.#options);
+        const info = await new Promise<EngineInfo>((resolve, reject) => {
+          this.#reloaded = { resolve, reject };
+          this.#post({ type: "reload" });
+        });
+        this.#info = info;
+        return info;
+      } finally {
+        this.#reloaded = null;
+        this.#reloading = null;
+      }
+    })();
+    return this.#reloading;
   }
 
   generate(request: GenerateRequest): Generation {
@@ -175,6 +222,7 @@ class WorkerEngine implements Engine {
       await Promise.race([closed, grace]);
       clearTimeout(timer);
       this.#worker.terminate();
+      this.#reloaded?.reject(new EngineClosedError());
       this.#failAll(() => new EngineClosedError());
     })();
     return this.#closing;
@@ -233,6 +281,12 @@ class WorkerEngine implements Engine {
       case "batch":
         for (const m of message.messages) this.#receive(m);
         break;
+      case "reloaded":
+        this.#reloaded?.resolve(message.info);
+        break;
+      case "reload_failed":
+        this.#reloaded?.reject(fromWireError(message.error));
+        break;
       case "loaded":
       case "load_failed":
         break; // handled by loadEngine before this handler is installed
@@ -249,6 +303,7 @@ class WorkerEngine implements Engine {
 
   #crashed(reason: string): void {
     this.#closing ??= Promise.resolve();
+    this.#reloaded?.reject(new EngineClosedError());
     this.#worker.terminate();
     this.#failAll(() =>
       new NativeCallError("decode_failed", `the engine worker failed: ${reason}`)
@@ -270,8 +325,7 @@ class WorkerEngine implements Engine {
  */
 export async function loadEngine(options: EngineOptions): Promise<Engine> {
   const resolved = resolveEngineOptions(options);
-  await checkGguf(resolved.modelPath, "model");
-  if (resolved.mmprojPath) await checkGguf(resolved.mmprojPath, "mmproj");
+  await checkModelFiles(resolved);
   const worker = new Worker(new URL("./worker/engine_worker.ts", import.meta.url), {
     type: "module",
     name: "smolvlm-engine",
@@ -292,5 +346,5 @@ export async function loadEngine(options: EngineOptions): Promise<Engine> {
     worker.terminate();
     throw error;
   });
-  return new WorkerEngine(worker, new Int32Array(mailbox), loaded, resolved.maxQueue);
+  return new WorkerEngine(worker, new Int32Array(mailbox), loaded, resolved);
 }

@@ -46,12 +46,23 @@ export interface EngineOptions {
    * quoted when loading or a native call fails.
    */
   readonly nativeLog?: "silent" | "errors" | "verbose";
+  /**
+   * Tests of the recovery path only: a prompt containing this text gets an out-of-vocabulary
+   * token in its decode batch, so llama_decode itself fails for it. Never set in production.
+   */
+  readonly injectDecodeFault?: string;
 }
 
 export type ResolvedEngineOptions =
-  & Required<Omit<EngineOptions, "mmprojPath" | "useExtraBuffers" | "parallelSequences">>
+  & Required<
+    Omit<
+      EngineOptions,
+      "mmprojPath" | "useExtraBuffers" | "parallelSequences" | "injectDecodeFault"
+    >
+  >
   & {
     readonly mmprojPath: string | null;
+    readonly injectDecodeFault: string | null;
     readonly useExtraBuffers: boolean | undefined;
   };
 
@@ -85,6 +96,7 @@ const optionsSchema = z.object({
   warmup: z.boolean().optional(),
   defaultMaxTokens: positive.optional(),
   nativeLog: z.enum(["silent", "errors", "verbose"]).optional(),
+  injectDecodeFault: z.string().min(1).optional(),
 });
 
 /** Checks the options (a TypeError naming the bad field) and fills in the defaults. */
@@ -116,5 +128,6 @@ export function resolveEngineOptions(input: EngineOptions): ResolvedEngineOption
     warmup: options.warmup ?? true,
     defaultMaxTokens: options.defaultMaxTokens ?? 256,
     nativeLog: options.nativeLog ?? "silent",
+    injectDecodeFault: options.injectDecodeFault ?? null,
   };
 }

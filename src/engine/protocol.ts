@@ -51,6 +51,7 @@ export type ToWorker =
   }
   | { readonly type: "generate"; readonly request: WireRequest }
   | { readonly type: "stop"; readonly id: string; readonly reason: StopReason }
+  | { readonly type: "reload" }
   | { readonly type: "close" };
 
 export interface WorkerStats {
@@ -71,6 +72,8 @@ export type FromWorker =
   | { readonly type: "result"; readonly id: string; readonly result: GenerationResult }
   | { readonly type: "failed"; readonly id: string; readonly error: WireError }
   | { readonly type: "stats"; readonly stats: WorkerStats }
+  | { readonly type: "reloaded"; readonly info: EngineInfo }
+  | { readonly type: "reload_failed"; readonly error: WireError }
   | { readonly type: "closed" }
   /** What one step produced, in order: one message, so the main thread wakes once per step. */
   | { readonly type: "batch"; readonly messages: readonly FromWorker[] };

@@ -183,6 +183,12 @@ export interface Engine extends AsyncDisposable {
    */
   generate(request: GenerateRequest): Generation;
   stats(): EngineStats;
+  /**
+   * Loads the model again without a new process (the files may have changed): running
+   * generations finish, requests meanwhile wait; when the files are refused the current model
+   * keeps serving and the error is thrown. Engines without it are replaced by a fresh load.
+   */
+  reload?(): Promise<EngineInfo>;
   /** Stops accepting work, aborts queued and running generations, frees native memory. */
   close(): Promise<void>;
 }

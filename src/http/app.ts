@@ -1,6 +1,6 @@
 /**
- * The HTTP application: OpenAI-compatible chat completions, health, models, info, metrics and
- * the page. `createApp` only composes: middleware in one visible order, one sub-app per group
+ * The HTTP application: OpenAI-compatible chat completions, health, models, info, metrics, the
+ * admin reload and the page. `createApp` only composes: middleware in one visible order, one sub-app per group
  * of routes (routes/, chat/), one error handler mapping everything to OpenAI's error JSON.
  * Everything is injected, so tests run it with a fake engine and the server with the real one.
  *
@@ -19,6 +19,7 @@ import { apiKeyAuth } from "./middleware/auth.ts";
 import { corsFor, securityHeaders } from "./middleware/browser.ts";
 import { identifyCaller, rateLimits } from "./middleware/rate_limit.ts";
 import { chatRoutes } from "./chat/route.ts";
+import { adminRoutes } from "./routes/admin.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { metricsRoutes } from "./routes/metrics.ts";
 import { modelRoutes } from "./routes/models.ts";
@@ -52,7 +53,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(identifyCaller());
   if (keys.length > 0) {
     const auth = apiKeyAuth(keys);
-    for (const path of ["/v1/*", "/metrics", ...(config.protectHealth ? ["/health"] : [])]) {
+    const paths = ["/v1/*", "/metrics", "/admin/*", ...(config.protectHealth ? ["/health"] : [])];
+    for (const path of paths) {
       app.use(path, auth);
     }
   }
@@ -64,6 +66,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.route("/", healthRoutes(ctx));
   app.route("/", metricsRoutes(ctx));
+  app.route("/", adminRoutes(ctx));
   app.route("/v1", modelRoutes(ctx));
   app.route("/v1/chat/completions", chatRoutes(ctx));
   app.route("/", staticRoutes(ctx));

@@ -7,7 +7,7 @@
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { RequestIdVariables } from "hono/request-id";
 import { acceptedModelIds, type ServiceConfig } from "../config/service_config.ts";
-import type { EngineHolder } from "./engine_state.ts";
+import type { EngineHolder, ReloadOutcome } from "./engine_state.ts";
 import type { ImageProcessor } from "./images.ts";
 import { Metrics } from "./metrics.ts";
 import { RequestTracker } from "./tracker.ts";
@@ -44,6 +44,8 @@ export interface AppDeps {
   readonly metrics?: Metrics;
   readonly tracker?: RequestTracker;
   readonly build?: BuildInfo;
+  /** Reloads the model (POST /admin/reload); absent: the endpoint answers 501. */
+  readonly reload?: () => Promise<ReloadOutcome>;
 }
 
 /** The dependencies with defaults filled in, plus what is fixed at startup. */
@@ -56,6 +58,7 @@ export interface AppContext {
   readonly metrics: Metrics;
   readonly tracker: RequestTracker;
   readonly build: BuildInfo;
+  readonly reload: (() => Promise<ReloadOutcome>) | null;
   readonly modelIds: ReadonlySet<string>;
   readonly startedAt: number;
   readonly startedPerf: number;
@@ -72,6 +75,7 @@ export function appContext(deps: AppDeps): AppContext {
     metrics: deps.metrics ?? new Metrics(),
     tracker: deps.tracker ?? new RequestTracker(),
     build: deps.build ?? { version: "dev" },
+    reload: deps.reload ?? null,
     modelIds: acceptedModelIds(deps.config),
     startedAt: clock.now(),
     startedPerf: clock.perf(),

@@ -1,8 +1,10 @@
 /**
  * The HTTP server around the app: binds first, loads the engine in the background (health says
- * "loading" meanwhile), and shuts down gracefully on SIGINT/SIGTERM: stop accepting, let
- * in-flight requests finish within the grace period, then abort them, close the engine (frees
- * native memory) and resolve `finished`. A second signal exits at once.
+ * "loading" meanwhile), reloads the model on SIGHUP (and POST /admin/reload), logs a
+ * performance line every `monitoring.perf_log_interval` seconds, and shuts down gracefully on
+ * SIGINT/SIGTERM ("draining"): stop accepting, let in-flight requests finish within the grace
+ * period, then abort them, close the engine (frees native memory), "stopped", and resolve
+ * `finished`. A second signal exits at once.
  *
  * @module
  */
@@ -10,9 +12,10 @@ import { getLogger, type Logger } from "@logtape/logtape";
 import type { Engine } from "../engine/mod.ts";
 import { type ServiceConfig, withKeysFromFileAndEnv } from "../config/service_config.ts";
 import { type BuildInfo, createApp, RequestTracker } from "./app.ts";
-import { EngineHolder } from "./engine_state.ts";
+import { EngineHolder, type ReloadOutcome } from "./engine_state.ts";
 import type { ImageProcessor } from "./images.ts";
 import { Metrics } from "./metrics.ts";
+import { startPerfLog } from "./perf_log.ts";
 
 export interface StartServerOptions {
   readonly config: ServiceConfig;
@@ -20,7 +23,7 @@ export interface StartServerOptions {
   readonly loadEngine: () => Promise<Engine>;
   readonly images: ImageProcessor;
   readonly logger?: Logger;
-  /** Install SIGINT/SIGTERM handlers (default true). */
+  /** Install SIGINT/SIGTERM (shutdown) and SIGHUP (reload) handlers (default true). */
   readonly handleSignals?: boolean;
   readonly build?: BuildInfo;
 }
@@ -33,6 +36,8 @@ export interface RunningServer {
   readonly holder: EngineHolder;
   /** Settles when the engine has loaded (or failed to). */
   readonly engineLoaded: Promise<void>;
+  /** Reloads the model (as SIGHUP does); rejects with the reason when it cannot. */
+  reload(): Promise<ReloadOutcome>;
   /** Graceful shutdown; idempotent. */
   shutdown(reason?: string): Promise<void>;
   /** Resolves when the server has stopped and the engine is closed. */
@@ -54,7 +59,24 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
   const holder = new EngineHolder();
   const tracker = new RequestTracker();
   const metrics = new Metrics();
+  const reload = async (trigger: string): Promise<ReloadOutcome> => {
+    log.info("reloading the model ({trigger})", { trigger });
+    try {
+      const outcome = await holder.reload(opts.loadEngine);
+      log.info("model reloaded in {ms} ms", { ms: Math.round(outcome.loadMs) });
+      return outcome;
+    } catch (e) {
+      log.error("reload failed: {reason}; {state}", {
+        reason: describeError(e),
+        state: holder.state.status === "ready"
+          ? "the previous model keeps serving"
+          : `the service is ${holder.state.status}`,
+      });
+      throw e;
+    }
+  };
   const app = createApp({
+    reload: () => reload("POST /admin/reload"),
     engine: holder,
     config,
     images: opts.images,
@@ -89,7 +111,7 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
       const engine = await opts.loadEngine();
       loadedEngine = engine;
       const ms = performance.now() - t0;
-      if (holder.state.status === "stopping") return; // shutdown began while loading
+      if (holder.state.status !== "loading") return; // shutdown began while loading
       holder.setReady(engine, ms);
       log.info("model loaded in {ms} ms: {description} ({path})", {
         ms: Math.round(ms),
@@ -98,10 +120,16 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
       });
     } catch (e) {
       const reason = describeError(e);
-      if (holder.state.status !== "stopping") holder.setFailed(reason);
+      if (holder.state.status === "loading") holder.setFailed(reason);
       log.error("model failed to load: {reason}", { reason, error: e });
     }
   })();
+
+  const stopPerfLog = startPerfLog(
+    metrics.window,
+    config.perfLogIntervalMs,
+    getLogger(["smolvlm", "perf"]),
+  );
 
   let shuttingDown: Promise<void> | null = null;
   let resolveFinished!: () => void;
@@ -115,7 +143,8 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
         n: tracker.size,
         grace: config.shutdownGraceMs,
       });
-      holder.setStopping();
+      stopPerfLog();
+      holder.setDraining();
       const drained = server.shutdown();
       let timer: ReturnType<typeof setTimeout> | undefined;
       const graceOver = new Promise<"grace">((r) => {
@@ -129,13 +158,18 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
       }
       clearTimeout(timer);
       await engineLoaded;
-      if (loadedEngine) {
+      // The engine a reload put in place, else the one loaded at start.
+      const s = holder.state;
+      const engine = (s.status === "draining" ? s.engine : null) ?? loadedEngine;
+      for (const e of new Set([engine, loadedEngine])) {
+        if (!e) continue;
         try {
-          await (loadedEngine as Engine).close();
-        } catch (e) {
-          log.error("closing the engine failed: {error}", { error: e });
+          await e.close();
+        } catch (error) {
+          log.error("closing the engine failed: {error}", { error });
         }
       }
+      holder.setStopped();
       log.info("stopped");
       resolveFinished();
     })();
@@ -159,6 +193,11 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
         // Signals not supported here (e.g. SIGTERM on Windows).
       }
     }
+    try {
+      Deno.addSignalListener("SIGHUP", () => void reload("SIGHUP").catch(() => {}));
+    } catch {
+      // No SIGHUP here (Windows).
+    }
   }
 
   return {
@@ -167,6 +206,7 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
     url,
     holder,
     engineLoaded,
+    reload: () => reload("RunningServer.reload"),
     shutdown,
     finished,
   };

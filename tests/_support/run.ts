@@ -38,11 +38,15 @@ export interface RunningServe {
 }
 
 /** `./run serve <args>` in the background; resolves once its /health answers 200. */
-export async function startServe(args: readonly string[], timeoutMs = 180_000) {
+export async function startServe(
+  args: readonly string[],
+  timeoutMs = 180_000,
+  env: Readonly<Record<string, string>> = {},
+) {
   const child = new Deno.Command(`${REPO_ROOT}/run`, {
     args: ["serve", ...args],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -1,8 +1,9 @@
 /** The launcher's permission flags: exact entries derived from the arguments, never wider. */
 import assert from "node:assert/strict";
-import { planDescribe, planPreprocess, planServe } from "../../tools/launch.ts";
+import { planConfig, planDescribe, planPreprocess, planServe } from "../../tools/launch.ts";
+import { CONFIG_ENV_NAMES } from "../../src/config/settings.ts";
 import { REPO_ROOT, TINY } from "../_support/fixtures.ts";
-import { systemNameservers } from "../../src/cli/permissions.ts";
+import { SERVE_ENV, systemNameservers } from "../../src/cli/permissions.ts";
 
 function flag(flags: readonly string[], name: string): string[] {
   const f = flags.find((x) => x === `--allow-${name}` || x.startsWith(`--allow-${name}=`));
@@ -67,7 +68,9 @@ Deno.test("planServe() grants read access to exactly the model files named, anyw
     assert.ok(!read.includes(dir), "not the directory");
     assert.deepEqual(flag(flags, "write"), [], "--no-log-file writes nothing");
     assert.deepEqual(flags.filter((f) => f.startsWith("--allow-ffi")), ["--allow-ffi"]);
-    assert.deepEqual(flag(flags, "env"), ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"]);
+    // The configuration's variables (the same table the server resolves with), nothing else.
+    assert.deepEqual(flag(flags, "env"), [...SERVE_ENV]);
+    assert.ok(flag(flags, "env").every((name) => name.startsWith("SMOLVLM_")));
     assertNeverWide(flags);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -96,6 +99,45 @@ Deno.test("planServe() takes host, port, model and image hosts from a --config f
     ]);
     const read = flag(flags, "read");
     for (const p of [config, model, mmproj]) assert.ok(read.includes(p), p);
+    assertNeverWide(flags);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("planServe() grants the host and port given by SMOLVLM_HOST / SMOLVLM_PORT or SMOLVLM_CONFIG", async () => {
+  const { dir } = await modelCopy();
+  try {
+    const env = { SMOLVLM_HOST: "0.0.0.0", SMOLVLM_PORT: "8123" };
+    const fromEnv = await planServe(["--demo"], { env: (n) => env[n as keyof typeof env] });
+    assert.deepEqual(flag(fromEnv.flags, "net"), ["0.0.0.0:8123"]);
+    // A flag still wins over the variable, as in the server.
+    const both = await planServe(["--demo", "--port", "8124"], {
+      env: (n) => env[n as keyof typeof env],
+    });
+    assert.deepEqual(flag(both.flags, "net"), ["0.0.0.0:8124"]);
+    const config = `${dir}/c.json`;
+    await Deno.writeTextFile(config, JSON.stringify({ host: "0.0.0.0", port: 8125 }));
+    const fromFile = await planServe(["--demo"], {
+      env: (n) => (n === "SMOLVLM_CONFIG" ? config : undefined),
+    });
+    assert.deepEqual(flag(fromFile.flags, "net"), ["0.0.0.0:8125"]);
+    assert.ok(flag(fromFile.flags, "read").includes(config));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("planConfig() grants the config file and the variables, nothing else", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-config-" });
+  try {
+    const config = `${dir}/c.json`;
+    await Deno.writeTextFile(config, JSON.stringify({ port: 8126 }));
+    const { flags } = await planConfig(["--config", config, "--model", "/x/m.gguf", "--json"]);
+    assert.deepEqual(flag(flags, "read"), [config]);
+    assert.deepEqual(flag(flags, "env"), [...CONFIG_ENV_NAMES]);
+    assert.deepEqual([flag(flags, "net"), flag(flags, "write")], [[], []]);
+    assert.ok(!flags.includes("--allow-ffi"));
     assertNeverWide(flags);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -428,7 +428,7 @@ Deno.test("GET /metrics is Prometheus text with requests, tokens, latency and qu
     /smolvlm_http_requests_total\{method="POST",route="\/v1\/chat\/completions",status="200"\} 1/,
   );
   assert.match(text, /smolvlm_completion_tokens_total 4/);
-  assert.match(text, /smolvlm_http_request_duration_seconds_bucket\{.*le="\+Inf"\} 1/);
+  assert.match(text, /smolvlm_http_request_duration_seconds_bucket\{[^}]*le="\+Inf"[^}]*\} 1/);
   assert.match(text, /smolvlm_queue_depth 0/);
   assert.match(text, /# TYPE smolvlm_generation_duration_seconds histogram/);
 });

@@ -5,6 +5,7 @@
 /// <reference lib="deno.worker" />
 import { loadNativeLibraries } from "../../../ffi/library.ts";
 import { EngineError, ModelLoadError, toWireError } from "../errors.ts";
+import type { ResolvedEngineOptions } from "../options.ts";
 import type { FromWorker, ToWorker } from "../protocol.ts";
 import { NativeLog } from "./native_log.ts";
 import { type NativeSession, openNativeSession } from "./native_session.ts";
@@ -12,7 +13,9 @@ import { StepLoop } from "./step_loop.ts";
 
 const worker = self as unknown as DedicatedWorkerGlobalScope;
 
+/** Sends now, after anything a step left pending (so messages keep their order). */
 function post(message: FromWorker): void {
+  flush();
   worker.postMessage(message);
 }
 
@@ -30,8 +33,8 @@ function postSoon(message: FromWorker): void {
 function flush(): void {
   const messages = pending;
   pending = [];
-  if (messages.length === 1) post(messages[0]!);
-  else if (messages.length > 1) post({ type: "batch", messages });
+  if (messages.length === 1) worker.postMessage(messages[0]!);
+  else if (messages.length > 1) worker.postMessage({ type: "batch", messages });
 }
 
 /** A macrotask turn without timer clamping: lets queued messages in between two steps. */
@@ -50,6 +53,36 @@ function yieldToEvents(): Promise<void> {
 }
 
 let loop: StepLoop | null = null;
+let loaded: { options: ResolvedEngineOptions; log: NativeLog } | null = null;
+
+/** Reload: the same session opening as at load, swapped in once it works (see StepLoop). */
+async function reload(): Promise<void> {
+  const running = loop, current = loaded;
+  if (!running || !current) {
+    post({
+      type: "reload_failed",
+      error: toWireError(new ModelLoadError("model_load_failed", "no model is loaded")),
+    });
+    return;
+  }
+  try {
+    await running.swapSession(async () => {
+      current.log.clearLastError();
+      return await openNativeSession(current.options, current.log);
+    });
+    post({ type: "reloaded", info: running.session.info });
+  } catch (error) {
+    post({
+      type: "reload_failed",
+      error: toWireError(
+        error instanceof EngineError ? error : new ModelLoadError(
+          "model_load_failed",
+          `${error instanceof Error ? error.message : error}${current.log.reason()}`,
+        ),
+      ),
+    });
+  }
+}
 
 async function load(message: Extract<ToWorker, { type: "load" }>): Promise<void> {
   const log = new NativeLog(message.options.nativeLog);
@@ -79,15 +112,15 @@ async function load(message: Extract<ToWorker, { type: "load" }>): Promise<void>
     stats: (stats) => postSoon({ type: "stats", stats }),
   }, new Int32Array(message.mailbox));
   loop = running;
+  loaded = { options: message.options, log };
   post({ type: "loaded", info: session.info });
   try {
     await running.run(yieldToEvents);
   } finally {
-    session[Symbol.dispose]();
+    running.session[Symbol.dispose]();
     await log.uninstall().catch(() => {});
     channel.port1.close();
     channel.port2.close();
-    flush();
     post({ type: "closed" });
   }
 }
@@ -103,6 +136,9 @@ worker.onmessage = (event: MessageEvent<ToWorker>) => {
       break;
     case "stop":
       loop?.stop(message.id, message.reason);
+      break;
+    case "reload":
+      void reload();
       break;
     case "close":
       if (loop) loop.close();

@@ -69,6 +69,8 @@ interface Generation {
   encoderPasses: number;
   cacheHits: number;
   firstTokenAt: number;
+  /** Fault injection (tests): its first prompt token is replaced by an invalid one. */
+  readonly faulty: boolean;
 }
 
 interface Slot {
@@ -81,17 +83,22 @@ interface Slot {
 }
 
 export class StepLoop {
-  readonly #session: NativeSession;
+  #session: NativeSession;
   readonly #log: NativeLog;
   readonly #events: LoopEvents;
   readonly #mailbox: Int32Array;
-  readonly #slots: Slot[];
+  #slots: Slot[] = [];
   readonly #queue: Task[] = [];
-  readonly #imageCache: EmbeddingCache;
-  readonly #contextSize: number;
-  readonly #batchSize: number;
+  #imageCache!: EmbeddingCache;
+  #contextSize = 0;
+  #batchSize = 0;
   #mailboxSeen = 0;
   #closed = false;
+  /** A reload is under way: nothing new is admitted; queued requests wait for the new model. */
+  #paused = false;
+  #onIdle: (() => void) | null = null;
+  /** A step is under way (it may be awaiting a prompt's preparation on the current session). */
+  #stepping = false;
   #wake: (() => void) | null = null;
   #imageTurn = 0;
   #completed = 0;
@@ -106,6 +113,16 @@ export class StepLoop {
     this.#log = log;
     this.#events = events;
     this.#mailbox = mailbox;
+    this.#install(session);
+  }
+
+  /** The native session the loop runs on (replaced by swapSession). */
+  get session(): NativeSession {
+    return this.#session;
+  }
+
+  #install(session: NativeSession): void {
+    this.#session = session;
     this.#slots = Array.from({ length: session.options.parallel }, (_, sequence) => ({
       sequence,
       cached: [],
@@ -113,9 +130,38 @@ export class StepLoop {
       generation: null,
       lastUsed: 0,
     }));
+    // Embeddings of the previous projector mean nothing to a new one.
     this.#imageCache = new EmbeddingCache(session.options.imageCacheBytes);
     this.#contextSize = session.context.contextSize;
     this.#batchSize = session.context.batchSize;
+    this.#statsDirty = true;
+  }
+
+  /**
+   * Reload: stops admitting, lets running generations finish, then opens the next session with
+   * `open` while the current one stays open. On success the loop continues on the new session
+   * and the old one is freed; when `open` throws, the old session keeps serving and the error
+   * is rethrown. Queued requests wait either way and run afterwards.
+   */
+  async swapSession(open: () => Promise<NativeSession>): Promise<void> {
+    if (this.#paused) throw new Error("a reload is already under way");
+    this.#paused = true;
+    try {
+      if (this.#stepping || this.#slots.some((s) => s.generation !== null)) {
+        await new Promise<void>((resolve) => this.#onIdle = resolve);
+      }
+      const next = await open();
+      if (this.#closed) {
+        next[Symbol.dispose]();
+        throw new EngineClosedError();
+      }
+      const old = this.#session;
+      this.#install(next);
+      old[Symbol.dispose]();
+    } finally {
+      this.#paused = false;
+      this.#wakeUp();
+    }
   }
 
   submit(request: WireRequest): void {
@@ -146,6 +192,16 @@ export class StepLoop {
   close(): void {
     this.#closed = true;
     this.#wakeUp();
+    this.#idle();
+  }
+
+  /** Resolves a reload's wait when no generation runs. */
+  #idle(): void {
+    if (this.#onIdle && !this.#stepping && this.#slots.every((s) => s.generation === null)) {
+      const resolve = this.#onIdle;
+      this.#onIdle = null;
+      resolve();
+    }
   }
 
   /** Runs steps until close(); then ends every generation and returns (the caller frees). */
@@ -157,6 +213,7 @@ export class StepLoop {
         this.#wake = null;
         continue;
       }
+      this.#stepping = true;
       try {
         await this.#step();
       } catch (error) {
@@ -164,8 +221,12 @@ export class StepLoop {
         for (const slot of this.#slots) {
           if (slot.generation) this.#failGeneration(slot.generation, error);
         }
+        this.#resetAfterFailure();
+      } finally {
+        this.#stepping = false;
       }
       this.#publishStats();
+      if (this.#paused) this.#idle();
       // Lets stop/close/generate messages in before the next step.
       await yieldToEvents();
     }
@@ -183,7 +244,8 @@ export class StepLoop {
   }
 
   #hasWork(): boolean {
-    return this.#queue.length > 0 || this.#slots.some((s) => s.generation !== null);
+    return (this.#queue.length > 0 && !this.#paused) ||
+      this.#slots.some((s) => s.generation !== null);
   }
 
   /** True when the main thread posted a stop since the last look (a shared counter). */
@@ -205,7 +267,7 @@ export class StepLoop {
   // --- admission -------------------------------------------------------------------------
 
   async #admit(): Promise<void> {
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 && !this.#paused) {
       const free = this.#slots.filter((s) => s.generation === null);
       if (free.length === 0) return;
       const task = this.#queue[0]!;
@@ -223,6 +285,11 @@ export class StepLoop {
         // Stopped while its prompt was being prepared.
         prompt[Symbol.dispose]();
         continue;
+      }
+      if (this.#paused) {
+        // A reload began meanwhile: the task waits for the new session (and a new prompt).
+        prompt[Symbol.dispose]();
+        return;
       }
       if (prompt.positions >= this.#contextSize) {
         prompt[Symbol.dispose]();
@@ -355,10 +422,21 @@ export class StepLoop {
       encoderPasses: 0,
       cacheHits: 0,
       firstTokenAt: 0,
+      faulty: this.#faulty(task.request),
     };
     this.#reused += prefix.positions;
     this.#statsDirty = true;
     this.#events.started(task.request.id);
+  }
+
+  #faulty(request: WireRequest): boolean {
+    const marker = this.#session.options.injectDecodeFault;
+    if (!marker) return false;
+    return request.messages.some((m) =>
+      typeof m.content === "string"
+        ? m.content.includes(marker)
+        : m.content.some((p) => p.type === "text" && p.text.includes(marker))
+    );
   }
 
   // --- stopping --------------------------------------------------------------------------
@@ -463,7 +541,8 @@ export class StepLoop {
         if (item?.kind !== "text") break;
         const last = g.cursor === items.length - 1;
         if (last) g.logitsRow = batch.length;
-        batch.add(item.token, g.position + added, slot.sequence, last);
+        const token = g.faulty ? this.#session.info.vocabSize + 1 : item.token;
+        batch.add(token, g.position + added, slot.sequence, last);
         added++;
         g.cursor++;
       }
@@ -489,6 +568,7 @@ export class StepLoop {
             new NativeCallError("decode_failed", why + this.#log.reason()),
           );}
       }
+      this.#resetAfterFailure();
       return;
     }
     for (const g of inBatch) {
@@ -504,6 +584,25 @@ export class StepLoop {
     }
     for (const g of inBatch) {
       if (g.logitsRow >= 0) this.#sample(g);
+    }
+    this.#statsDirty = true;
+  }
+
+  /**
+   * Context reset after a failed decode: what it left in the KV cache is unknown, so no cached
+   * prefix is trusted again. With nothing running the whole memory is cleared; otherwise the
+   * idle slots' sequences are (running generations outside the failed batch keep theirs).
+   */
+  #resetAfterFailure(): void {
+    const { context } = this.#session;
+    if (this.#slots.every((s) => s.generation === null)) {
+      context.clearMemory();
+      for (const slot of this.#slots) {
+        slot.cached = [];
+        slot.cachedPositions = 0;
+      }
+    } else {
+      for (const slot of this.#slots) if (slot.generation === null) this.#forget(slot);
     }
     this.#statsDirty = true;
   }

@@ -143,8 +143,10 @@ export function chatRun(ctx: AppContext): MiddlewareHandler<ChatEnv> {
 }
 
 function requireEngine(ctx: AppContext): Engine {
+  // Ready, or reloading: the request then waits in the engine's queue for the new model.
+  const engine = ctx.holder.engine;
+  if (engine) return engine;
   const s = ctx.holder.state;
-  if (s.status === "ready") return s.engine;
   if (s.status === "loading") {
     throw new ApiError(503, "the model is still loading; retry shortly", {
       code: "model_loading",

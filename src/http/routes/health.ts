@@ -1,6 +1,9 @@
 /**
- * `GET /health`: the seed's body — 200 healthy when the model serves, 503 loading (with
- * Retry-After) or unhealthy (with the reason) otherwise.
+ * `GET /health`: the seed's body — 200 `{status: "healthy", active_model, timestamp}` when the
+ * model serves; otherwise 503 with the lifecycle state: "loading" (with Retry-After; also
+ * during a reload, while requests wait for the new model), "failed" with its reason, or
+ * "draining" / "stopped" during shutdown. `status` keeps the seed's "unhealthy" for the last
+ * three, `state` names the lifecycle state.
  *
  * @module
  */
@@ -18,9 +21,18 @@ export function healthRoutes(ctx: AppContext): Hono<AppEnv> {
     }
     if (s.status === "loading") {
       c.header("retry-after", "5");
-      return c.json({ status: "loading", active_model: config.modelId, timestamp }, 503);
+      return c.json({
+        status: "loading",
+        state: "loading",
+        reloading: s.engine !== null,
+        active_model: config.modelId,
+        timestamp,
+      }, 503);
     }
     const reason = s.status === "failed" ? s.reason : "the server is shutting down";
-    return c.json({ status: "unhealthy", reason, active_model: config.modelId, timestamp }, 503);
+    return c.json(
+      { status: "unhealthy", state: s.status, reason, active_model: config.modelId, timestamp },
+      503,
+    );
   });
 }

@@ -30,11 +30,24 @@ export function modelRoutes(ctx: AppContext): Hono<AppEnv> {
 function info(ctx: AppContext) {
   const { config, holder } = ctx;
   const s = holder.state;
-  const engine = holder.engine ?? (s.status === "stopping" ? s.engine : null);
+  const engine = holder.engine ?? (s.status === "draining" ? s.engine : null);
   const info = engine?.info ?? null;
   const stats = engine?.stats() ?? null;
   return {
     status: s.status,
+    lifecycle: {
+      state: s.status,
+      reason: s.status === "failed" ? s.reason : null,
+      reloading: holder.reloading,
+      reloads: holder.reloads,
+      last_load_ms: holder.lastLoadMs === null ? null : Math.round(holder.lastLoadMs),
+      last_reload_error: holder.lastReloadError
+        ? {
+          reason: holder.lastReloadError.reason,
+          at: new Date(holder.lastReloadError.at).toISOString(),
+        }
+        : null,
+    },
     model: {
       id: config.modelId,
       name: config.modelName,
