@@ -18,6 +18,10 @@ import {
   loadEngine,
 } from "../../src/engine/mod.ts";
 import { encodePng } from "../../src/image/codecs.ts";
+import { defaultServiceConfig } from "../../src/config/service_config.ts";
+import { createApp } from "../../src/http/app.ts";
+import { EngineHolder } from "../../src/http/engine_state.ts";
+import { createImageProcessor } from "../../src/http/image_adapter.ts";
 import { NATIVE_LIB_DIR } from "../../native/manifest.ts";
 import { fixturePaths } from "../gguf/cli.ts";
 
@@ -32,7 +36,10 @@ interface Options {
   clients: number;
   perClient: number;
   context: number;
-  /** Which scenarios to run: "one" (one client + same image twice), "concurrent". */
+  /**
+   * Which scenarios to run: "one" (one client + same image twice), "concurrent", "oob" (each
+   * side's default tiling).
+   */
   scenarios: readonly string[];
 }
 
@@ -79,10 +86,36 @@ function decodeTps(s: Sample): number {
 }
 
 /** Peak RSS (VmHWM) of another process; null where /proc is not readable. */
+function loadAverage(): string {
+  try {
+    return Deno.loadavg().map((n) => n.toFixed(2)).join(" / ");
+  } catch {
+    return "n/a";
+  }
+}
+
+/**
+ * A process's peak RSS (VmHWM). Deno refuses /proc reads unless every permission is granted,
+ * so a `cat` child reads it (the bench already runs children).
+ */
+function rssRow(ours: number, theirs: number | null): string {
+  if (theirs === null) {
+    return `| peak RSS MiB (this bench process / llama-server) | ${
+      ours.toFixed(0)
+    } | n/a | | | | |`;
+  }
+  const ratio = ours / theirs;
+  return `| peak RSS MiB (this bench process / llama-server) | ${ours.toFixed(0)} | ` +
+    `${theirs.toFixed(0)} | ${ratio.toFixed(3)} | | ≤ 1.1 | ${ratio <= 1.1 ? "yes" : "no"} |`;
+}
+
 function peakRssMiB(pid: number): number | null {
   try {
-    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
-    return Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN) / 1024;
+    const out = new Deno.Command("cat", { args: [`/proc/${pid}/status`], stderr: "null" })
+      .outputSync();
+    const status = new TextDecoder().decode(out.stdout);
+    const kb = Number(status.match(/VmHWM:\s+(\d+) kB/)?.[1] ?? NaN);
+    return Number.isFinite(kb) ? kb / 1024 : null;
   } catch {
     return null;
   }
@@ -142,6 +175,10 @@ class LlamaServer {
 
   get pid(): number {
     return this.#process.pid;
+  }
+
+  get base(): string {
+    return this.#base;
   }
 
   static async start(args: string[]): Promise<LlamaServer> {
@@ -244,6 +281,41 @@ async function pngDataUrl(image: RgbImage): Promise<string> {
     s += String.fromCharCode(...png.subarray(i, i + 0x8000));
   }
   return `data:image/png;base64,${btoa(s)}`;
+}
+
+/**
+ * Our HTTP service in this process, in front of the bench's engine, for the /health probe: the
+ * same Hono app `serve` runs, so its /health shares the main thread with the engine's traffic.
+ */
+function serveOurs(engine: Engine): { base: string; close(): Promise<void> } {
+  const config = { ...defaultServiceConfig(), logDir: "" };
+  const app = createApp({
+    engine: EngineHolder.ready(engine),
+    config,
+    images: createImageProcessor({ defaults: config.imageProcessing }),
+  });
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+  return { base: `http://127.0.0.1:${server.addr.port}`, close: () => server.shutdown() };
+}
+
+/** GET /health every 100 ms while `work` runs; returns the latencies in ms. */
+async function probeHealth<T>(base: string, work: () => Promise<T>, into: number[]): Promise<T> {
+  let running = true;
+  const probe = (async () => {
+    while (running) {
+      const t0 = performance.now();
+      const res = await fetch(`${base}/health`).catch(() => null);
+      await res?.body?.cancel();
+      into.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    return await work();
+  } finally {
+    running = false;
+    await probe;
+  }
 }
 
 // --- scenarios ------------------------------------------------------------------------------
@@ -400,6 +472,8 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
     let restarts = 0;
     const throughput = pair(), p50 = pair(), p99 = pair();
     const lateness: number[] = [];
+    const health = pair();
+    const http = serveOurs(engine);
     const size = Math.min(o.image, 512);
     try {
       for (let run = 0; run < o.runs; run++) {
@@ -441,14 +515,22 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
         };
         const oursRun = () =>
           timed(
-            () => load((i) => askOurs(engine, images[i]!, "Describe this image.", o.tokens)),
+            () =>
+              probeHealth(
+                http.base,
+                () => load((i) => askOurs(engine, images[i]!, "Describe this image.", o.tokens)),
+                health.ours,
+              ),
             lateness,
           );
         const theirsOnce = () =>
           load((i) => server.ask(urls[i]!, "Describe this image.", o.tokens));
         const theirsRun = async () => {
           try {
-            return await timed(theirsOnce, null);
+            return await timed(
+              () => probeHealth(server.base, theirsOnce, health.theirs),
+              null,
+            );
           } catch (error) {
             // llama-server died mid-run (its log is in logs/): restart it, redo the run once.
             console.error(`bench serve: llama-server failed (${error}); restarting it`);
@@ -482,12 +564,51 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
           quantile(lateness, 0.99) <= 20 ? "yes" : "no"
         } |`,
         `| llama-server restarts after a crash (log in logs/) | | ${restarts} | | | | |`,
-        `| peak RSS MiB (this bench process / llama-server) | ${rss.stop().toFixed(0)} | ${
-          peakRssMiB(server.pid)?.toFixed(0) ?? "n/a"
-        } | | | | |`,
+        `| /health p99 ms while the clients run | ${quantile(health.ours, 0.99).toFixed(1)} | ${
+          quantile(health.theirs, 0.99).toFixed(1)
+        } | | | < 50 (ours) | ${quantile(health.ours, 0.99) < 50 ? "yes" : "no"} |`,
+        rssRow(rss.stop(), peakRssMiB(server.pid)),
       );
     } finally {
       rss.stop();
+      await http.close();
+      await engine.close();
+      await server.stop();
+    }
+  }
+
+  // Out of the box: each side's defaults for a 1024 px photo. llama-server tiles a SmolVLM mmproj
+  // at its preproc_image_size (2048 px: 16 tiles + overview); ours fits max_image_size 1024.
+  if (o.scenarios.includes("oob")) {
+    const theirArgs = [...common.slice(0, -2), "-c", String(o.context), "-np", "1"];
+    const oursDefaults = { modelPath: model, mmprojPath: mmproj, threads: o.threads };
+    commands.push(
+      `loadEngine(${
+        JSON.stringify({ ...oursDefaults, modelPath: rel(model), mmprojPath: rel(mmproj) })
+      })`,
+      `native/lib/llama-server ${theirArgs.join(" ")}`,
+    );
+    const engine = await loadEngine(oursDefaults);
+    const server = await LlamaServer.start(theirArgs);
+    const ttft = pair();
+    try {
+      const runs = Math.min(o.runs, 2);
+      for (let run = 0; run < runs; run++) {
+        const image = photo(o.image, seed++);
+        const url = await pngDataUrl(image);
+        const oursOnce = () => askOurs(engine, image, "Describe this image.", 8);
+        const theirsOnce = () => server.ask(url, "Describe this image.", 8);
+        const [ours, theirs] = run % 2 === 0
+          ? [await oursOnce(), await theirsOnce()]
+          : [await theirsOnce(), await oursOnce()].reverse();
+        ttft.ours.push(ours!.ttftMs), ttft.theirs.push(theirs!.ttftMs);
+        console.error(`bench serve: out of the box, run ${run + 1}/${runs} done`);
+      }
+      rows.push(
+        `| **out of the box: each side's default tiling, ${o.image}x${o.image} image** | | | | | | |`,
+        row("TTFT ms", ttft, 0, true, 0.29),
+      );
+    } finally {
       await engine.close();
       await server.stop();
     }
@@ -496,14 +617,16 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   const markdown = [
     "## Serving: engine vs llama.cpp's llama-server (500m preset, f16)",
     "",
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${navigator.hardwareConcurrency} cores ` +
-    `**shared with other agents' builds and tests** (figures are noisy; rerun on a quiet machine). ` +
+    `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on ` +
+    `${navigator.hardwareConcurrency} cores (load average when done: ${loadAverage()}). ` +
     `${o.threads} threads on both sides, greedy, image_max_tokens ${budget} on both (matched ` +
     `tiling), ${o.runs} runs, alternating who goes first; a fresh image per run (nothing cached ` +
     `across runs). Ratio = ours / llama-server (median of the runs); spread = min–max of the ` +
     `per-run ratios. Ours runs in-process through the engine API; llama-server through HTTP ` +
-    `(it also decodes the PNG). Peak RSS of ours includes this bench process. Not measured here: ` +
-    `/health p99 under load (needs the HTTP service) and the out-of-the-box tiling comparison.`,
+    `(it also decodes the PNG); a 10 ms timer runs on the bench's main thread during both. ` +
+    `Peak RSS of ours includes this bench process. /health is probed every 100 ms during the ` +
+    `concurrent runs: ours through our Hono app served from this process (the main thread the ` +
+    `engine's traffic uses), llama-server's own.`,
     "",
     "| figure | ours | llama-server | ratio | spread | target | met |",
     "|---|---:|---:|---:|---:|---:|:-:|",
@@ -532,7 +655,7 @@ if (import.meta.main) {
       clients: { type: "string", default: "4" },
       "per-client": { type: "string", default: "2" },
       context: { type: "string", default: "4096" },
-      scenarios: { type: "string", default: "one,concurrent" },
+      scenarios: { type: "string", default: "one,concurrent,oob" },
     },
   });
   const options: Options = {
