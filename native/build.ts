@@ -4,9 +4,13 @@
  * node-llama-cpp@3.22.1, caches the result outside the repo keyed by commit and options, and
  * installs it into native/lib/ (where the FFI loader and the serve task's --allow-ffi look).
  *
- *   main.ts native [--cuda] [--cuda-arch 90] [--portable] [--lib-dir DIR] [--jobs N] [--force]
+ *   main.ts native [--cuda] [--cuda-arch 90] [--portable] [--lib-dir DIR] [--from DIR] [--jobs N]
+ *                  [--force]
  *
- * Env: SMOLVLM_LIB_DIR (same as --lib-dir), SMOLVLM_CACHE_DIR (cache root).
+ * --lib-dir DIR installs into DIR instead of native/lib (e.g. a portable build next to the
+ * default one); --from DIR installs libraries built elsewhere instead of building.
+ * Env: SMOLVLM_LIB_DIR (same as --lib-dir; a directory of libraries not built by this tool is
+ * used in place), SMOLVLM_CACHE_DIR (cache root).
  */
 import { parseArgs } from "node:util";
 import { NATIVE_LIB_DIR, type NativeManifest, readInstalledManifest } from "./manifest.ts";
@@ -268,44 +272,75 @@ async function copyDir(from: string, to: string): Promise<void> {
   }
 }
 
-async function installIntoRepo(dist: string, manifest: NativeManifest): Promise<void> {
-  await Deno.remove(NATIVE_LIB_DIR, { recursive: true }).catch(() => {});
-  await copyDir(dist, NATIVE_LIB_DIR);
-  await Deno.writeTextFile(
-    `${NATIVE_LIB_DIR}/manifest.json`,
-    JSON.stringify(manifest, null, 2) + "\n",
-  );
+/**
+ * Replaces `dest` with the build in `dist`. Only a directory this tool installed (it has our
+ * manifest.json) or an empty/missing one is replaced, so a mistyped --lib-dir never wipes
+ * someone's directory.
+ */
+async function installInto(dist: string, manifest: NativeManifest, dest: string): Promise<void> {
+  if (await exists(dest)) {
+    const ours = await exists(`${dest}/manifest.json`);
+    let empty = true;
+    for await (const _ of Deno.readDir(dest)) {
+      empty = false;
+      break;
+    }
+    if (!ours && !empty) {
+      throw new Error(
+        `${dest} is not empty and has no manifest.json from this tool: refusing to replace it ` +
+          `(pick an empty or new directory for --lib-dir)`,
+      );
+    }
+    await Deno.remove(dest, { recursive: true });
+  }
+  await copyDir(dist, dest);
+  await Deno.writeTextFile(`${dest}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
 }
 
 /** Uses libraries someone already built: checks they are there and installs them. */
-async function useExistingLibraries(libDir: string): Promise<void> {
+async function useExistingLibraries(fromDir: string, dest: string): Promise<void> {
+  if ((await Deno.realPath(fromDir)) === (await Deno.realPath(dest).catch(() => null))) {
+    throw new Error(`--from and the install directory are both ${dest}: set SMOLVLM_LIB_DIR instead`);
+  }
   for (const lib of ["libllama.so", "libmtmd.so"]) {
-    if (!(await exists(`${libDir}/${lib}`))) {
-      throw new Error(`${libDir} has no ${lib}; point --lib-dir at llama.cpp's build/bin`);
+    if (!(await exists(`${fromDir}/${lib}`))) {
+      throw new Error(`${fromDir} has no ${lib}; point --from at llama.cpp's build/bin`);
     }
   }
   const manifest: NativeManifest = {
-    key: `external:${libDir}`,
+    key: `external:${fromDir}`,
     commit: "unknown",
     options: ["external"],
     sourceDir: null,
     builtAt: new Date().toISOString(),
-    portable: false,
-    cuda: false,
+    portable: await hasCpuVariants(fromDir),
+    cuda: await exists(`${fromDir}/libggml-cuda.so`),
   };
-  await installIntoRepo(libDir, manifest);
-  log(`installed libraries from ${libDir} into native/lib`);
+  await installInto(fromDir, manifest, dest);
+  log(`installed libraries from ${fromDir} into ${dest}`);
 }
 
-export async function buildNative(options: BuildOptions): Promise<NativeManifest> {
+/** A GGML_BACKEND_DL build ships its CPU backend as libggml-cpu-<variant>.so files. */
+async function hasCpuVariants(dir: string): Promise<boolean> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (/^libggml-cpu-.+\.so$/.test(entry.name)) return true;
+  }
+  return false;
+}
+
+/** Builds (or takes from the cache) the libraries for `options` and installs them in `dest`. */
+export async function buildNative(
+  options: BuildOptions,
+  dest: string = NATIVE_LIB_DIR,
+): Promise<NativeManifest> {
   const cache = cacheRoot();
   const sourceDir = await ensureSource(cache);
   const defs = await cmakeDefinitions(options);
   const key = await buildKey(defs);
-  const installed = await readInstalledManifest();
+  const installed = await readInstalledManifest(dest).catch(() => null);
   const dist = `${cache}/dist/${key}`;
-  if (!options.force && installed?.key === key && await exists(`${NATIVE_LIB_DIR}/libmtmd.so`)) {
-    log(`up to date (${key}) in native/lib`);
+  if (!options.force && installed?.key === key && await exists(`${dest}/libmtmd.so`)) {
+    log(`up to date (${key}) in ${dest}`);
     return installed;
   }
   const manifest: NativeManifest = {
@@ -340,9 +375,14 @@ export async function buildNative(options: BuildOptions): Promise<NativeManifest
   } else {
     log(`using cached build ${dist}`);
   }
-  await installIntoRepo(dist, manifest);
-  log(`installed ${key} into native/lib`);
+  await installInto(dist, manifest, dest);
+  log(`installed ${key} into ${dest}`);
   return manifest;
+}
+
+/** A directory with llama.cpp's libraries that this tool did not install (no manifest.json). */
+async function isExternalLibraryDir(dir: string): Promise<boolean> {
+  return await exists(`${dir}/libllama.so`) && !(await exists(`${dir}/manifest.json`));
 }
 
 export async function runNative(args: string[]): Promise<number> {
@@ -353,14 +393,21 @@ export async function runNative(args: string[]): Promise<number> {
       "cuda-arch": { type: "string", default: "80;86;89;90" },
       portable: { type: "boolean", default: false },
       "lib-dir": { type: "string" },
+      from: { type: "string" },
       jobs: { type: "string" },
       force: { type: "boolean", default: false },
     },
   });
-  const libDir = values["lib-dir"] ?? Deno.env.get("SMOLVLM_LIB_DIR");
+  const envDir = Deno.env.get("SMOLVLM_LIB_DIR") || undefined;
+  const dest = values["lib-dir"] ?? envDir ?? NATIVE_LIB_DIR;
   try {
-    if (libDir) {
-      await useExistingLibraries(libDir);
+    if (values.from) {
+      await useExistingLibraries(values.from, dest);
+      return 0;
+    }
+    if (!values["lib-dir"] && envDir && await isExternalLibraryDir(envDir)) {
+      // The loader reads SMOLVLM_LIB_DIR directly: libraries built elsewhere are used in place.
+      log(`using the libraries in SMOLVLM_LIB_DIR=${envDir} (not built by this tool)`);
       return 0;
     }
     await buildNative({
@@ -369,7 +416,7 @@ export async function runNative(args: string[]): Promise<number> {
       portable: values.portable,
       jobs: Number(values.jobs ?? navigator.hardwareConcurrency),
       force: values.force,
-    });
+    }, dest);
     return 0;
   } catch (error) {
     console.error(`native: ${error instanceof Error ? error.message : String(error)}`);

@@ -30,6 +30,7 @@ export const SERVE_OPTIONS = {
   parallel: { type: "string" },
   "context-size": { type: "string" },
   threads: { type: "string" },
+  "gpu-layers": { type: "string" },
   "max-image-size": { type: "string" },
   "max-tokens": { type: "string" },
   "api-key": { type: "string" },
@@ -57,6 +58,8 @@ export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf]
                         inference.parallel; the seed's inference.batch_size is its older name)
   --context-size N      context window in tokens (default 4096)
   --threads N           CPU threads (default: all cores)
+  --gpu-layers N        text-model layers on the GPU: -1 all, 0 none (default: all, and the
+                        vision encoder, when a GPU is present; config inference.gpu_layers)
   --max-image-size PX   longest image side for tiling (default 1024)
   --max-tokens N        default completion budget (default 256)
   --api-key KEY         require "Authorization: Bearer KEY" on /v1/* (or env SMOLVLM_API_KEY)
@@ -166,6 +169,7 @@ export async function resolveServeConfig(args: string[]): Promise<ServiceConfig 
     parallel: num("parallel", v.parallel, { int: true, min: 1 }),
     contextSize: num("context-size", v["context-size"], { int: true, min: 1 }),
     threads: num("threads", v.threads, { int: true, min: 1 }),
+    gpuLayers: num("gpu-layers", v["gpu-layers"], { int: true, min: -1 }),
     maxImageSize: num("max-image-size", v["max-image-size"], { int: true, min: 64 }),
     apiKey: v["api-key"] ?? envKey(),
     allowImageHosts: v["allow-image-host"],

@@ -57,6 +57,8 @@ const inferenceSchema = z.object({
   max_image_size: positiveInt.default(1024),
   context_size: positiveInt.default(4096),
   threads: positiveInt.optional(),
+  /** Text-model layers on the GPU (-1 all, 0 none); absent: all when a GPU is present. */
+  gpu_layers: z.number().int().min(-1).optional(),
   max_queue: z.number().int().min(0).default(8),
   max_tokens: positiveInt.default(256),
 });
@@ -185,6 +187,8 @@ export interface ServiceConfig {
   readonly maxImageSize: number;
   readonly contextSize: number;
   readonly threads: number | null;
+  /** `inference.gpu_layers`; null: all layers and the vision encoder when a GPU is present. */
+  readonly gpuLayers: number | null;
   readonly maxQueue: number;
   /** Default completion budget when a request names none. */
   readonly defaultMaxTokens: number;
@@ -256,6 +260,7 @@ function fromFile(f: ConfigFile, source: string | null): ServiceConfig {
     maxImageSize: f.inference.max_image_size,
     contextSize: f.inference.context_size,
     threads: f.inference.threads ?? null,
+    gpuLayers: f.inference.gpu_layers ?? null,
     maxQueue: f.inference.max_queue,
     defaultMaxTokens: f.inference.max_tokens,
     imageProcessing: f.image_processing ?? null,
@@ -335,6 +340,7 @@ export interface ConfigOverrides {
   parallel?: number;
   contextSize?: number;
   threads?: number;
+  gpuLayers?: number;
   maxImageSize?: number;
   apiKey?: string;
   staticDir?: string;
@@ -361,6 +367,7 @@ export function applyOverrides(base: ServiceConfig, o: ConfigOverrides): Service
     parallel: o.parallel ?? base.parallel,
     contextSize: o.contextSize ?? base.contextSize,
     threads: o.threads ?? base.threads,
+    gpuLayers: o.gpuLayers ?? base.gpuLayers,
     maxImageSize: o.maxImageSize ?? base.maxImageSize,
     apiKey: o.apiKey ?? base.apiKey,
     staticDir: o.staticDir !== undefined ? resolveFromRoot(o.staticDir) : base.staticDir,
