@@ -281,9 +281,7 @@ export class CpuThreadPool extends NativeHandle {
     const params = new StructBuffer(ggmlThreadpoolParams);
     ggmlBase.ggml_threadpool_params_init(params.bytes, threads);
     const pointer = cpu.threadpoolNew.call(params.bytes);
-    return pointer === null
-      ? null
-      : new CpuThreadPool((p) => cpu.threadpoolFree.call(p), pointer);
+    return pointer === null ? null : new CpuThreadPool((p) => cpu.threadpoolFree.call(p), pointer);
   }
 }
 

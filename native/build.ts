@@ -410,7 +410,9 @@ async function installInto(dist: string, manifest: NativeManifest, dest: string)
 /** Uses libraries someone already built: checks they are there and installs them. */
 async function useExistingLibraries(fromDir: string, dest: string): Promise<void> {
   if ((await Deno.realPath(fromDir)) === (await Deno.realPath(dest).catch(() => null))) {
-    throw new Error(`--from and the install directory are both ${dest}: set SMOLVLM_LIB_DIR instead`);
+    throw new Error(
+      `--from and the install directory are both ${dest}: set SMOLVLM_LIB_DIR instead`,
+    );
   }
   for (const lib of ["libllama.so", "libmtmd.so"]) {
     if (!(await exists(`${fromDir}/${lib}`))) {

@@ -37,12 +37,19 @@ export interface RunningServe {
   kill(): void;
 }
 
-/** `./run serve <args>` in the background; resolves once its /health answers 200. */
-export async function startServe(args: readonly string[], timeoutMs = 180_000) {
+/**
+ * `./run serve <args>` in the background; resolves once its /health answers 200. `env` adds
+ * variables (e.g. SMOLVLM_LIB_DIR) to the inherited environment.
+ */
+export async function startServe(
+  args: readonly string[],
+  timeoutMs = 180_000,
+  env: Record<string, string> = {},
+) {
   const child = new Deno.Command(`${REPO_ROOT}/run`, {
     args: ["serve", ...args],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
