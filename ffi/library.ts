@@ -70,7 +70,15 @@ function open<S extends Deno.ForeignLibraryInterface>(
 let loaded: NativeLibraries | null = null;
 
 /** Loads the libraries and initialises llama's backends; later calls return the same handles. */
-export async function loadNativeLibraries(): Promise<NativeLibraries> {
+export function loadNativeLibraries(): Promise<NativeLibraries> {
+  try {
+    return Promise.resolve(openLibraries());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function openLibraries(): NativeLibraries {
   if (loaded) return loaded;
   const dir = libraryDir();
   const ggml = open(`${dir}/libggml.${SUFFIX}`, ggmlSymbols).symbols;
