@@ -140,11 +140,24 @@ export async function checkModelFile(path: string, what: string): Promise<void> 
   }
 }
 
+/** parseArgs reads "--gpu-layers -1" as two options; the value may be negative, so join them. */
+function joinNegativeGpuLayers(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === "--gpu-layers" && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`--gpu-layers=${next}`);
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
+}
+
 export async function resolveServeConfig(args: string[]): Promise<ServiceConfig | "help"> {
   let parsed;
   try {
     parsed = parseArgs({
-      args,
+      args: joinNegativeGpuLayers(args),
       allowPositionals: false,
       options: SERVE_OPTIONS,
     });
