@@ -15,7 +15,7 @@ const NOT_RUN: Record<string, string> = {
   "./run check": ".ci/run runs it before the suite",
   "./run bench": "minutes of full-CPU measurement; tools/bench has its own checks",
   "./run native --portable --lib-dir native/lib-portable":
-    "about 40 minutes of compiling on 2 cores; tests/native/portable.test.ts serves from it " +
+    "most of an hour of compiling on 2 cores; tests/native/portable.test.ts serves from it " +
     "when it is installed",
   "./run native --cuda":
     "needs a CUDA toolkit with cuBLAS and hours of nvcc on 2 cores; tests/native/build.test.ts " +

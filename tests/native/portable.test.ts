@@ -1,6 +1,6 @@
 /**
  * The portable build (ggml's dynamic CPU variants) serving a completion, and /v1/info saying
- * which variant and devices run what. The portable libraries take ~40 minutes to build on 2
+ * which variant and devices run what. The portable libraries take most of an hour to build on 2
  * cores, too long for every test run: this test uses them when installed in native/lib-portable
  * (`./run native --portable --lib-dir native/lib-portable`) and otherwise checks the same report
  * from the default build, saying so in its output.
