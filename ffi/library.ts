@@ -1,11 +1,11 @@
 /**
- * Opens libllama, libmtmd (and libggml for portable builds) once per process. The directory is
- * SMOLVLM_LIB_DIR when set, else native/lib/ next to this repo (where `deno task native`
- * installs the build).
+ * Opens libggml, libggml-base, libllama and libmtmd once per process, and registers ggml's
+ * backends. The directory is SMOLVLM_LIB_DIR when set, else native/lib/ next to this repo (where
+ * `deno task native` installs the build).
  */
-import { NATIVE_LIB_DIR, readInstalledManifest } from "../native/manifest.ts";
+import { NATIVE_LIB_DIR } from "../native/manifest.ts";
+import { type CpuBackendFunctions, findCpuBackend } from "./cpu_backend.ts";
 import { ggmlBaseSymbols } from "./ggml_base_symbols.ts";
-import { ggmlCpuSymbols } from "./ggml_cpu_symbols.ts";
 import { ggmlSymbols } from "./ggml_symbols.ts";
 import { llamaSymbols } from "./llama_symbols.ts";
 import { mtmdSymbols } from "./mtmd_symbols.ts";
@@ -13,15 +13,18 @@ import { mtmdSymbols } from "./mtmd_symbols.ts";
 export type LlamaLib = Deno.DynamicLibrary<typeof llamaSymbols>["symbols"];
 export type MtmdLib = Deno.DynamicLibrary<typeof mtmdSymbols>["symbols"];
 export type GgmlBaseLib = Deno.DynamicLibrary<typeof ggmlBaseSymbols>["symbols"];
-export type GgmlCpuLib = Deno.DynamicLibrary<typeof ggmlCpuSymbols>["symbols"];
+export type GgmlLib = Deno.DynamicLibrary<typeof ggmlSymbols>["symbols"];
 
 export interface NativeLibraries {
   readonly dir: string;
   readonly llama: LlamaLib;
   readonly mtmd: MtmdLib;
+  readonly ggml: GgmlLib;
   readonly ggmlBase: GgmlBaseLib;
-  /** Null for portable builds, whose CPU backend is one of several variants loaded at run time. */
-  readonly ggmlCpu: GgmlCpuLib | null;
+  /** The CPU backend's functions (from whichever CPU variant is loaded); null without one. */
+  readonly cpu: CpuBackendFunctions | null;
+  /** True when the backends were loaded from `dir` at run time (a GGML_BACKEND_DL build). */
+  readonly dynamicBackends: boolean;
 }
 
 export class NativeLibraryError extends Error {
@@ -67,23 +70,38 @@ function open<S extends Deno.ForeignLibraryInterface>(
 let loaded: NativeLibraries | null = null;
 
 /** Loads the libraries and initialises llama's backends; later calls return the same handles. */
-export async function loadNativeLibraries(): Promise<NativeLibraries> {
+export function loadNativeLibraries(): Promise<NativeLibraries> {
+  try {
+    return Promise.resolve(openLibraries());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function openLibraries(): NativeLibraries {
   if (loaded) return loaded;
   const dir = libraryDir();
-  const manifest = await readInstalledManifest(dir).catch(() => null);
-  if (manifest?.portable) {
-    // Dynamic backends (one libggml-cpu variant per ISA level) are found by directory.
-    const ggml = open(`${dir}/libggml.${SUFFIX}`, ggmlSymbols);
-    ggml.symbols.ggml_backend_load_all_from_path(cString(dir));
-  }
+  const ggml = open(`${dir}/libggml.${SUFFIX}`, ggmlSymbols).symbols;
   const ggmlBase = open(`${dir}/libggml-base.${SUFFIX}`, ggmlBaseSymbols).symbols;
-  const ggmlCpu = manifest?.portable
-    ? null
-    : open(`${dir}/libggml-cpu.${SUFFIX}`, ggmlCpuSymbols).symbols;
+  // A build with linked-in backends registers them when the registry is first touched; a
+  // GGML_BACKEND_DL (portable) build starts empty and ggml picks the best CPU variant (and any
+  // GPU backend) from the directory. Loading twice (a second engine) registers nothing twice.
+  const dynamicBackends = ggml.ggml_backend_reg_count() === 0n;
+  if (dynamicBackends) ggml.ggml_backend_load_all_from_path(cString(dir));
+  if (ggml.ggml_backend_dev_count() === 0n) {
+    throw new NativeLibraryError(
+      `no ggml backend could be loaded from ${dir} (no libggml-cpu*.${SUFFIX} this CPU can run)\n` +
+        `  fix: rebuild with \`./run native --portable\`, or \`./run native\` on this machine`,
+    );
+  }
+  const cpu = findCpuBackend({
+    regByName: (name) => ggml.ggml_backend_reg_by_name(name),
+    procAddress: (reg, name) => ggmlBase.ggml_backend_reg_get_proc_address(reg, name),
+  });
   const llama = open(`${dir}/libllama.${SUFFIX}`, llamaSymbols).symbols;
   const mtmd = open(`${dir}/libmtmd.${SUFFIX}`, mtmdSymbols).symbols;
   llama.llama_backend_init();
-  loaded = { dir, llama, mtmd, ggmlBase, ggmlCpu };
+  loaded = { dir, llama, mtmd, ggml, ggmlBase, cpu, dynamicBackends };
   return loaded;
 }
 

@@ -140,6 +140,11 @@ export class LlamaModel extends NativeHandle {
     return this.#llama.llama_model_n_ctx_train(this.pointer);
   }
 
+  /** Repeating (transformer) layers; n_gpu_layers counts the output layer as one more. */
+  get layerCount(): number {
+    return this.#llama.llama_model_n_layer(this.pointer);
+  }
+
   get embeddingSize(): number {
     return this.#llama.llama_model_n_embd(this.pointer);
   }
@@ -263,7 +268,7 @@ export async function applyChatTemplate(
 /**
  * A persistent ggml CPU threadpool (what llama.cpp's own tools attach to their contexts). Without
  * one, ggml starts and joins fresh threads for every decode, which costs ~20% of decode speed
- * when calls arrive from Deno's pool threads. Null when the build has no fixed CPU backend.
+ * when calls arrive from Deno's pool threads. Null when no CPU backend is registered.
  */
 export class CpuThreadPool extends NativeHandle {
   private constructor(free: (p: Deno.PointerObject) => void, pointer: Deno.PointerObject) {
@@ -271,14 +276,12 @@ export class CpuThreadPool extends NativeHandle {
   }
 
   static async create(threads: number): Promise<CpuThreadPool | null> {
-    const { ggmlBase, ggmlCpu } = await loadNativeLibraries();
-    if (ggmlCpu === null) return null;
+    const { ggmlBase, cpu } = await loadNativeLibraries();
+    if (cpu === null) return null;
     const params = new StructBuffer(ggmlThreadpoolParams);
     ggmlBase.ggml_threadpool_params_init(params.bytes, threads);
-    const pointer = ggmlCpu.ggml_threadpool_new(params.bytes);
-    return pointer === null
-      ? null
-      : new CpuThreadPool((p) => ggmlCpu.ggml_threadpool_free(p), pointer);
+    const pointer = cpu.threadpoolNew.call(params.bytes);
+    return pointer === null ? null : new CpuThreadPool((p) => cpu.threadpoolFree.call(p), pointer);
   }
 }
 

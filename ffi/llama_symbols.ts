@@ -69,6 +69,7 @@ export const llamaSymbols = {
   llama_model_get_vocab: { parameters: ["pointer"], result: "pointer" }, // const struct llama_model *
   llama_model_n_ctx_train: { parameters: ["pointer"], result: "i32" }, // const struct llama_model *
   llama_model_n_embd: { parameters: ["pointer"], result: "i32" }, // const struct llama_model *
+  llama_model_n_layer: { parameters: ["pointer"], result: "i32" }, // const struct llama_model *
   llama_model_size: { parameters: ["pointer"], result: "u64" }, // const struct llama_model *
   llama_model_n_params: { parameters: ["pointer"], result: "u64" }, // const struct llama_model *
   llama_model_desc: {

@@ -4,9 +4,13 @@
  * node-llama-cpp@3.22.1, caches the result outside the repo keyed by commit and options, and
  * installs it into native/lib/ (where the FFI loader and the serve task's --allow-ffi look).
  *
- *   main.ts native [--cuda] [--cuda-arch 90] [--portable] [--lib-dir DIR] [--jobs N] [--force]
+ *   main.ts native [--cuda] [--cuda-arch 90] [--portable] [--lib-dir DIR] [--from DIR] [--jobs N]
+ *                  [--force]
  *
- * Env: SMOLVLM_LIB_DIR (same as --lib-dir), SMOLVLM_CACHE_DIR (cache root).
+ * --lib-dir DIR installs into DIR instead of native/lib (e.g. a portable build next to the
+ * default one); --from DIR installs libraries built elsewhere instead of building.
+ * Env: SMOLVLM_LIB_DIR (same as --lib-dir; a directory of libraries not built by this tool is
+ * used in place), SMOLVLM_CACHE_DIR (cache root).
  */
 import { parseArgs } from "node:util";
 import { NATIVE_LIB_DIR, type NativeManifest, readInstalledManifest } from "./manifest.ts";
@@ -40,12 +44,25 @@ const CPU_FEATURE_FLAGS: readonly [cpuinfoFlag: string, cmakeOption: string][] =
   ["avx512_bf16", "GGML_AVX512_BF16"],
 ];
 
+/**
+ * CPU variants of a portable build that are never installed: sapphirerapids is the only one
+ * compiled with AMX (see above). AMX CPUs get the zen4 variant (AVX512 VBMI/VNNI/BF16) instead.
+ */
+const EXCLUDED_CPU_VARIANTS = new Set(["libggml-cpu-sapphirerapids.so"]);
+
 export interface BuildOptions {
   cuda: boolean;
   cudaArch: string;
+  /**
+   * cuBLAS outside the CUDA toolkit: a directory with include/cublas_v2.h and lib/libcublas.so*
+   * (e.g. the nvidia-cublas pip wheel's nvidia/cu13, for a toolkit installed without it).
+   */
+  cublasDir?: string;
   portable: boolean;
   jobs: number;
   force: boolean;
+  /** Run cmake's configure step only (checks a toolchain, e.g. CUDA's, in seconds). */
+  configureOnly?: boolean;
 }
 
 function log(message: string): void {
@@ -179,7 +196,101 @@ async function compilerId(): Promise<string> {
   }
 }
 
-export async function cmakeDefinitions(options: BuildOptions): Promise<string[]> {
+/** What the CUDA build needs from the toolkit, as found on this machine. */
+export interface CudaToolkit {
+  /** The toolkit's root (nvcc's TOP), or null when no nvcc runs. */
+  readonly root: string | null;
+  /** cublas_v2.h in the toolkit's include directories. */
+  readonly hasCublas: boolean;
+  /** libcuda.so (the driver, or the toolkit's link stub) to link ggml's VMM memory pool. */
+  readonly hasDriverLibrary: boolean;
+}
+
+/** Asks nvcc where its toolkit is, then looks for cuBLAS and the driver library in it. */
+export async function probeCudaToolkit(): Promise<CudaToolkit> {
+  const empty = await Deno.makeTempFile({ suffix: ".cu" });
+  let root: string | null = null;
+  try {
+    const out = await new Deno.Command("nvcc", {
+      args: ["--dryrun", "-c", empty, "-o", "/dev/null"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    root = /^#\$ TOP=(.+)$/m.exec(text)?.[1]?.trim() ?? null;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  } finally {
+    await Deno.remove(empty);
+  }
+  if (root === null) return { root, hasCublas: false, hasDriverLibrary: false };
+  root = await Deno.realPath(root).catch(() => root!);
+  const anyExists = async (paths: string[]) => {
+    for (const path of paths) if (await exists(path)) return true;
+    return false;
+  };
+  const targets = `${root}/targets/${Deno.build.arch}-linux`;
+  return {
+    root,
+    hasCublas: await anyExists([`${root}/include/cublas_v2.h`, `${targets}/include/cublas_v2.h`]),
+    hasDriverLibrary: await anyExists([
+      `${root}/lib64/stubs/libcuda.so`,
+      `${targets}/lib/stubs/libcuda.so`,
+      `/usr/lib/${Deno.build.arch}-linux-gnu/libcuda.so`,
+      "/usr/lib64/libcuda.so",
+    ]),
+  };
+}
+
+/** The CUDA definitions for `toolkit`; throws with the fix when the build could not link. */
+export async function cudaDefinitions(
+  options: Pick<BuildOptions, "cudaArch" | "cublasDir">,
+  toolkit: CudaToolkit,
+): Promise<string[]> {
+  if (toolkit.root === null) {
+    throw new Error("--cuda needs nvcc on PATH (the CUDA toolkit's compiler); none runs here");
+  }
+  const defs = ["GGML_CUDA=ON", `CMAKE_CUDA_ARCHITECTURES=${options.cudaArch}`];
+  if (!toolkit.hasCublas) {
+    const dir = options.cublasDir;
+    if (!dir) {
+      throw new Error(
+        `the CUDA toolkit at ${toolkit.root} has no cuBLAS (cublas_v2.h), which ggml's CUDA ` +
+          `backend links. Install the toolkit's cuBLAS, or pass --cublas-dir DIR with ` +
+          `DIR/include/cublas_v2.h and DIR/lib/libcublas.so* (the nvidia-cublas wheel's ` +
+          `nvidia/cu13 directory, unpacked)`,
+      );
+    }
+    const library = async (name: string) => {
+      for (const file of [`${name}.so`, `${name}.so.13`, `${name}.so.12`]) {
+        if (await exists(`${dir}/lib/${file}`)) return `${dir}/lib/${file}`;
+      }
+      throw new Error(`--cublas-dir ${dir} has no lib/${name}.so*`);
+    };
+    if (!(await exists(`${dir}/include/cublas_v2.h`))) {
+      throw new Error(`--cublas-dir ${dir} has no include/cublas_v2.h`);
+    }
+    defs.push(
+      `CUDA_cublas_LIBRARY=${await library("libcublas")}`,
+      `CUDA_cublasLt_LIBRARY=${await library("libcublasLt")}`,
+      `CMAKE_CUDA_FLAGS=-I${dir}/include`,
+      `CMAKE_CXX_FLAGS=-I${dir}/include`,
+      // libggml-cuda finds libcublas there at run time, next to its own directory.
+      `CMAKE_BUILD_RPATH=$ORIGIN;${dir}/lib`,
+    );
+  }
+  if (!toolkit.hasDriverLibrary) {
+    // Without libcuda.so to link, ggml's virtual-memory pool is out; its legacy pool works
+    // everywhere (a little more fragmentation on long runs).
+    defs.push("GGML_CUDA_NO_VMM=ON");
+  }
+  return defs;
+}
+
+export async function cmakeDefinitions(
+  options: BuildOptions,
+  toolkit?: CudaToolkit,
+): Promise<string[]> {
   const defs = [
     "CMAKE_BUILD_TYPE=Release",
     "BUILD_SHARED_LIBS=ON",
@@ -211,7 +322,10 @@ export async function cmakeDefinitions(options: BuildOptions): Promise<string[]>
     }
   }
   if (options.cuda) {
-    defs.push("GGML_CUDA=ON", `CMAKE_CUDA_ARCHITECTURES=${options.cudaArch}`);
+    const cuda = await cudaDefinitions(options, toolkit ?? await probeCudaToolkit());
+    // A later definition of the same variable wins on cmake's command line; keep one of each.
+    const names = new Set(cuda.map((d) => d.slice(0, d.indexOf("="))));
+    return [...defs.filter((d) => !names.has(d.slice(0, d.indexOf("=")))), ...cuda];
   }
   return defs;
 }
@@ -232,7 +346,7 @@ async function installTree(
   for await (const entry of Deno.readDir(buildBin)) {
     const wanted = entry.name.startsWith("lib") && entry.name.includes(".so") ||
       (TARGETS as readonly string[]).includes(entry.name);
-    if (!wanted) continue;
+    if (!wanted || EXCLUDED_CPU_VARIANTS.has(entry.name)) continue;
     const from = `${buildBin}/${entry.name}`;
     if (entry.isSymlink) links.push([await Deno.readLink(from), entry.name]);
     else await Deno.copyFile(from, `${dest}/${entry.name}`);
@@ -268,44 +382,78 @@ async function copyDir(from: string, to: string): Promise<void> {
   }
 }
 
-async function installIntoRepo(dist: string, manifest: NativeManifest): Promise<void> {
-  await Deno.remove(NATIVE_LIB_DIR, { recursive: true }).catch(() => {});
-  await copyDir(dist, NATIVE_LIB_DIR);
-  await Deno.writeTextFile(
-    `${NATIVE_LIB_DIR}/manifest.json`,
-    JSON.stringify(manifest, null, 2) + "\n",
-  );
+/**
+ * Replaces `dest` with the build in `dist`. Only a directory this tool installed (it has our
+ * manifest.json) or an empty/missing one is replaced, so a mistyped --lib-dir never wipes
+ * someone's directory.
+ */
+async function installInto(dist: string, manifest: NativeManifest, dest: string): Promise<void> {
+  if (await exists(dest)) {
+    const ours = await exists(`${dest}/manifest.json`);
+    let empty = true;
+    for await (const _ of Deno.readDir(dest)) {
+      empty = false;
+      break;
+    }
+    if (!ours && !empty) {
+      throw new Error(
+        `${dest} is not empty and has no manifest.json from this tool: refusing to replace it ` +
+          `(pick an empty or new directory for --lib-dir)`,
+      );
+    }
+    await Deno.remove(dest, { recursive: true });
+  }
+  await copyDir(dist, dest);
+  await Deno.writeTextFile(`${dest}/manifest.json`, JSON.stringify(manifest, null, 2) + "\n");
 }
 
 /** Uses libraries someone already built: checks they are there and installs them. */
-async function useExistingLibraries(libDir: string): Promise<void> {
+async function useExistingLibraries(fromDir: string, dest: string): Promise<void> {
+  if ((await Deno.realPath(fromDir)) === (await Deno.realPath(dest).catch(() => null))) {
+    throw new Error(
+      `--from and the install directory are both ${dest}: set SMOLVLM_LIB_DIR instead`,
+    );
+  }
   for (const lib of ["libllama.so", "libmtmd.so"]) {
-    if (!(await exists(`${libDir}/${lib}`))) {
-      throw new Error(`${libDir} has no ${lib}; point --lib-dir at llama.cpp's build/bin`);
+    if (!(await exists(`${fromDir}/${lib}`))) {
+      throw new Error(`${fromDir} has no ${lib}; point --from at llama.cpp's build/bin`);
     }
   }
   const manifest: NativeManifest = {
-    key: `external:${libDir}`,
+    key: `external:${fromDir}`,
     commit: "unknown",
     options: ["external"],
     sourceDir: null,
     builtAt: new Date().toISOString(),
-    portable: false,
-    cuda: false,
+    portable: await hasCpuVariants(fromDir),
+    cuda: await exists(`${fromDir}/libggml-cuda.so`),
   };
-  await installIntoRepo(libDir, manifest);
-  log(`installed libraries from ${libDir} into native/lib`);
+  await installInto(fromDir, manifest, dest);
+  log(`installed libraries from ${fromDir} into ${dest}`);
 }
 
-export async function buildNative(options: BuildOptions): Promise<NativeManifest> {
+/** A GGML_BACKEND_DL build ships its CPU backend as libggml-cpu-<variant>.so files. */
+async function hasCpuVariants(dir: string): Promise<boolean> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (/^libggml-cpu-.+\.so$/.test(entry.name)) return true;
+  }
+  return false;
+}
+
+/** Builds (or takes from the cache) the libraries for `options` and installs them in `dest`. */
+export async function buildNative(
+  options: BuildOptions,
+  dest: string = NATIVE_LIB_DIR,
+): Promise<NativeManifest> {
   const cache = cacheRoot();
   const sourceDir = await ensureSource(cache);
   const defs = await cmakeDefinitions(options);
   const key = await buildKey(defs);
-  const installed = await readInstalledManifest();
+  const installed = await readInstalledManifest(dest).catch(() => null);
   const dist = `${cache}/dist/${key}`;
-  if (!options.force && installed?.key === key && await exists(`${NATIVE_LIB_DIR}/libmtmd.so`)) {
-    log(`up to date (${key}) in native/lib`);
+  const fresh = !options.force && !options.configureOnly;
+  if (fresh && installed?.key === key && await exists(`${dest}/libmtmd.so`)) {
+    log(`up to date (${key}) in ${dest}`);
     return installed;
   }
   const manifest: NativeManifest = {
@@ -317,13 +465,21 @@ export async function buildNative(options: BuildOptions): Promise<NativeManifest
     portable: options.portable,
     cuda: options.cuda,
   };
-  if (options.force || !(await exists(`${dist}/manifest.json`))) {
+  if (!fresh || !(await exists(`${dist}/manifest.json`))) {
     const buildDir = `${cache}/build/${key}`;
-    log(`building llama.cpp (${key}); this takes about 5 minutes on 2 cores`);
+    log(
+      options.configureOnly
+        ? `configuring llama.cpp (${key})`
+        : `building llama.cpp (${key}); this takes about 5 minutes on 2 cores`,
+    );
     log(`options: ${defs.join(" ")}`);
     await run("cmake", ["-S", sourceDir, "-B", buildDir, ...defs.map((d) => `-D${d}`)], {
       quiet: true,
     });
+    if (options.configureOnly) {
+      log(`configured ${buildDir} (--configure-only: nothing built or installed)`);
+      return manifest;
+    }
     await run("cmake", [
       "--build",
       buildDir,
@@ -340,9 +496,14 @@ export async function buildNative(options: BuildOptions): Promise<NativeManifest
   } else {
     log(`using cached build ${dist}`);
   }
-  await installIntoRepo(dist, manifest);
-  log(`installed ${key} into native/lib`);
+  await installInto(dist, manifest, dest);
+  log(`installed ${key} into ${dest}`);
   return manifest;
+}
+
+/** A directory with llama.cpp's libraries that this tool did not install (no manifest.json). */
+async function isExternalLibraryDir(dir: string): Promise<boolean> {
+  return await exists(`${dir}/libllama.so`) && !(await exists(`${dir}/manifest.json`));
 }
 
 export async function runNative(args: string[]): Promise<number> {
@@ -351,25 +512,36 @@ export async function runNative(args: string[]): Promise<number> {
     options: {
       cuda: { type: "boolean", default: false },
       "cuda-arch": { type: "string", default: "80;86;89;90" },
+      "cublas-dir": { type: "string" },
+      "configure-only": { type: "boolean", default: false },
       portable: { type: "boolean", default: false },
       "lib-dir": { type: "string" },
+      from: { type: "string" },
       jobs: { type: "string" },
       force: { type: "boolean", default: false },
     },
   });
-  const libDir = values["lib-dir"] ?? Deno.env.get("SMOLVLM_LIB_DIR");
+  const envDir = Deno.env.get("SMOLVLM_LIB_DIR") || undefined;
+  const dest = values["lib-dir"] ?? envDir ?? NATIVE_LIB_DIR;
   try {
-    if (libDir) {
-      await useExistingLibraries(libDir);
+    if (values.from) {
+      await useExistingLibraries(values.from, dest);
+      return 0;
+    }
+    if (!values["lib-dir"] && envDir && await isExternalLibraryDir(envDir)) {
+      // The loader reads SMOLVLM_LIB_DIR directly: libraries built elsewhere are used in place.
+      log(`using the libraries in SMOLVLM_LIB_DIR=${envDir} (not built by this tool)`);
       return 0;
     }
     await buildNative({
       cuda: values.cuda,
       cudaArch: values["cuda-arch"],
+      cublasDir: values["cublas-dir"],
+      configureOnly: values["configure-only"],
       portable: values.portable,
       jobs: Number(values.jobs ?? navigator.hardwareConcurrency),
       force: values.force,
-    });
+    }, dest);
     return 0;
   } catch (error) {
     console.error(`native: ${error instanceof Error ? error.message : String(error)}`);

@@ -91,6 +91,7 @@ export async function runServe(args: string[]): Promise<number> {
           contextSize: cfg.contextSize,
           maxImageSize: cfg.maxImageSize,
           threads: cfg.threads ?? undefined,
+          gpuLayers: cfg.gpuLayers ?? undefined,
           maxQueue: cfg.maxQueue,
           parallel: cfg.parallel,
           defaultMaxTokens: cfg.defaultMaxTokens,

@@ -28,6 +28,7 @@ export const SERVE_OPTIONS = {
   parallel: { type: "string" },
   "context-size": { type: "string" },
   threads: { type: "string" },
+  "gpu-layers": { type: "string" },
   "max-image-size": { type: "string" },
   "max-tokens": { type: "string" },
   "api-key": { type: "string" },
@@ -57,6 +58,8 @@ export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf]
                         inference.parallel; the seed's inference.batch_size is its older name)
   --context-size N      context window in tokens (default 4096)
   --threads N           CPU threads (default: all cores)
+  --gpu-layers N        text-model layers on the GPU: -1 all, 0 none (default: all, and the
+                        vision encoder, when a GPU is present; config inference.gpu_layers)
   --max-image-size PX   longest image side for tiling (default 1024)
   --max-tokens N        default completion budget (default 256)
   --api-key KEY         require "Authorization: Bearer KEY" on /v1/* (or env SMOLVLM_API_KEY)
@@ -134,10 +137,27 @@ export interface ServeConfigOptions {
   readonly checkFiles?: boolean;
 }
 
+/** parseArgs reads "--gpu-layers -1" as two options; the value may be negative, so join them. */
+function joinNegativeGpuLayers(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (args[i] === "--gpu-layers" && next !== undefined && /^-\d+$/.test(next)) {
+      out.push(`--gpu-layers=${next}`);
+      i++;
+    } else out.push(args[i]!);
+  }
+  return out;
+}
+
 /** Parses serve's arguments; --help → "help". Throws UsageError for unknown or bad flags. */
 export function parseServeArgs(args: string[]) {
   try {
-    return parseArgs({ args, allowPositionals: false, options: SERVE_OPTIONS }).values;
+    return parseArgs({
+      args: joinNegativeGpuLayers(args),
+      allowPositionals: false,
+      options: SERVE_OPTIONS,
+    }).values;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

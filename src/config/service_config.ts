@@ -59,6 +59,8 @@ const inferenceSchema = z.object({
   max_image_size: positiveInt.default(1024),
   context_size: positiveInt.default(4096),
   threads: positiveInt.optional(),
+  /** Text-model layers on the GPU (-1 all, 0 none); absent: all when a GPU is present. */
+  gpu_layers: z.number().int().min(-1).optional(),
   max_queue: z.number().int().min(0).default(8),
   max_tokens: positiveInt.default(256),
 });
@@ -199,6 +201,8 @@ export interface ServiceConfig {
   readonly maxImageSize: number;
   readonly contextSize: number;
   readonly threads: number | null;
+  /** `inference.gpu_layers`; null: all layers and the vision encoder when a GPU is present. */
+  readonly gpuLayers: number | null;
   readonly maxQueue: number;
   /** Default completion budget when a request names none. */
   readonly defaultMaxTokens: number;
@@ -349,6 +353,7 @@ function fromFile(
     maxImageSize: f.inference.max_image_size,
     contextSize: f.inference.context_size,
     threads: f.inference.threads ?? null,
+    gpuLayers: f.inference.gpu_layers ?? null,
     maxQueue: f.inference.max_queue,
     defaultMaxTokens: f.inference.max_tokens,
     imageProcessing: image as Record<string, unknown> | null,

@@ -38,6 +38,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: "int",
   },
   { key: "inference.threads", flag: "threads", env: "SMOLVLM_THREADS", kind: "int" },
+  { key: "inference.gpu_layers", flag: "gpu-layers", env: "SMOLVLM_GPU_LAYERS", kind: "int" },
   {
     key: "inference.max_image_size",
     flag: "max-image-size",

@@ -27,11 +27,16 @@ export interface EngineOptions {
   readonly parallelSequences?: number;
   /** Memory bound of the image-embedding cache (LRU), bytes. Default 256 MiB; 0 disables. */
   readonly imageCacheBytes?: number;
+  /**
+   * Text-model layers offloaded to the GPU: 0 none, -1 all, N the first N. Default: all, with
+   * the vision encoder, when ggml has a GPU device; none otherwise (see placement.ts).
+   */
   readonly gpuLayers?: number;
   /**
    * Flash attention. Default "auto", except on CPU with parallel > 1, where it means "off": the
    * CPU kernel's arithmetic depends on how many query rows share a batch, so with it a
-   * request's tokens would depend on what else was batched with it.
+   * request's tokens would depend on what else was batched with it. Where the model runs is
+   * known only once the devices are, so that default is settled at load (decidePlacement).
    */
   readonly flashAttention?: FlashAttention;
   /** ggml's repacking buffers; disable on CPUs whose AMX kernels fault. Default llama.cpp's. */
@@ -57,13 +62,22 @@ export type ResolvedEngineOptions =
   & Required<
     Omit<
       EngineOptions,
-      "mmprojPath" | "useExtraBuffers" | "parallelSequences" | "injectDecodeFault"
+      | "mmprojPath"
+      | "useExtraBuffers"
+      | "parallelSequences"
+      | "injectDecodeFault"
+      | "gpuLayers"
+      | "flashAttention"
     >
   >
   & {
     readonly mmprojPath: string | null;
     readonly injectDecodeFault: string | null;
     readonly useExtraBuffers: boolean | undefined;
+    /** Null: all layers when a GPU is present, else none (decided at load). */
+    readonly gpuLayers: number | null;
+    /** Null: decided at load from where the model runs. */
+    readonly flashAttention: FlashAttention | null;
   };
 
 /** SmolVLM's vision tower sees 512 px tiles of 16 px patches merged 4x4: 64 px per token side. */
@@ -109,8 +123,11 @@ export function resolveEngineOptions(input: EngineOptions): ResolvedEngineOption
   const options = parsed.data;
   const maxImageSize = options.maxImageSize ?? 1024;
   const parallel = options.parallel ?? options.parallelSequences ?? 1;
-  const gpuLayers = options.gpuLayers ?? 0;
-  const batchInvariant = parallel > 1 && gpuLayers === 0;
+  const gpuLayers = options.gpuLayers ?? null;
+  // Only parallel slots on the CPU need flash attention off; whether the CPU runs the model is
+  // certain here only when nothing is offloaded by request.
+  const flashAttention = options.flashAttention ??
+    (parallel === 1 ? "auto" : gpuLayers === 0 ? "off" : null);
   return {
     modelPath: options.modelPath,
     mmprojPath: options.mmprojPath ?? null,
@@ -123,7 +140,7 @@ export function resolveEngineOptions(input: EngineOptions): ResolvedEngineOption
     parallel,
     imageCacheBytes: options.imageCacheBytes ?? 256 * 1024 * 1024,
     gpuLayers,
-    flashAttention: options.flashAttention ?? (batchInvariant ? "off" : "auto"),
+    flashAttention,
     useExtraBuffers: options.useExtraBuffers,
     warmup: options.warmup ?? true,
     defaultMaxTokens: options.defaultMaxTokens ?? 256,

@@ -1,6 +1,9 @@
 /**
  * The engine's public contract: what the HTTP layer and the CLI see. Nothing here touches FFI.
  */
+import type { BackendReport } from "./placement.ts";
+
+export type { BackendDevice, BackendReport, CpuBackendInfo } from "./placement.ts";
 
 /** Packed 8-bit RGB pixels, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -133,7 +136,10 @@ export interface EngineInfo {
   /** Upper bound on tokens per image handed to mtmd (image_max_tokens). */
   readonly imageMaxTokens: number;
   readonly threads: number;
+  /** n_gpu_layers as loaded: 0 none, -1 all, N the first N. */
   readonly gpuLayers: number;
+  /** Which device runs the text model and the vision encoder, and the CPU variant. */
+  readonly backends?: BackendReport;
   /** llama.cpp's system info line (SIMD features, backends). */
   readonly systemInfo: string;
   /** Slots decoded together in one batch (continuous batching). */

@@ -10,6 +10,8 @@
  */
 import { getLogger, type Logger } from "@logtape/logtape";
 import type { Engine } from "../engine/mod.ts";
+// A pure formatter with no imports: the HTTP layer still loads nothing of the engine at run time.
+import { describeBackends } from "../engine/placement.ts";
 import { type ServiceConfig, withKeysFromFileAndEnv } from "../config/service_config.ts";
 import { type BuildInfo, createApp, RequestTracker } from "./app.ts";
 import { EngineHolder, type ReloadOutcome } from "./engine_state.ts";
@@ -118,6 +120,9 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
         description: engine.info.modelDescription,
         path: engine.info.modelPath,
       });
+      if (engine.info.backends) {
+        log.info("backends: {summary}", { summary: describeBackends(engine.info.backends) });
+      }
     } catch (e) {
       const reason = describeError(e);
       if (holder.state.status === "loading") holder.setFailed(reason);

@@ -37,7 +37,10 @@ export interface RunningServe {
   kill(): void;
 }
 
-/** `./run serve <args>` in the background; resolves once its /health answers 200. */
+/**
+ * `./run serve <args>` in the background; resolves once its /health answers 200. `env` adds
+ * variables (e.g. SMOLVLM_LIB_DIR) to the inherited environment.
+ */
 export async function startServe(
   args: readonly string[],
   timeoutMs = 180_000,

@@ -14,6 +14,12 @@ const NOT_RUN: Record<string, string> = {
   "./run test": "it is this suite; .ci/run runs it from a fresh clone",
   "./run check": ".ci/run runs it before the suite",
   "./run bench": "minutes of full-CPU measurement; tools/bench has its own checks",
+  "./run native --portable --lib-dir native/lib-portable":
+    "most of an hour of compiling on 2 cores; tests/native/portable.test.ts serves from it " +
+    "when it is installed",
+  "./run native --cuda":
+    "needs a CUDA toolkit with cuBLAS and hours of nvcc on 2 cores; tests/native/build.test.ts " +
+    "checks its cmake definitions, and CI never depends on a GPU",
   "./run edge --upstream http://127.0.0.1:8001 --port 8080":
     "it runs until stopped in front of a server; tests/edge/two_backends.test.ts starts the edge " +
     "exactly as its task does, in front of two real servers",

@@ -201,7 +201,7 @@ Deno.test("resolveConfig() errors name the key, the value, its source and what w
     assertConfigError(
       () => resolveConfig(inputs([], { SMOLVLM_CONTEXT_SIZE: "1.5" })),
       "inference.context_size",
-      ['"1.5"', "env SMOLVLM_CONTEXT_SIZE", /expected/],
+      ["got 1.5", "env SMOLVLM_CONTEXT_SIZE", /expected/],
     ));
   await t.step(
     "env: not a boolean",

@@ -1,13 +1,21 @@
 import assert from "node:assert/strict";
-import { cmakeDefinitions, PINNED } from "../../native/build.ts";
+import {
+  cmakeDefinitions,
+  cudaDefinitions,
+  type CudaToolkit,
+  PINNED,
+  runNative,
+} from "../../native/build.ts";
 import { readInstalledManifest } from "../../native/manifest.ts";
 import { NATIVE_BIN } from "../_support/fixtures.ts";
 
 const base = { cuda: false, cudaArch: "90", portable: false, jobs: 2, force: false };
+/** A complete toolkit, so the CUDA cases do not depend on what this machine has installed. */
+const fullToolkit: CudaToolkit = { root: "/opt/cuda", hasCublas: true, hasDriverLibrary: true };
 
 Deno.test("cmakeDefinitions() never enables AMX and never builds for -march=native", async () => {
   for (const options of [base, { ...base, portable: true }, { ...base, cuda: true }]) {
-    const defs = await cmakeDefinitions(options);
+    const defs = await cmakeDefinitions(options, fullToolkit);
     assert.ok(defs.includes("GGML_NATIVE=OFF"));
     for (const amx of ["GGML_AMX_TILE", "GGML_AMX_INT8", "GGML_AMX_BF16"]) {
       assert.ok(defs.includes(`${amx}=OFF`), `${amx} must be OFF`);
@@ -28,8 +36,48 @@ Deno.test("cmakeDefinitions() selects dynamic CPU variants for --portable and CU
   assert.ok(
     portable.includes("GGML_BACKEND_DL=ON") && portable.includes("GGML_CPU_ALL_VARIANTS=ON"),
   );
-  const cuda = await cmakeDefinitions({ ...base, cuda: true });
+  const cuda = await cmakeDefinitions({ ...base, cuda: true }, fullToolkit);
   assert.ok(cuda.includes("GGML_CUDA=ON") && cuda.includes("CMAKE_CUDA_ARCHITECTURES=90"));
+  assert.ok(!cuda.includes("GGML_CUDA_NO_VMM=ON"));
+});
+
+Deno.test("cudaDefinitions() says what to provide when the toolkit has no cuBLAS", async () => {
+  const noCublas = { ...fullToolkit, hasCublas: false };
+  await assert.rejects(cudaDefinitions(base, noCublas), /no cuBLAS .*--cublas-dir DIR/s);
+  await assert.rejects(
+    cudaDefinitions(base, { root: null, hasCublas: false, hasDriverLibrary: false }),
+    /needs nvcc on PATH/,
+  );
+});
+
+Deno.test("cudaDefinitions() links cuBLAS from --cublas-dir and drops VMM without libcuda.so", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${dir}/include`);
+    await Deno.mkdir(`${dir}/lib`);
+    for (const f of ["include/cublas_v2.h", "lib/libcublas.so.13", "lib/libcublasLt.so.13"]) {
+      await Deno.writeTextFile(`${dir}/${f}`, "");
+    }
+    const defs = await cudaDefinitions({ ...base, cublasDir: dir }, {
+      root: "/opt/cuda",
+      hasCublas: false,
+      hasDriverLibrary: false,
+    });
+    assert.ok(defs.includes(`CUDA_cublas_LIBRARY=${dir}/lib/libcublas.so.13`), defs.join(" "));
+    assert.ok(defs.includes(`CMAKE_CUDA_FLAGS=-I${dir}/include`));
+    assert.ok(defs.includes(`CMAKE_BUILD_RPATH=$ORIGIN;${dir}/lib`));
+    assert.ok(defs.includes("GGML_CUDA_NO_VMM=ON"));
+    // The full definition list keeps one CMAKE_BUILD_RPATH (cmake would take the last one).
+    const all = await cmakeDefinitions({ ...base, cuda: true, cublasDir: dir }, {
+      root: "/opt/cuda",
+      hasCublas: false,
+      hasDriverLibrary: true,
+    });
+    assert.equal(all.filter((d) => d.startsWith("CMAKE_BUILD_RPATH=")).length, 1);
+    assert.ok(!all.includes("GGML_CUDA_NO_VMM=ON"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("the installed native build is the pinned llama.cpp commit, with its reference tools", async () => {
@@ -40,5 +88,29 @@ Deno.test("the installed native build is the pinned llama.cpp commit, with its r
     const file of ["libllama.so", "libmtmd.so", "llama-mtmd-cli", "llama-server", "include/llama.h"]
   ) {
     assert.ok((await Deno.stat(`${NATIVE_BIN}/${file}`)).isFile, file);
+  }
+});
+
+Deno.test("runNative() --from installs into --lib-dir and never replaces a directory it did not make", async () => {
+  const from = await Deno.makeTempDir();
+  const dest = await Deno.makeTempDir();
+  try {
+    for (const f of ["libllama.so", "libmtmd.so", "libggml-cpu-haswell.so"]) {
+      await Deno.writeTextFile(`${from}/${f}`, "");
+    }
+    await Deno.writeTextFile(`${dest}/notes.txt`, "someone's file");
+    assert.equal(await runNative(["--from", from, "--lib-dir", dest]), 1);
+    assert.equal(await Deno.readTextFile(`${dest}/notes.txt`), "someone's file");
+
+    await Deno.remove(`${dest}/notes.txt`);
+    assert.equal(await runNative(["--from", from, "--lib-dir", dest]), 0);
+    const manifest = await readInstalledManifest(dest);
+    assert.equal(manifest?.portable, true, "libggml-cpu-<variant>.so marks a portable build");
+    assert.ok((await Deno.stat(`${dest}/libmtmd.so`)).isFile);
+    // Our own installation may be replaced.
+    assert.equal(await runNative(["--from", from, "--lib-dir", dest]), 0);
+  } finally {
+    await Deno.remove(from, { recursive: true });
+    await Deno.remove(dest, { recursive: true });
   }
 });

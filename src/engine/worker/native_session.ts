@@ -10,9 +10,11 @@ import {
   systemInfo,
   TokenBatch,
 } from "../../../ffi/llama.ts";
+import { cpuBackendInfo, listBackendDevices } from "../../../ffi/backends.ts";
 import { defaultMediaMarker, VisionContext } from "../../../ffi/mtmd.ts";
 import { ModelLoadError } from "../errors.ts";
 import type { ResolvedEngineOptions } from "../options.ts";
+import { backendReport, decidePlacement } from "../placement.ts";
 import type { EngineInfo } from "../types.ts";
 import type { NativeLog } from "./native_log.ts";
 
@@ -33,8 +35,15 @@ export async function openNativeSession(
   log: NativeLog,
 ): Promise<NativeSession> {
   log.clearLastError();
-  const model = LlamaModel.load(options.modelPath, {
+  const devices = await listBackendDevices();
+  const placement = decidePlacement(devices, {
     gpuLayers: options.gpuLayers,
+    flashAttention: options.flashAttention,
+    parallel: options.parallel,
+    vision: options.mmprojPath !== null,
+  });
+  const model = LlamaModel.load(options.modelPath, {
+    gpuLayers: placement.gpuLayers,
     useExtraBuffers: options.useExtraBuffers,
   });
   const loaded = await model;
@@ -56,7 +65,7 @@ export async function openNativeSession(
       sequences: options.parallel,
       unifiedKv: true,
       threads: options.threads,
-      flashAttention: options.flashAttention,
+      flashAttention: placement.flashAttention,
     });
     if (context === null) {
       throw new ModelLoadError(
@@ -72,8 +81,8 @@ export async function openNativeSession(
         threads: options.threads,
         imageMaxTokens: options.imageMaxTokens,
         warmup: options.warmup,
-        useGpu: options.gpuLayers !== 0,
-        flashAttention: options.flashAttention,
+        useGpu: placement.visionOnGpu,
+        flashAttention: placement.flashAttention,
       });
       if (vision === null) {
         throw new ModelLoadError(
@@ -111,7 +120,8 @@ export async function openNativeSession(
       maxImageSize: options.maxImageSize,
       imageMaxTokens: options.imageMaxTokens,
       threads: options.threads,
-      gpuLayers: options.gpuLayers,
+      gpuLayers: placement.gpuLayers,
+      backends: backendReport(devices, await cpuBackendInfo(), placement, loaded.layerCount),
       systemInfo: await systemInfo(),
       parallelSequences: options.parallel,
       imageCacheBytes: options.imageCacheBytes,

@@ -6,6 +6,7 @@
  */
 import { Hono } from "hono";
 import { allApiKeys, type ServiceConfig } from "../../config/service_config.ts";
+import type { BackendReport } from "../../engine/mod.ts";
 import { type AppContext, type AppEnv, round2 } from "../context.ts";
 import { modelNotFound } from "../errors.ts";
 
@@ -79,8 +80,10 @@ function info(ctx: AppContext) {
       typescript: Deno.version.typescript,
       os: Deno.build.os,
       arch: Deno.build.arch,
-      backend: info ? (info.gpuLayers > 0 ? "GPU" : "CPU") : null,
+      backend: info ? (info.gpuLayers !== 0 ? "GPU" : "CPU") : null,
       gpu_layers: info?.gpuLayers ?? null,
+      // Which device runs the text model and the vision encoder, and the CPU variant.
+      backends: info?.backends ? backendsJson(info.backends) : null,
       threads: info?.threads ?? config.threads,
       parallel_sequences: info?.parallelSequences ?? null,
       system_info: info?.systemInfo ?? null,
@@ -101,6 +104,28 @@ function info(ctx: AppContext) {
   };
 }
 
+function backendsJson(b: BackendReport) {
+  return {
+    text_model: {
+      devices: b.text.devices,
+      gpu_layers: b.text.gpuLayers,
+      total_layers: b.text.totalLayers,
+    },
+    vision_encoder: b.vision ? { device: b.vision.device } : null,
+    cpu: { variant: b.cpu.variant, features: b.cpu.features },
+    flash_attention: b.flashAttention,
+    reason: b.reason,
+    devices: b.devices.map((d) => ({
+      name: d.name,
+      description: d.description,
+      type: d.kind,
+      backend: d.backend,
+      memory_total_bytes: d.memoryTotalBytes,
+      memory_free_bytes: d.memoryFreeBytes,
+    })),
+  };
+}
+
 /** The config as /v1/info shows it: never a key, only whether keys are set. */
 function publicConfig(config: ServiceConfig): Record<string, unknown> {
   const keys = allApiKeys(config).length;
@@ -117,6 +142,7 @@ function publicConfig(config: ServiceConfig): Record<string, unknown> {
       max_image_size: config.maxImageSize,
       context_size: config.contextSize,
       threads: config.threads,
+      gpu_layers: config.gpuLayers,
       max_queue: config.maxQueue,
       max_tokens: config.defaultMaxTokens,
     },

@@ -1,0 +1,118 @@
+/**
+ * The portable build (ggml's dynamic CPU variants) serving a completion, and /v1/info saying
+ * which variant and devices run what. The portable libraries take most of an hour to build on 2
+ * cores, too long for every test run: this test uses them when installed in native/lib-portable
+ * (`./run native --portable --lib-dir native/lib-portable`) and otherwise checks the same report
+ * from the default build, saying so in its output.
+ */
+import assert from "node:assert/strict";
+import { encodePng } from "../../src/image/codecs.ts";
+import { readInstalledManifest } from "../../native/manifest.ts";
+import { REPO_ROOT, syntheticImage } from "../_support/fixtures.ts";
+import { startServe } from "../_support/run.ts";
+
+const PORTABLE_DIR = `${REPO_ROOT}/native/lib-portable`;
+
+/** ggml's CPU feature names and the /proc/cpuinfo flags they stand for (x86). */
+const CPUINFO_FLAG: Record<string, string> = {
+  SSE3: "pni",
+  SSSE3: "ssse3",
+  AVX: "avx",
+  AVX_VNNI: "avx_vnni",
+  AVX2: "avx2",
+  F16C: "f16c",
+  FMA: "fma",
+  BMI2: "bmi2",
+  AVX512: "avx512f",
+  AVX512_VBMI: "avx512vbmi",
+  AVX512_VNNI: "avx512_vnni",
+  AVX512_BF16: "avx512_bf16",
+  AMX_INT8: "amx_int8",
+};
+
+async function hostCpuFlags(): Promise<Set<string>> {
+  const out = await new Deno.Command("grep", { args: ["-m1", "^flags", "/proc/cpuinfo"] }).output();
+  return new Set(new TextDecoder().decode(out.stdout).split(":")[1]?.trim().split(/\s+/) ?? []);
+}
+
+async function streamedImageCompletion(url: string): Promise<string> {
+  const png = await encodePng(syntheticImage(96, 64));
+  const dataUrl = `data:image/png;base64,${btoa(String.fromCharCode(...png))}`;
+  const response = await fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      stream: true,
+      max_tokens: 4,
+      temperature: 0,
+      messages: [{
+        role: "user",
+        content: [{ type: "text", text: "What is this?" }, {
+          type: "image_url",
+          image_url: { url: dataUrl },
+        }],
+      }],
+    }),
+  });
+  assert.equal(response.status, 200);
+  assert.match(response.headers.get("content-type") ?? "", /text\/event-stream/);
+  return await response.text();
+}
+
+Deno.test("./run serve reports which device and CPU variant run the model, from the portable build when installed", async () => {
+  const manifest = await readInstalledManifest(PORTABLE_DIR).catch(() => null);
+  const portable = manifest?.portable === true;
+  if (!portable) {
+    console.log(
+      "native/lib-portable holds no portable build: checking the default build's report " +
+        "instead (install it with `./run native --portable --lib-dir native/lib-portable`)",
+    );
+  } else console.log(`serving from the portable build in ${PORTABLE_DIR}`);
+  const server = await startServe(
+    ["--demo", "--port", "0", "--no-log-file"],
+    undefined,
+    portable ? { SMOLVLM_LIB_DIR: PORTABLE_DIR } : {},
+  );
+  try {
+    const stream = await streamedImageCompletion(server.url);
+    assert.match(stream, /^data: \{.*"delta"/m);
+    assert.match(stream, /^data: \[DONE\]$/m);
+
+    const info = await (await fetch(`${server.url}/v1/info`)).json();
+    const b = info.build.backends;
+    assert.ok(b, `no build.backends in /v1/info: ${JSON.stringify(info.build)}`);
+    // No GPU here: everything on the CPU, and the log says so.
+    assert.equal(info.build.backend, "CPU");
+    assert.deepEqual(b.text_model.devices, ["CPU"]);
+    assert.equal(b.text_model.gpu_layers, 0);
+    assert.ok(b.text_model.total_layers >= 2, JSON.stringify(b.text_model));
+    assert.deepEqual(b.vision_encoder, { device: "CPU" });
+    assert.equal(b.reason, "no GPU device");
+    const cpus = b.devices.filter((d: { type: string }) => d.type === "cpu");
+    assert.equal(cpus.length, 1, JSON.stringify(b.devices));
+    assert.equal(cpus[0].backend, "CPU");
+    assert.match(server.output(), /backends: text model on CPU.*; vision encoder on CPU/);
+
+    // The CPU backend's instruction sets are ones this CPU has, and the best of them: the
+    // portable build picked the variant that fits, not the baseline.
+    const host = await hostCpuFlags();
+    const isa = (b.cpu.features as string[]).filter((f) => f in CPUINFO_FLAG);
+    assert.ok(isa.length > 0, JSON.stringify(b.cpu));
+    for (const feature of isa) {
+      assert.ok(host.has(CPUINFO_FLAG[feature]!), `${feature} not on host`);
+    }
+    if (host.has("avx2")) assert.ok(isa.includes("AVX2"), JSON.stringify(b.cpu));
+    if (host.has("avx512f")) assert.ok(isa.includes("AVX512"), JSON.stringify(b.cpu));
+    if (portable) {
+      assert.match(b.cpu.variant ?? "", /^[a-z0-9_.]+$/, JSON.stringify(b.cpu));
+      assert.notEqual(b.cpu.variant, "x64");
+      assert.match(server.output(), new RegExp(`CPU variant ${b.cpu.variant} \\[`));
+    } else {
+      assert.equal(b.cpu.variant, null);
+      assert.match(server.output(), /CPU backend built for this host/);
+    }
+  } finally {
+    Deno.kill(server.pid, "SIGTERM");
+    assert.equal((await server.status).code, 0);
+  }
+});
