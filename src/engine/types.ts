@@ -1,6 +1,7 @@
 /**
  * The engine's public contract: what the HTTP layer and the CLI see. Nothing here touches FFI.
  */
+import type { ModelFacts } from "./model_facts.ts";
 
 /** Packed 8-bit RGB pixels, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -140,6 +141,8 @@ export interface EngineInfo {
   readonly parallelSequences: number;
   /** Memory bound of the image-embedding cache. */
   readonly imageCacheBytes?: number;
+  /** Per-model facts from the GGUF headers (src/engine/model_facts.ts). */
+  readonly facts?: ModelFacts;
 }
 
 export type SlotState = "idle" | "prefill" | "generate";

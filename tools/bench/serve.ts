@@ -15,6 +15,7 @@ import {
   type ChatContentPart,
   type Engine,
   imageTokenBudget,
+  readModelFacts,
   loadEngine,
 } from "../../src/engine/mod.ts";
 import { encodePng } from "../../src/image/codecs.ts";
@@ -268,7 +269,8 @@ function row(label: string, p: Pair, digits: number, lowerIsBetter: boolean, tar
 export async function benchServe(o: Options): Promise<{ markdown: string }> {
   const { model, mmproj } = fixturePaths("500m");
   const rel = (p: string) => p.startsWith(REPO + "/") ? p.slice(REPO.length + 1) : p;
-  const budget = imageTokenBudget(1024); // the service's default max_image_size, both sides
+  // The service's default max_image_size, both sides.
+  const budget = imageTokenBudget(1024, (await readModelFacts(model, mmproj)).vision!);
   const common = [
     "-m",
     rel(model),

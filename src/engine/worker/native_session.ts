@@ -12,6 +12,8 @@ import {
 } from "../../../ffi/llama.ts";
 import { defaultMediaMarker, VisionContext } from "../../../ffi/mtmd.ts";
 import { ModelLoadError } from "../errors.ts";
+import { imageTokenBudget, type ModelFacts, modelFacts } from "../model_facts.ts";
+import { checkModelPair, GgufCheckError } from "../../models/gguf.ts";
 import type { ResolvedEngineOptions } from "../options.ts";
 import type { EngineInfo } from "../types.ts";
 import type { NativeLog } from "./native_log.ts";
@@ -24,6 +26,7 @@ export interface NativeSession extends Disposable {
   readonly batch: TokenBatch;
   readonly marker: string;
   readonly template: string | null;
+  readonly facts: ModelFacts;
   readonly options: ResolvedEngineOptions;
   readonly info: EngineInfo;
 }
@@ -32,6 +35,18 @@ export async function openNativeSession(
   options: ResolvedEngineOptions,
   log: NativeLog,
 ): Promise<NativeSession> {
+  // The GGUF check runs before llama.cpp sees either file, on every load (start and reload):
+  // a corrupt, truncated or swapped file is a ModelLoadError, never a native crash.
+  let facts: ModelFacts;
+  try {
+    facts = modelFacts(await checkModelPair(options.modelPath, options.mmprojPath));
+  } catch (e) {
+    if (!(e instanceof GgufCheckError)) throw e;
+    const code = e.path === options.mmprojPath ? "mmproj_load_failed" : "model_load_failed";
+    throw new ModelLoadError(code, e.message);
+  }
+  const imageMaxTokens = options.imageMaxTokens ??
+    (facts.vision ? imageTokenBudget(options.maxImageSize, facts.vision) : 1);
   log.clearLastError();
   const model = LlamaModel.load(options.modelPath, {
     gpuLayers: options.gpuLayers,
@@ -70,7 +85,7 @@ export async function openNativeSession(
       log.clearLastError();
       vision = await VisionContext.load(options.mmprojPath, loaded, {
         threads: options.threads,
-        imageMaxTokens: options.imageMaxTokens,
+        imageMaxTokens,
         warmup: options.warmup,
         useGpu: options.gpuLayers !== 0,
         flashAttention: options.flashAttention,
@@ -109,12 +124,13 @@ export async function openNativeSession(
       modelSizeBytes: loaded.sizeBytes,
       vision: vision !== null,
       maxImageSize: options.maxImageSize,
-      imageMaxTokens: options.imageMaxTokens,
+      imageMaxTokens,
       threads: options.threads,
       gpuLayers: options.gpuLayers,
       systemInfo: await systemInfo(),
       parallelSequences: options.parallel,
       imageCacheBytes: options.imageCacheBytes,
+      facts,
     };
     return {
       model: loaded,
@@ -122,8 +138,9 @@ export async function openNativeSession(
       vision,
       batch,
       marker: await defaultMediaMarker(),
-      template: loaded.chatTemplate(),
-      options,
+      template: facts.chatTemplate,
+      facts,
+      options: { ...options, imageMaxTokens },
       info,
       [Symbol.dispose]() {
         for (const resource of owned.toReversed()) resource[Symbol.dispose]();
