@@ -4,10 +4,12 @@
  *   serve       the HTTP service (API + frontend)
  *   describe    one-shot: describe an image with a model, streaming to stdout
  *   preprocess  run the image pipeline on a file
+ *   pull        download a hub model into the Hugging Face cache
  * Developer tools (native build, fixtures, benchmarks, the launcher) live in tools/main.ts.
  */
 const USAGE = `usage: ./run <command> [options]      (./run <command> --help for its options)
-  ./run serve       --model M --mmproj P | --demo  [--host H] [--port N] [--config F]
+  ./run serve       [--model M --mmproj P | --model REPO:QUANT | --demo] [--host H] [--port N]
+  ./run pull        [REPO:QUANT | alias]   download a model into the Hugging Face cache
   ./run describe    --model M --mmproj P --image I [--prompt TEXT] [--max-tokens N]
   ./run preprocess  <input> <output.png> [--config F]
   ./run test | check | native | fixtures | bench     (developer tasks, see README.md)`;
@@ -21,6 +23,8 @@ export async function main(args: string[]): Promise<number> {
       return (await import("./src/cli/preprocess.ts")).runPreprocess(rest);
     case "serve":
       return (await import("./src/cli/serve.ts")).runServe(rest);
+    case "pull":
+      return (await import("./src/cli/pull.ts")).runPull(rest);
     case undefined:
     case "help":
     case "--help":

@@ -22,18 +22,25 @@ import {
   PermissionPathError,
   type PermissionSet,
   preprocessPermissions,
+  pullPermissions,
   servePermissions,
 } from "../src/cli/permissions.ts";
+import { PULL_USAGE } from "../src/cli/pull.ts";
+import { hubEnv } from "../src/models/hf_cache.ts";
+import { ModelNotAvailableError } from "../src/models/resolve.ts";
+import { isLocalModelPath } from "../src/models/spec.ts";
 import { resolveServeConfig, SERVE_USAGE, UsageError } from "../src/cli/serve_args.ts";
 import { DESCRIBE_OPTIONS, DESCRIBE_USAGE } from "../src/cli/describe.ts";
 import { PREPROCESS_OPTIONS, PREPROCESS_USAGE } from "../src/cli/preprocess.ts";
 
-const COMMANDS = ["serve", "describe", "preprocess"] as const;
+const COMMANDS = ["serve", "describe", "preprocess", "pull"] as const;
 type Command = typeof COMMANDS[number];
 
 /** What to run: the exact permission flags for `deno run ... main.ts <command>`. */
 export interface LaunchPlan {
   readonly flags: readonly string[];
+  /** The command's arguments, when the plan rewrote them (a hub model → its cached files). */
+  readonly args?: readonly string[];
 }
 
 function libDir(): string | undefined {
@@ -44,11 +51,56 @@ function wantsHelp(args: readonly string[]): boolean {
   return args.some((a) => a === "--help" || a === "-h");
 }
 
-/** The plan for `serve <args>`; the demo model is written before the config is resolved. */
+/** `--model X` / `--model=X` values and the arguments without them. */
+function splitModelArgs(args: readonly string[]): { model?: string; mmproj?: string; rest: string[] } {
+  const out: { model?: string; mmproj?: string; rest: string[] } = { rest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--(model|mmproj)(?:=(.*))?$/.exec(a);
+    if (!m) {
+      out.rest.push(a);
+      continue;
+    }
+    const value = m[2] ?? args[++i];
+    if (m[1] === "model") out.model = value;
+    else out.mmproj = value;
+    if (m[2] === undefined && value === undefined) out.rest.push(a);
+  }
+  return out;
+}
+
+/**
+ * The plan for `serve <args>`; the demo model is written before the config is resolved. A hub
+ * model (named, or the default) is resolved from the cache and handed to the server as the two
+ * cached paths, so the server reads exactly those files and needs neither network nor HF_*.
+ */
 export async function planServe(args: string[]): Promise<LaunchPlan> {
   const config = await resolveServeConfig(args);
   if (config === "help") return { flags: [] };
-  return { flags: permissionFlags(servePermissions(config, { libDir: libDir() })) };
+  const flags = permissionFlags(servePermissions(config, { libDir: libDir() }));
+  const given = splitModelArgs(args);
+  if (config.demo || (given.model !== undefined && isLocalModelPath(given.model))) {
+    return { flags };
+  }
+  const resolved = [
+    ...given.rest,
+    "--model",
+    config.modelPath!,
+    ...(config.mmprojPath ? ["--mmproj", config.mmprojPath] : []),
+  ];
+  return { flags, args: resolved };
+}
+
+/** The flags for `main.ts pull`: the endpoint's hosts, the cache, the HF_* variables. */
+export function planPull(): LaunchPlan {
+  return { flags: permissionFlags(pullPermissions(hubEnv())) };
+}
+
+/** The hub model a serve command names (or the default), when it is not a local file. */
+function hubModelOf(args: readonly string[]): string | undefined {
+  const { model } = splitModelArgs(args);
+  if (model !== undefined && isLocalModelPath(model)) return undefined;
+  return model;
 }
 
 /** The plan for `describe <args>`. */
@@ -128,6 +180,8 @@ async function prepare(task: readonly string[]): Promise<number> {
 function usageFor(command: Command): string {
   return command === "serve"
     ? SERVE_USAGE
+    : command === "pull"
+    ? PULL_USAGE
     : command === "describe"
     ? DESCRIBE_USAGE
     : PREPROCESS_USAGE;
@@ -152,16 +206,33 @@ export async function launch(argv: string[]): Promise<number> {
       const code = await prepare(["native"]) || await prepare(["fixtures", "--preset", "tiny"]);
       if (code !== 0) return code;
     }
-    const plan = cmd === "serve"
-      ? await planServe(args)
-      : cmd === "describe"
-      ? planDescribe(args)
-      : planPreprocess(args);
+    if (cmd === "pull") {
+      return await runDeno(["run", ...planPull().flags, "main.ts", "pull", ...args], true);
+    }
+    let plan: LaunchPlan;
+    try {
+      plan = cmd === "serve"
+        ? await planServe(args)
+        : cmd === "describe"
+        ? planDescribe(args)
+        : planPreprocess(args);
+    } catch (e) {
+      if (!(e instanceof ModelNotAvailableError)) throw e;
+      // Not in the cache: `pull` fetches it (its own, network-only permissions), then the plan
+      // is made again from the cache. A failed pull has printed its paragraph.
+      const model = hubModelOf(args);
+      const pulled = await runDeno(
+        ["run", ...planPull().flags, "main.ts", "pull", ...(model ? [model] : [])],
+        true,
+      );
+      if (pulled !== 0) return pulled;
+      plan = await planServe(args);
+    }
     if (!demo && cmd !== "preprocess") {
       const code = await prepare(["native"]);
       if (code !== 0) return code;
     }
-    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...args], true);
+    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...(plan.args ?? args)], true);
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
       console.error(`${cmd}: ${e.message}\n${usageFor(cmd)}`);

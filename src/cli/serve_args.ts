@@ -15,6 +15,9 @@ import {
   REPO_ROOT,
   type ServiceConfig,
 } from "../config/service_config.ts";
+import { hubEnv } from "../models/hf_cache.ts";
+import { resolveCachedModel } from "../models/resolve.ts";
+import { DEFAULT_MODEL_SPEC, isLocalModelPath, ModelSpecError } from "../models/spec.ts";
 
 /** serve's flags, for node:util parseArgs (the launcher parses with the same table). */
 export const SERVE_OPTIONS = {
@@ -42,8 +45,12 @@ export const SERVE_OPTIONS = {
   "max-body-bytes": { type: "string" },
 } as const;
 
-export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf] | --demo) [options]
+export const SERVE_USAGE = `usage: ./run serve [--model M.gguf --mmproj P.gguf | --model REPO:QUANT | --demo] [options]
   --model PATH          text model GGUF (any path; ./run grants read access to exactly this file)
+  --model NAME          a Hugging Face GGUF repo with a quantization (ggml-org/SmolVLM-500M-Instruct-GGUF:Q8_0)
+                        or an alias (smolvlm-256m, smolvlm-500m, smolvlm-2.2b, smolvlm2-256m-video,
+                        smolvlm2-500m-video, smolvlm2-2.2b; :QUANT, default Q8_0); ./run downloads it
+                        into the Hugging Face cache on first use. Default: ${DEFAULT_MODEL_SPEC}
   --mmproj PATH         vision projector GGUF (without it the server refuses images)
   --demo                serve the tiny synthetic model (random weights; written on first use)
   --config FILE         JSON config (seed shape: model_name, model_id, port, timeout, inference, ...)
@@ -190,12 +197,25 @@ export async function resolveServeConfig(args: string[]): Promise<ServiceConfig 
       modelName: "smolvlm-tiny-demo",
     };
   }
-  if (!config.modelPath) {
-    throw new UsageError("serve needs --model (and --mmproj) or --demo");
+  // A hub model name (or none: the default) is looked up in the Hugging Face cache, never
+  // fetched here: `./run serve` pulls it first, in a subprocess with network access.
+  if (!config.modelPath || !isLocalModelPath(config.modelPath)) {
+    let cached;
+    try {
+      cached = await resolveCachedModel(config.modelPath ?? DEFAULT_MODEL_SPEC, hubEnv());
+    } catch (e) {
+      if (e instanceof ModelSpecError) throw new UsageError(e.message);
+      throw e;
+    }
+    config = {
+      ...config,
+      modelPath: cached.model,
+      mmprojPath: config.mmprojPath ?? cached.mmproj,
+    };
   }
   config = {
     ...config,
-    modelPath: absolute(config.modelPath),
+    modelPath: absolute(config.modelPath!),
     mmprojPath: config.mmprojPath ? absolute(config.mmprojPath) : null,
   };
   await checkModelFile(config.modelPath!, "model file");
