@@ -52,7 +52,9 @@ function wantsHelp(args: readonly string[]): boolean {
 }
 
 /** `--model X` / `--model=X` values and the arguments without them. */
-function splitModelArgs(args: readonly string[]): { model?: string; mmproj?: string; rest: string[] } {
+function splitModelArgs(
+  args: readonly string[],
+): { model?: string; mmproj?: string; rest: string[] } {
   const out: { model?: string; mmproj?: string; rest: string[] } = { rest: [] };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;

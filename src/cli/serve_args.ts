@@ -45,7 +45,8 @@ export const SERVE_OPTIONS = {
   "max-body-bytes": { type: "string" },
 } as const;
 
-export const SERVE_USAGE = `usage: ./run serve [--model M.gguf --mmproj P.gguf | --model REPO:QUANT | --demo] [options]
+export const SERVE_USAGE =
+  `usage: ./run serve [--model M.gguf --mmproj P.gguf | --model REPO:QUANT | --demo] [options]
   --model PATH          text model GGUF (any path; ./run grants read access to exactly this file)
   --model NAME          a Hugging Face GGUF repo with a quantization (ggml-org/SmolVLM-500M-Instruct-GGUF:Q8_0)
                         or an alias (smolvlm-256m, smolvlm-500m, smolvlm-2.2b, smolvlm2-256m-video,

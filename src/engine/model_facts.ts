@@ -9,8 +9,8 @@
  * @module
  */
 import {
-  checkModelPair,
   type CheckedModelPair,
+  checkModelPair,
   type GgufHeader,
   metaNumber,
   metaString,

@@ -58,7 +58,10 @@ function compile(source: string): CompiledTemplate {
     .includes("\u0003");
   const probe = tryRender(template, [{
     role: "user",
-    content: [{ type: "text", text: "\u0001" }, { type: "image" }, { type: "text", text: "\u0002" }],
+    content: [{ type: "text", text: "\u0001" }, { type: "image" }, {
+      type: "text",
+      text: "\u0002",
+    }],
   }]) ?? "";
   const a = probe.indexOf("\u0001");
   const b = probe.indexOf("\u0002");
@@ -79,7 +82,10 @@ function renderJinja(source: string, flat: readonly FlatMessage[], marker: strin
     const content = m.parts.map((p) =>
       p.type === "text"
         // Typed text must not produce the template's image placeholder.
-        ? { type: "text", text: imagePlaceholder ? p.text.replaceAll(imagePlaceholder, "") : p.text }
+        ? {
+          type: "text",
+          text: imagePlaceholder ? p.text.replaceAll(imagePlaceholder, "") : p.text,
+        }
         : imagePlaceholder
         ? { type: "image" }
         : { type: "text", text: marker }
@@ -144,11 +150,11 @@ export function validateImage(image: RgbImage, where: string): void {
   }
 }
 
-export async function renderPrompt(
+export function renderPrompt(
   messages: readonly ChatMessage[],
   template: string | null,
   marker: string,
-): Promise<RenderedPrompt> {
+): RenderedPrompt {
   if (messages.length === 0) {
     throw new InvalidRequestError("invalid_request", "messages must not be empty");
   }
@@ -156,7 +162,10 @@ export async function renderPrompt(
   const flat: FlatMessage[] = messages.map((message, m) => {
     // A marker typed by a user must not become an image slot.
     if (typeof message.content === "string") {
-      return { role: message.role, parts: [{ type: "text", text: message.content.replaceAll(marker, "") }] };
+      return {
+        role: message.role,
+        parts: [{ type: "text", text: message.content.replaceAll(marker, "") }],
+      };
     }
     const parts: Part[] = message.content.map((part, p) => {
       if (part.type === "text") return { type: "text", text: part.text.replaceAll(marker, "") };
@@ -166,6 +175,8 @@ export async function renderPrompt(
     });
     return { role: message.role, parts };
   });
-  const text = template === null ? renderHandBuilt(flat, marker) : renderJinja(template, flat, marker);
+  const text = template === null
+    ? renderHandBuilt(flat, marker)
+    : renderJinja(template, flat, marker);
   return { text, images };
 }

@@ -13,7 +13,13 @@
  */
 import { createHash } from "node:crypto";
 import { listFiles } from "@huggingface/hub";
-import { type CachedModel, findCachedModel, type HubEnv, isCommitHash, repoFolder } from "./hf_cache.ts";
+import {
+  type CachedModel,
+  findCachedModel,
+  type HubEnv,
+  isCommitHash,
+  repoFolder,
+} from "./hf_cache.ts";
 import { expectedFileNames, formatModelSpec, type HubModelSpec, pickModelFiles } from "./spec.ts";
 
 /** Progress of one file: bytes so far (including a resumed part), total, rate, ETA. */
@@ -159,7 +165,10 @@ async function downloadBlob(
   try {
     res = await f(file.location, { headers, signal: opts.signal });
   } catch (e) {
-    throw new HubDownloadError(`cannot reach ${file.location}: ${(e as Error).message}`, file.location);
+    throw new HubDownloadError(
+      `cannot reach ${file.location}: ${(e as Error).message}`,
+      file.location,
+    );
   }
   if (res.status === 416 && have === file.size) {
     await res.body?.cancel();
@@ -318,9 +327,15 @@ async function listRepo(
 export function formatProgress(p: DownloadProgress): string {
   const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
   const pct = p.total > 0 ? ` ${(100 * p.bytes / p.total).toFixed(0).padStart(3)}%` : "";
-  const eta = p.done ? "done" : p.etaSeconds === null ? "ETA --" : `ETA ${Math.ceil(p.etaSeconds)}s`;
+  const eta = p.done
+    ? "done"
+    : p.etaSeconds === null
+    ? "ETA --"
+    : `ETA ${Math.ceil(p.etaSeconds)}s`;
   const resumed = p.resumedFrom > 0 ? ` (resumed at ${mb(p.resumedFrom)})` : "";
-  return `${p.file}${pct} ${mb(p.bytes)} / ${mb(p.total)}  ${mb(p.bytesPerSecond)}/s  ${eta}${resumed}`;
+  return `${p.file}${pct} ${mb(p.bytes)} / ${mb(p.total)}  ${
+    mb(p.bytesPerSecond)
+  }/s  ${eta}${resumed}`;
 }
 
 /**

@@ -236,7 +236,9 @@ function parseHeader(buf: Uint8Array, fileSize: number, path: string): GgufHeade
     let size: number | null = null;
     if (layout) {
       if (elements % layout[0] !== 0 || (shape[0] ?? 0) % layout[0] !== 0) {
-        throw new RangeError(`tensor ${name}: ${shape.join("x")} is not whole blocks of type ${type}`);
+        throw new RangeError(
+          `tensor ${name}: ${shape.join("x")} is not whole blocks of type ${type}`,
+        );
       }
       size = (elements / layout[0]) * layout[1];
       if (!Number.isSafeInteger(size)) throw new RangeError(`tensor ${name} is implausibly large`);
@@ -307,7 +309,11 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
         buf = next.subarray(0, off);
       }
       try {
-        return parseHeader(buf, Math.min(fileSize, buf.length < want ? buf.length : fileSize), path);
+        return parseHeader(
+          buf,
+          Math.min(fileSize, buf.length < want ? buf.length : fileSize),
+          path,
+        );
       } catch (e) {
         if (e instanceof NeedMore && want < fileSize) {
           want = Math.min(fileSize, want * 4);

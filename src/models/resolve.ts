@@ -21,7 +21,9 @@ export class ModelNotAvailableError extends Error {
  */
 export function modelMissingParagraph(spec: HubModelSpec, env: HubEnv, cause?: string): string {
   const names = expectedFileNames(spec);
-  const files = names ? `${names.model} and ${names.mmproj}` : `the ${spec.quant} GGUF and its mmproj`;
+  const files = names
+    ? `${names.model} and ${names.mmproj}`
+    : `the ${spec.quant} GGUF and its mmproj`;
   const folder = repoFolder(env.cacheDir, spec.repo);
   const tried = env.offline
     ? `HF_HUB_OFFLINE is set, so only the cache was searched`

@@ -58,7 +58,10 @@ Deno.test("engine.generate() greedy output equals llama.cpp's tools on the tiny 
       prompt: PROMPT,
       maxTokens: MAX_TOKENS,
       contextSize: CONTEXT,
-      imageMaxTokens: imageTokenBudget(1024, (await readModelFacts(TINY.model, TINY.mmproj)).vision!),
+      imageMaxTokens: imageTokenBudget(
+        1024,
+        (await readModelFacts(TINY.model, TINY.mmproj)).vision!,
+      ),
     });
   }
 

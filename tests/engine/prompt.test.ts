@@ -38,19 +38,22 @@ const conversations: Record<string, ChatMessage[]> = {
 };
 
 for (const [name, messages] of Object.entries(conversations)) {
-  Deno.test(`renderPrompt() with SmolVLM's Jinja template equals the hand-built prompt: ${name}`, async () => {
-    const jinja = await renderPrompt(messages, SMOLVLM_CHAT_TEMPLATE, MARKER);
-    const hand = await renderPrompt(messages, null, MARKER);
+  Deno.test(`renderPrompt() with SmolVLM's Jinja template equals the hand-built prompt: ${name}`, () => {
+    const jinja = renderPrompt(messages, SMOLVLM_CHAT_TEMPLATE, MARKER);
+    const hand = renderPrompt(messages, null, MARKER);
     assert.equal(jinja.text, hand.text);
     assert.equal(jinja.images.length, hand.images.length);
     assert.equal(jinja.text.split(MARKER).length - 1, jinja.images.length);
   });
 }
 
-Deno.test("renderPrompt() writes SmolVLM's turn format (golden string from the HF template)", async () => {
-  const { text } = await renderPrompt(conversations["image first"]!, SMOLVLM_CHAT_TEMPLATE, MARKER);
-  assert.equal(text, `<|im_start|>User:${MARKER}Describe this image.<end_of_utterance>\nAssistant:`);
-  const typed = await renderPrompt(
+Deno.test("renderPrompt() writes SmolVLM's turn format (golden string from the HF template)", () => {
+  const { text } = renderPrompt(conversations["image first"]!, SMOLVLM_CHAT_TEMPLATE, MARKER);
+  assert.equal(
+    text,
+    `<|im_start|>User:${MARKER}Describe this image.<end_of_utterance>\nAssistant:`,
+  );
+  const typed = renderPrompt(
     conversations["typed placeholders are text, not image slots"]!,
     SMOLVLM_CHAT_TEMPLATE,
     MARKER,
@@ -58,10 +61,10 @@ Deno.test("renderPrompt() writes SmolVLM's turn format (golden string from the H
   assert.equal(typed.text, "<|im_start|>User: no  and no  here<end_of_utterance>\nAssistant:");
 });
 
-Deno.test("renderPrompt() renders a template that reads string content (ChatML)", async () => {
+Deno.test("renderPrompt() renders a template that reads string content (ChatML)", () => {
   const chatml = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n" +
     "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}";
-  const { text, images } = await renderPrompt(
+  const { text, images } = renderPrompt(
     [{ role: "user", content: [{ type: "text", text: "Hi " }, { type: "image", image }] }],
     chatml,
     MARKER,
@@ -70,9 +73,9 @@ Deno.test("renderPrompt() renders a template that reads string content (ChatML)"
   assert.equal(images.length, 1);
 });
 
-Deno.test("renderPrompt() turns a broken template into an invalid_request error", async () => {
-  await assert.rejects(
-    renderPrompt([{ role: "user", content: "x" }], "{% for %}", MARKER),
+Deno.test("renderPrompt() turns a broken template into an invalid_request error", () => {
+  assert.throws(
+    () => renderPrompt([{ role: "user", content: "x" }], "{% for %}", MARKER),
     /chat template does not parse/,
   );
 });

@@ -84,7 +84,10 @@ Deno.test("pullModel() resumes an interrupted transfer with a Range request", as
     env,
     onProgress: (p) => progress.push(p),
   });
-  assert.ok(hub.log.includes(`GET /cdn/${sha256Hex(MODEL.bytes)} bytes=${kept}-`), hub.log.join("\n"));
+  assert.ok(
+    hub.log.includes(`GET /cdn/${sha256Hex(MODEL.bytes)} bytes=${kept}-`),
+    hub.log.join("\n"),
+  );
   assert.equal(progress.find((p) => p.file === MODEL.path)!.resumedFrom, kept);
   assert.deepEqual(await Deno.readFile(got.model), MODEL.bytes);
   await assert.rejects(Deno.stat(partial), Deno.errors.NotFound);

@@ -38,9 +38,15 @@ export function startFakeHub(opts: FakeHubOptions): FakeHub {
   const byPath = new Map(opts.files.map((f) => [f.path, f]));
   const state = { cutAfter: null as number | null, corrupt: false };
   // The CDN is another origin, as on the real hub: the token must not follow the redirect.
-  const cdnServer = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => handle(req));
+  const cdnServer = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => handle(req),
+  );
   const cdnOrigin = `http://127.0.0.1:${(cdnServer.addr as Deno.NetAddr).port}`;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (req) => handle(req));
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    (req) => handle(req),
+  );
   function handle(req: Request): Response {
     const url = new URL(req.url);
     const range = req.headers.get("Range");
@@ -64,7 +70,10 @@ export function startFakeHub(opts: FakeHubOptions): FakeHub {
       const rev = decodeURIComponent(resolve[1]!);
       const file = byPath.get(resolve[2]!);
       if (!file || (rev !== "main" && rev !== opts.commit)) {
-        return new Response("not found", { status: 404, headers: { "X-Error-Code": "EntryNotFound" } });
+        return new Response("not found", {
+          status: 404,
+          headers: { "X-Error-Code": "EntryNotFound" },
+        });
       }
       const sha = sha256Hex(file.bytes);
       return new Response(null, {
@@ -82,7 +91,9 @@ export function startFakeHub(opts: FakeHubOptions): FakeHub {
     if (cdn) {
       const file = opts.files.find((f) => sha256Hex(f.bytes) === cdn[1]);
       if (!file) return new Response("not found", { status: 404 });
-      if (req.headers.get("Authorization")) return new Response("token leaked to CDN", { status: 400 });
+      if (req.headers.get("Authorization")) {
+        return new Response("token leaked to CDN", { status: 400 });
+      }
       let body: Uint8Array<ArrayBuffer> = new Uint8Array(file.bytes);
       if (state.corrupt) {
         body[body.length >> 1] = body[body.length >> 1]! ^ 0xff;

@@ -110,7 +110,10 @@ Deno.test("readGgufHeader() refuses a tensor whose offset lies past the end of t
 Deno.test("checkModelPair() names a swapped pair and a projector of another model", async () => {
   const dir = await Deno.makeTempDir();
   const { model, mmproj } = await pair(dir);
-  await rejectsWith(checkModelPair(model, model), /is a text model \(architecture llama\).*--mmproj/);
+  await rejectsWith(
+    checkModelPair(model, model),
+    /is a text model \(architecture llama\).*--mmproj/,
+  );
   await rejectsWith(checkModelPair(mmproj, null), /is a vision projector .*--model/);
   const other = await Deno.makeTempDir();
   const wide = await pair(other, 128);

@@ -40,8 +40,14 @@ Deno.test("./run serve with no model and an unreachable hub says what it tried a
     assert.equal(r.code, 1, r.stderr);
     const p = errorParagraph(r.stderr);
     assert.match(p, new RegExp(`tried http://127\\.0\\.0\\.1:${port}/${DEFAULT_REPO}`));
-    assert.match(p, /SmolVLM2-500M-Video-Instruct-Q8_0\.gguf and mmproj-SmolVLM2-500M-Video-Instruct-Q8_0\.gguf/);
-    assert.ok(p.includes(`${repoFolder(`${home}/hub`, DEFAULT_REPO)}/snapshots/<commit>/<file>`), p);
+    assert.match(
+      p,
+      /SmolVLM2-500M-Video-Instruct-Q8_0\.gguf and mmproj-SmolVLM2-500M-Video-Instruct-Q8_0\.gguf/,
+    );
+    assert.ok(
+      p.includes(`${repoFolder(`${home}/hub`, DEFAULT_REPO)}/snapshots/<commit>/<file>`),
+      p,
+    );
     assert.match(p, /--model PATH and --mmproj PATH/);
   } finally {
     await Deno.remove(home, { recursive: true });
@@ -94,7 +100,11 @@ Deno.test("./run serve --model ALIAS pulls from the hub into the cache, then ser
   const commit = "fedcba9876543210fedcba9876543210fedcba98";
   await using hub = startFakeHub({ repo: "ggml-org/SmolVLM-256M-Instruct-GGUF", commit, files });
   const env = { HF_HOME: home, HF_ENDPOINT: hub.endpoint };
-  const serve = await startServe(["--model", "smolvlm-256m", "--port", "0", "--no-log-file"], 180_000, env);
+  const serve = await startServe(
+    ["--model", "smolvlm-256m", "--port", "0", "--no-log-file"],
+    180_000,
+    env,
+  );
   try {
     const folder = repoFolder(`${home}/hub`, "ggml-org/SmolVLM-256M-Instruct-GGUF");
     assert.equal(await Deno.readTextFile(`${folder}/refs/main`), commit);
@@ -106,13 +116,19 @@ Deno.test("./run serve --model ALIAS pulls from the hub into the cache, then ser
     assert.equal(res.status, 200, await res.clone().text());
     await res.body?.cancel();
     const info = await (await fetch(`${serve.url}/v1/info`)).json();
-    assert.ok(JSON.stringify(info).includes(`${folder}/snapshots/${commit}/`), JSON.stringify(info));
+    assert.ok(
+      JSON.stringify(info).includes(`${folder}/snapshots/${commit}/`),
+      JSON.stringify(info),
+    );
   } finally {
     serve.kill();
     await serve.status;
   }
   // The plan the launcher made: the snapshot entries and their blobs, not the cache.
-  const saved = { HF_HOME: Deno.env.get("HF_HOME"), HF_HUB_OFFLINE: Deno.env.get("HF_HUB_OFFLINE") };
+  const saved = {
+    HF_HOME: Deno.env.get("HF_HOME"),
+    HF_HUB_OFFLINE: Deno.env.get("HF_HUB_OFFLINE"),
+  };
   Deno.env.set("HF_HOME", home);
   Deno.env.set("HF_HUB_OFFLINE", "1");
   try {
@@ -123,10 +139,15 @@ Deno.test("./run serve --model ALIAS pulls from the hub into the cache, then ser
       assert.ok(read.includes(`${folder}/snapshots/${commit}/${f.path}`), read.join("\n"));
       assert.ok(read.includes(`${folder}/blobs/${sha256Hex(f.bytes)}`), read.join("\n"));
     }
-    assert.ok(!read.some((p) => p === folder || p === `${home}/hub` || p === home), read.join("\n"));
+    assert.ok(
+      !read.some((p) => p === folder || p === `${home}/hub` || p === home),
+      read.join("\n"),
+    );
     assert.equal(plan.args?.includes("smolvlm-256m"), false, "the server gets the cached paths");
   } finally {
-    for (const [k, v] of Object.entries(saved)) v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    for (const [k, v] of Object.entries(saved)) {
+      v === undefined ? Deno.env.delete(k) : Deno.env.set(k, v);
+    }
     await Deno.remove(home, { recursive: true });
   }
 });
@@ -171,9 +192,15 @@ Deno.test("./run serve ends with the reason when a model file is corrupt or the 
     await Deno.copyFile(TINY.mmproj, `${dir}/mmproj.gguf`);
     await Deno.copyFile(TINY.model, `${dir}/text.gguf`);
     const cases: [string[], RegExp][] = [
-      [["--model", `${dir}/truncated.gguf`, "--mmproj", `${dir}/mmproj.gguf`], /truncated|past the end/],
+      [
+        ["--model", `${dir}/truncated.gguf`, "--mmproj", `${dir}/mmproj.gguf`],
+        /truncated|past the end/,
+      ],
       [["--model", `${dir}/magic.gguf`], /not a GGUF file/],
-      [["--model", `${dir}/text.gguf`, "--mmproj", `${dir}/text.gguf`], /is a text model .*--mmproj/],
+      [
+        ["--model", `${dir}/text.gguf`, "--mmproj", `${dir}/text.gguf`],
+        /is a text model .*--mmproj/,
+      ],
     ];
     for (const [args, reason] of cases) {
       const r = await run(["serve", ...args, "--port", "0", "--no-log-file"], 120_000);

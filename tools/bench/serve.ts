@@ -15,8 +15,8 @@ import {
   type ChatContentPart,
   type Engine,
   imageTokenBudget,
-  readModelFacts,
   loadEngine,
+  readModelFacts,
 } from "../../src/engine/mod.ts";
 import { encodePng } from "../../src/image/codecs.ts";
 import { NATIVE_LIB_DIR } from "../../native/manifest.ts";
