@@ -141,10 +141,13 @@ export function formatModelSpec(spec: HubModelSpec): string {
   return `${spec.repo}:${spec.quant}${spec.revision === "main" ? "" : `@${spec.revision}`}`;
 }
 
-/** The quantization label inside a GGUF file name, matched case-insensitively as a whole word. */
+/**
+ * The quantization label inside a GGUF file name, case-insensitively and whole: `Q4_K` does not
+ * match `Q4_K_M` (a label ends at `-`, `.` or the end of the name).
+ */
 function hasQuant(file: string, quant: string): boolean {
   const q = quant.toLowerCase().replace(/[^a-z0-9_]/g, "");
-  return new RegExp(`(^|[-_.])${q}([-_.]|$)`).test(file.toLowerCase().replace(/\.gguf$/, ""));
+  return new RegExp(`(^|[-_.])${q}([-.]|$)`).test(file.toLowerCase().replace(/\.gguf$/, ""));
 }
 
 function baseName(path: string): string {

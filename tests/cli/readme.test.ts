@@ -14,6 +14,9 @@ const NOT_RUN: Record<string, string> = {
   "./run test": "it is this suite; .ci/run runs it from a fresh clone",
   "./run check": ".ci/run runs it before the suite",
   "./run bench": "minutes of full-CPU measurement; tools/bench has its own checks",
+  "./run pull NAME":
+    "it needs huggingface.co; tests/models/serve_models.test.ts pulls from a local " +
+    "server that answers like the hub",
   "./run edge --upstream http://127.0.0.1:8001 --port 8080":
     "it runs until stopped in front of a server; tests/edge/two_backends.test.ts starts the edge " +
     "exactly as its task does, in front of two real servers",
