@@ -123,7 +123,10 @@ export function pullPermissions(env: HubEnv): PermissionSet {
   const url = new URL(env.endpoint);
   const hosts = url.hostname === "huggingface.co"
     ? [url.host, ...HUB_CDN_HOSTS]
-    : [url.host, ...(/^[\d.]+$|^\[|^localhost$/.test(url.hostname) ? [] : [`*.${url.hostname}`])];
+    : /^[\d.]+$|^\[|^localhost$/.test(url.hostname)
+    // A local mirror (or a test hub) may redirect to its CDN on another port of the same host.
+    ? [url.hostname]
+    : [url.host, `*.${url.hostname}`];
   return {
     net: hosts,
     read: [env.cacheDir],

@@ -271,7 +271,15 @@ async function linkSnapshot(
   const up = "../".repeat(file.path.split("/").length + 1);
   const target = `${up}blobs/${file.sha256}`;
   const tmp = `${pointer}.${crypto.randomUUID()}.tmp`;
-  await Deno.symlink(target, tmp);
+  try {
+    await Deno.symlink(target, tmp);
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotCapable)) throw e;
+    // Deno 2.9 allows symlink() only under unscoped read+write; `pull` runs with the cache
+    // directory alone, so the entry becomes a hard link to the blob (same bytes, no copy),
+    // which huggingface_hub reads like its own no-symlink cache mode.
+    await Deno.link(`${folder}/blobs/${file.sha256}`, tmp);
+  }
   await Deno.rename(tmp, pointer);
   return pointer;
 }

@@ -125,10 +125,19 @@ Deno.test("engine.generate() reports bad requests as typed errors and keeps serv
 });
 
 Deno.test("loadEngine() quotes llama.cpp's own reason when it refuses a file", async () => {
+  // A well-formed GGUF (it passes the TypeScript check) of an architecture llama.cpp lacks.
+  const bytes = await Deno.readFile(TINY.model);
+  const key = new TextEncoder().encode("general.architecture");
+  const at = bytes.findIndex((_, i) => key.every((b, j) => bytes[i + j] === b));
+  const value = at + key.length + 4 + 8; // value type (u32), string length (u64), "llama"
+  assert.equal(new TextDecoder().decode(bytes.subarray(value, value + 5)), "llama");
+  bytes.set(new TextEncoder().encode("xxxxx"), value);
+  const path = await tempFile(bytes);
   await assert.rejects(
-    () => loadEngine({ modelPath: TINY.mmproj, nativeLog: "silent" }),
+    () => loadEngine({ modelPath: path, nativeLog: "silent" }),
     (error: unknown) =>
       error instanceof ModelLoadError &&
-      /llama\.cpp: .*CLIP cannot be used as main model/.test(error.message),
+      /llama\.cpp: .*unknown model architecture: 'xxxxx'/.test(error.message),
   );
+  await Deno.remove(path);
 });

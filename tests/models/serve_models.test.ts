@@ -136,8 +136,12 @@ Deno.test("./run serve --model ALIAS pulls from the hub into the cache, then ser
     const read = plan.flags.find((f) => f.startsWith("--allow-read="))!.slice(13).split(",");
     const folder = repoFolder(`${home}/hub`, "ggml-org/SmolVLM-256M-Instruct-GGUF");
     for (const f of files) {
-      assert.ok(read.includes(`${folder}/snapshots/${commit}/${f.path}`), read.join("\n"));
-      assert.ok(read.includes(`${folder}/blobs/${sha256Hex(f.bytes)}`), read.join("\n"));
+      const entry = `${folder}/snapshots/${commit}/${f.path}`;
+      assert.ok(read.includes(entry), read.join("\n"));
+      // A symlinked entry also grants its blob (a hard-linked one is the blob's inode itself).
+      const blob = `${folder}/blobs/${sha256Hex(f.bytes)}`;
+      assert.equal(read.includes(blob), (await Deno.lstat(entry)).isSymlink, read.join("\n"));
+      assert.deepEqual(await Deno.readFile(entry), f.bytes);
     }
     assert.ok(
       !read.some((p) => p === folder || p === `${home}/hub` || p === home),
