@@ -65,9 +65,11 @@ export const HAND_BUILT_FORMAT = {
   /** Role names as the template capitalises them. */
   roles: { system: "System", user: "User", assistant: "Assistant" },
   endOfTurn: "<end_of_utterance>\n",
-  /** The template writes `User:<image>` when a turn starts with an image, else `User: text`. */
-  imageFirstSeparator: ":",
-  textSeparator: ": ",
+  /**
+   * Images arrive as marker text (llama.cpp's convention), so every turn is `Role: …`; the HF
+   * processor's `User:<image>` for image-first turns does not arise.
+   */
+  separator: ": ",
   generationPrompt: "Assistant:",
   /** The template's image placeholder, removed from typed text as the Jinja path does. */
   imagePlaceholder: "<image>",

@@ -66,31 +66,32 @@ function compile(source: string): CompiledTemplate {
   const a = probe.indexOf("\u0001");
   const b = probe.indexOf("\u0002");
   const imagePlaceholder = typedContent && a >= 0 && b > a + 1 ? probe.slice(a + 1, b) : null;
+  // (A placeholder is only removed from user text: images themselves go in as marker text.)
   c = { template, typedContent, imagePlaceholder };
   compiled.set(source, c);
   return c;
 }
 
+/**
+ * Renders the GGUF's template. Images go in as text parts holding mtmd's marker, as llama.cpp's
+ * server and mtmd-cli pass them (so `User: <marker>…`, token-for-token what llama.cpp's tools
+ * feed the model); the template's own image placeholder is removed from typed text so a user
+ * cannot add image tokens.
+ */
 function renderJinja(source: string, flat: readonly FlatMessage[], marker: string): string {
   const { template, typedContent, imagePlaceholder } = compile(source);
   const images = flat.reduce((n, m) => n + m.parts.filter((p) => p.type === "image").length, 0);
   const messages = flat.map((m) => {
-    if (!typedContent) {
-      const text = m.parts.map((p) => p.type === "text" ? p.text : marker).join("");
-      return { role: m.role, content: text };
-    }
-    const content = m.parts.map((p) =>
-      p.type === "text"
-        // Typed text must not produce the template's image placeholder.
-        ? {
-          type: "text",
-          text: imagePlaceholder ? p.text.replaceAll(imagePlaceholder, "") : p.text,
-        }
+    const parts = m.parts.map((p) =>
+      p.type === "image"
+        ? marker
         : imagePlaceholder
-        ? { type: "image" }
-        : { type: "text", text: marker }
+        ? p.text.replaceAll(imagePlaceholder, "")
+        : p.text
     );
-    return { role: m.role, content };
+    return typedContent
+      ? { role: m.role, content: parts.map((text) => ({ type: "text", text })) }
+      : { role: m.role, content: parts.join("") };
   });
   let text: string;
   try {
@@ -106,15 +107,14 @@ function renderJinja(source: string, flat: readonly FlatMessage[], marker: strin
       `the model's chat template cannot render these messages: ${(e as Error).message}`,
     );
   }
-  if (!typedContent || !imagePlaceholder) return text;
-  const pieces = text.split(imagePlaceholder);
-  if (pieces.length - 1 !== images) {
+  const slots = text.split(marker).length - 1;
+  if (slots !== images) {
     throw new InvalidRequestError(
       "invalid_request",
-      `the model's chat template wrote ${pieces.length - 1} image slots for ${images} images`,
+      `the model's chat template wrote ${slots} image slots for ${images} images`,
     );
   }
-  return pieces.join(marker);
+  return text;
 }
 
 /** The hand-built SmolVLM prompt, exactly what SmolVLM's own template renders. */
@@ -128,7 +128,7 @@ export function renderHandBuilt(
   for (const m of flat) {
     const name = (f.roles as Record<string, string>)[m.role] ??
       m.role.charAt(0).toUpperCase() + m.role.slice(1).toLowerCase();
-    const sep = m.parts[0]?.type === "image" ? f.imageFirstSeparator : f.textSeparator;
+    const sep = f.separator;
     const body = m.parts.map((p) =>
       p.type === "text" ? p.text.replaceAll(f.imagePlaceholder, "") : marker
     ).join("");

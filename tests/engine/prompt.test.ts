@@ -47,11 +47,11 @@ for (const [name, messages] of Object.entries(conversations)) {
   });
 }
 
-Deno.test("renderPrompt() writes SmolVLM's turn format (golden string from the HF template)", () => {
+Deno.test("renderPrompt() writes SmolVLM's turn format with images as marker text, as llama.cpp does", () => {
   const { text } = renderPrompt(conversations["image first"]!, SMOLVLM_CHAT_TEMPLATE, MARKER);
   assert.equal(
     text,
-    `<|im_start|>User:${MARKER}Describe this image.<end_of_utterance>\nAssistant:`,
+    `<|im_start|>User: ${MARKER}Describe this image.<end_of_utterance>\nAssistant:`,
   );
   const typed = renderPrompt(
     conversations["typed placeholders are text, not image slots"]!,
