@@ -5,10 +5,12 @@
  *   describe    one-shot: describe an image with a model, streaming to stdout
  *   preprocess  run the image pipeline on a file
  *   config      print serve's effective configuration and where each value came from
+ *   pull        download a hub model into the Hugging Face cache
  * Developer tools (native build, fixtures, benchmarks, the launcher) live in tools/main.ts.
  */
 const USAGE = `usage: ./run <command> [options]      (./run <command> --help for its options)
-  ./run serve       --model M --mmproj P | --demo  [--host H] [--port N] [--config F]
+  ./run serve       [--model M --mmproj P | --model REPO:QUANT | --demo] [--host H] [--port N]
+  ./run pull        [REPO:QUANT | alias]   download a model into the Hugging Face cache
   ./run describe    --model M --mmproj P --image I [--prompt TEXT] [--max-tokens N]
   ./run preprocess  <input> <output.png> [--config F]
   ./run config      [--json] [serve's options]   (effective configuration and its sources)
@@ -25,6 +27,8 @@ export async function main(args: string[]): Promise<number> {
       return (await import("./src/cli/serve.ts")).runServe(rest);
     case "config":
       return (await import("./src/cli/config.ts")).runConfig(rest);
+    case "pull":
+      return (await import("./src/cli/pull.ts")).runPull(rest);
     case undefined:
     case "help":
     case "--help":

@@ -23,8 +23,13 @@ import {
   PermissionPathError,
   type PermissionSet,
   preprocessPermissions,
+  pullPermissions,
   servePermissions,
 } from "../src/cli/permissions.ts";
+import { PULL_USAGE } from "../src/cli/pull.ts";
+import { hubEnv } from "../src/models/hf_cache.ts";
+import { ModelNotAvailableError } from "../src/models/resolve.ts";
+import { formatModelSpec, isLocalModelPath } from "../src/models/spec.ts";
 import {
   resolveServeConfig,
   SERVE_USAGE,
@@ -35,12 +40,14 @@ import { CONFIG_USAGE } from "../src/cli/config.ts";
 import { DESCRIBE_OPTIONS, DESCRIBE_USAGE } from "../src/cli/describe.ts";
 import { PREPROCESS_OPTIONS, PREPROCESS_USAGE } from "../src/cli/preprocess.ts";
 
-const COMMANDS = ["serve", "describe", "preprocess", "config"] as const;
+const COMMANDS = ["serve", "describe", "preprocess", "config", "pull"] as const;
 type Command = typeof COMMANDS[number];
 
 /** What to run: the exact permission flags for `deno run ... main.ts <command>`. */
 export interface LaunchPlan {
   readonly flags: readonly string[];
+  /** The command's arguments, when the plan rewrote them (a hub model → its cached files). */
+  readonly args?: readonly string[];
 }
 
 function libDir(): string | undefined {
@@ -51,9 +58,30 @@ function wantsHelp(args: readonly string[]): boolean {
   return args.some((a) => a === "--help" || a === "-h");
 }
 
+/** `--model X` / `--model=X` values and the arguments without them. */
+function splitModelArgs(
+  args: readonly string[],
+): { model?: string; mmproj?: string; rest: string[] } {
+  const out: { model?: string; mmproj?: string; rest: string[] } = { rest: [] };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const m = /^--(model|mmproj)(?:=(.*))?$/.exec(a);
+    if (!m) {
+      out.rest.push(a);
+      continue;
+    }
+    const value = m[2] ?? args[++i];
+    if (m[1] === "model") out.model = value;
+    else out.mmproj = value;
+    if (m[2] === undefined && value === undefined) out.rest.push(a);
+  }
+  return out;
+}
+
 /**
- * The plan for `serve <args>`: the configuration resolved from the same layers the server will
- * read (flags, SMOLVLM_* variables, the config file); the demo model is written before.
+ * The plan for `serve <args>`; the demo model is written before the config is resolved. A hub
+ * model (named, or the default) is resolved from the cache and handed to the server as the two
+ * cached paths, so the server reads exactly those files and needs neither network nor HF_*.
  */
 export async function planServe(
   args: string[],
@@ -61,7 +89,18 @@ export async function planServe(
 ): Promise<LaunchPlan> {
   const config = await resolveServeConfig(args, opts);
   if (config === "help") return { flags: [] };
-  return { flags: permissionFlags(servePermissions(config, { libDir: libDir() })) };
+  const flags = permissionFlags(servePermissions(config, { libDir: libDir() }));
+  const given = splitModelArgs(args);
+  if (config.demo || (given.model !== undefined && isLocalModelPath(given.model))) {
+    return { flags };
+  }
+  const resolved = [
+    ...given.rest,
+    "--model",
+    config.modelPath!,
+    ...(config.mmprojPath ? ["--mmproj", config.mmprojPath] : []),
+  ];
+  return { flags, args: resolved };
 }
 
 /** The plan for `config [--json] <serve's args>`: the config file and the variables. */
@@ -75,6 +114,11 @@ export async function planConfig(
   });
   if (config === "help") return { flags: [] };
   return { flags: permissionFlags(configPermissions(config)) };
+}
+
+/** The flags for `main.ts pull`: the endpoint's hosts, the cache, the HF_* variables. */
+export function planPull(): LaunchPlan {
+  return { flags: permissionFlags(pullPermissions(hubEnv())) };
 }
 
 /** The plan for `describe <args>`. */
@@ -156,6 +200,8 @@ function usageFor(command: Command): string {
     ? SERVE_USAGE
     : command === "config"
     ? CONFIG_USAGE
+    : command === "pull"
+    ? PULL_USAGE
     : command === "describe"
     ? DESCRIBE_USAGE
     : PREPROCESS_USAGE;
@@ -181,18 +227,35 @@ export async function launch(argv: string[]): Promise<number> {
       const code = await prepare(["native"]) || await prepare(["fixtures", "--preset", "tiny"]);
       if (code !== 0) return code;
     }
-    const plan = cmd === "serve"
-      ? await planServe(args)
-      : cmd === "config"
-      ? await planConfig(args)
-      : cmd === "describe"
-      ? planDescribe(args)
-      : planPreprocess(args);
+    if (cmd === "pull") {
+      return await runDeno(["run", ...planPull().flags, "main.ts", "pull", ...args], true);
+    }
+    let plan: LaunchPlan;
+    try {
+      plan = cmd === "serve"
+        ? await planServe(args)
+        : cmd === "config"
+        ? await planConfig(args)
+        : cmd === "describe"
+        ? planDescribe(args)
+        : planPreprocess(args);
+    } catch (e) {
+      if (!(e instanceof ModelNotAvailableError)) throw e;
+      // Not in the cache: `pull` fetches it (its own, network-only permissions), then the plan
+      // is made again from the cache. A failed pull has printed its paragraph.
+      // The spec the configuration named (a flag, SMOLVLM_* or the config file) or the default.
+      const pulled = await runDeno(
+        ["run", ...planPull().flags, "main.ts", "pull", formatModelSpec(e.spec)],
+        true,
+      );
+      if (pulled !== 0) return pulled;
+      plan = await planServe(args);
+    }
     if (!demo && cmd !== "preprocess" && cmd !== "config") {
       const code = await prepare(["native"]);
       if (code !== 0) return code;
     }
-    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...args], true);
+    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...(plan.args ?? args)], true);
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
       console.error(`${cmd}: ${e.message}\n${usageFor(cmd)}`);

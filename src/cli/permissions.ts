@@ -22,6 +22,7 @@
  */
 import type { ServiceConfig } from "../config/service_config.ts";
 import { CONFIG_ENV_NAMES } from "../config/settings.ts";
+import { HUB_ENV_VARS, type HubEnv } from "../models/hf_cache.ts";
 
 /** Paths relative to the repository root (the working directory of every task). */
 export const NATIVE_LIB_READ = "native/lib";
@@ -30,7 +31,13 @@ export const IMAGE_PIPELINE_READ = "src/image";
  * The engine's worker thread loads its module graph from disk, and Deno checks read permission
  * for every local module a worker loads: the engine, the FFI layer and the native manifest.
  */
-export const ENGINE_WORKER_READ: readonly string[] = ["src/engine", "ffi", "native/manifest.ts"];
+export const ENGINE_WORKER_READ: readonly string[] = [
+  "src/engine",
+  // The GGUF check (src/models/gguf.ts) runs in the worker before llama.cpp loads a file.
+  "src/models",
+  "ffi",
+  "native/manifest.ts",
+];
 export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", ...CONFIG_ENV_NAMES];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
@@ -95,6 +102,43 @@ export function systemNameservers(): string[] {
   );
 }
 
+/**
+ * A model file and, when it is a symlink (a Hugging Face snapshot entry → blobs/<sha256>), the
+ * file it resolves to: both are granted, nothing else of the cache.
+ */
+export function modelReadPaths(path: string): string[] {
+  try {
+    const real = Deno.realPathSync(path);
+    return real === path ? [path] : [path, real];
+  } catch {
+    return [path];
+  }
+}
+
+/** Hosts the hub redirects downloads to (LFS and Xet CDNs), for the default endpoint. */
+export const HUB_CDN_HOSTS: readonly string[] = ["*.huggingface.co", "*.hf.co"];
+
+/**
+ * What `main.ts pull` needs: the endpoint's host (and its CDN hosts: for huggingface.co the
+ * LFS/Xet ones, for a mirror its own subdomains), the cache directory, the HF_* variables.
+ */
+export function pullPermissions(env: HubEnv): PermissionSet {
+  const url = new URL(env.endpoint);
+  const hosts = url.hostname === "huggingface.co"
+    ? [url.host, ...HUB_CDN_HOSTS]
+    : /^[\d.]+$|^\[|^localhost$/.test(url.hostname)
+    // A local mirror (or a test hub) may redirect to its CDN on another port of the same host.
+    ? [url.hostname]
+    : [url.host, `*.${url.hostname}`];
+  return {
+    net: hosts,
+    read: [env.cacheDir],
+    write: [env.cacheDir],
+    env: HUB_ENV_VARS,
+    ffi: false,
+  };
+}
+
 /** What `main.ts serve` needs for a resolved config (model paths already absolute). */
 export function servePermissions(
   config: ServiceConfig,
@@ -104,7 +148,7 @@ export function servePermissions(
   const read = [
     config.staticDir,
     // --demo looks the pair up in its directory; otherwise exactly the files named.
-    ...(config.demo ? models.map(directoryOf) : models),
+    ...(config.demo ? models.map(directoryOf) : models.flatMap(modelReadPaths)),
     ...(config.source ? [config.source] : []),
     nativeLibDir(env),
     IMAGE_PIPELINE_READ,
@@ -149,8 +193,8 @@ export function describePermissions(
   return {
     net: [],
     read: [
-      files.model,
-      ...(files.mmproj ? [files.mmproj] : []),
+      ...modelReadPaths(files.model),
+      ...(files.mmproj ? modelReadPaths(files.mmproj) : []),
       ...files.images,
       nativeLibDir(env),
       IMAGE_PIPELINE_READ,

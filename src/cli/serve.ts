@@ -18,6 +18,7 @@ import { closeSharedImagePool } from "../image/workers.ts";
 import { createImageProcessor } from "../http/image_adapter.ts";
 import { setupLogging } from "../http/logging.ts";
 import { startServer } from "../http/server.ts";
+import { ModelNotAvailableError } from "../models/resolve.ts";
 import { resolveServeConfig, SERVE_USAGE, UsageError } from "./serve_args.ts";
 
 export { DEMO_DIR, findModelPair, resolveServeConfig, SERVE_USAGE } from "./serve_args.ts";
@@ -42,7 +43,7 @@ export async function runServe(args: string[]): Promise<number> {
       console.error(`serve: ${e.message}\n${SERVE_USAGE}`);
       return 2;
     }
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof ModelNotAvailableError) {
       console.error(`serve: ${e.message}`);
       return 1;
     }
@@ -110,6 +111,12 @@ export async function runServe(args: string[]): Promise<number> {
   }
   await server.engineLoaded;
   const state = server.holder.state;
+  if (state.status !== "failed" && server.holder.engine?.info.facts?.chatTemplate === null) {
+    log.warn(
+      "the model's GGUF carries no tokenizer.chat_template: prompts use the hand-built SmolVLM " +
+        "format (src/engine/model_facts.ts)",
+    );
+  }
   if (state.status === "failed") {
     // A server that cannot answer should not linger as "unhealthy": end with the reason (the
     // native library's own log line is printed just above it on stderr).

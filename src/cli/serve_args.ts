@@ -13,6 +13,9 @@ import {
   type ResolvedServiceConfig,
 } from "../config/resolve.ts";
 import { ConfigError, REPO_ROOT, type ServiceConfig } from "../config/service_config.ts";
+import { hubEnv } from "../models/hf_cache.ts";
+import { resolveCachedModel } from "../models/resolve.ts";
+import { DEFAULT_MODEL_SPEC, isLocalModelPath, ModelSpecError } from "../models/spec.ts";
 
 /** serve's flags, for node:util parseArgs (the launcher parses with the same table). */
 export const SERVE_OPTIONS = {
@@ -43,8 +46,13 @@ export const SERVE_OPTIONS = {
   "perf-log-interval": { type: "string" },
 } as const;
 
-export const SERVE_USAGE = `usage: ./run serve (--model M.gguf [--mmproj P.gguf] | --demo) [options]
+export const SERVE_USAGE =
+  `usage: ./run serve [--model M.gguf --mmproj P.gguf | --model REPO:QUANT | --demo] [options]
   --model PATH          text model GGUF (any path; ./run grants read access to exactly this file)
+  --model NAME          a Hugging Face GGUF repo with a quantization (ggml-org/SmolVLM-500M-Instruct-GGUF:Q8_0)
+                        or an alias (smolvlm-256m, smolvlm-500m, smolvlm-2.2b, smolvlm2-256m-video,
+                        smolvlm2-500m-video, smolvlm2-2.2b; :QUANT, default Q8_0); ./run downloads it
+                        into the Hugging Face cache on first use. Default: ${DEFAULT_MODEL_SPEC}
   --mmproj PATH         vision projector GGUF (without it the server refuses images)
   --demo                serve the tiny synthetic model (random weights; written on first use)
   --config FILE         JSON config (seed shape: model_name, model_id, port, timeout, inference, ...)
@@ -191,12 +199,28 @@ export async function resolveServeConfigWithOrigins(
       modelName: "smolvlm-tiny-demo",
     };
   }
-  if (!config.modelPath) {
-    throw new UsageError("serve needs --model (and --mmproj) or --demo");
+  // A hub model name (or none: the default) is looked up in the Hugging Face cache, never
+  // fetched here: `./run serve` pulls it first, in a subprocess with network access. `config`
+  // (no file checks) shows the name as given.
+  if (!config.modelPath || !isLocalModelPath(config.modelPath)) {
+    const spec = config.modelPath ?? DEFAULT_MODEL_SPEC;
+    if (opts.checkFiles === false) return { ...resolved, config: { ...config, modelPath: spec } };
+    let cached;
+    try {
+      cached = await resolveCachedModel(spec, hubEnv());
+    } catch (e) {
+      if (e instanceof ModelSpecError) throw new UsageError(e.message);
+      throw e;
+    }
+    config = {
+      ...config,
+      modelPath: cached.model,
+      mmprojPath: config.mmprojPath ?? cached.mmproj,
+    };
   }
   config = {
     ...config,
-    modelPath: absolute(config.modelPath),
+    modelPath: absolute(config.modelPath!),
     mmprojPath: config.mmprojPath ? absolute(config.mmprojPath) : null,
   };
   if (opts.checkFiles !== false) {

@@ -68,28 +68,20 @@ export type ResolvedEngineOptions =
       | "injectDecodeFault"
       | "gpuLayers"
       | "flashAttention"
+      | "imageMaxTokens"
     >
   >
   & {
     readonly mmprojPath: string | null;
     readonly injectDecodeFault: string | null;
+    /** null: derived at load from the projector's facts (model_facts.ts imageTokenBudget). */
+    readonly imageMaxTokens: number | null;
     readonly useExtraBuffers: boolean | undefined;
     /** Null: all layers when a GPU is present, else none (decided at load). */
     readonly gpuLayers: number | null;
     /** Null: decided at load from where the model runs. */
     readonly flashAttention: FlashAttention | null;
   };
-
-/** SmolVLM's vision tower sees 512 px tiles of 16 px patches merged 4x4: 64 px per token side. */
-const PIXELS_PER_TOKEN_SIDE = 64;
-
-/**
- * mtmd's image_max_tokens that bounds tiling at `maxImageSize` px: a 1024 px square becomes a
- * 2x2 grid plus the overview (5 encoder passes) instead of llama.cpp's default 2048 px (17).
- */
-export function imageTokenBudget(maxImageSize: number): number {
-  return Math.max(1, Math.floor(maxImageSize / PIXELS_PER_TOKEN_SIDE) ** 2);
-}
 
 const positive = z.number().int().positive();
 const optionsSchema = z.object({
@@ -134,7 +126,7 @@ export function resolveEngineOptions(input: EngineOptions): ResolvedEngineOption
     contextSize: options.contextSize ?? 4096,
     batchSize: options.batchSize ?? 2048,
     maxImageSize,
-    imageMaxTokens: options.imageMaxTokens ?? imageTokenBudget(maxImageSize),
+    imageMaxTokens: options.imageMaxTokens ?? null,
     threads: options.threads ?? navigator.hardwareConcurrency,
     maxQueue: options.maxQueue ?? 8,
     parallel,

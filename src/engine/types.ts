@@ -4,6 +4,7 @@
 import type { BackendReport } from "./placement.ts";
 
 export type { BackendDevice, BackendReport, CpuBackendInfo } from "./placement.ts";
+import type { ModelFacts } from "./model_facts.ts";
 
 /** Packed 8-bit RGB pixels, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -146,6 +147,8 @@ export interface EngineInfo {
   readonly parallelSequences: number;
   /** Memory bound of the image-embedding cache. */
   readonly imageCacheBytes?: number;
+  /** Per-model facts from the GGUF headers (src/engine/model_facts.ts). */
+  readonly facts?: ModelFacts;
 }
 
 export type SlotState = "idle" | "prefill" | "generate";

@@ -64,7 +64,10 @@ export interface PreprocessResult {
   jpeg?: Uint8Array;
 }
 
-/** The tile grid SmolVLM (idefics3 in llama.cpp) uses for an image of this size (512 px tiles). */
+/**
+ * The tile grid idefics3 (SmolVLM in llama.cpp) uses for an image of this size; the report's
+ * estimate uses 512 px tiles, the engine reads the real size from the mmproj (model_facts.ts).
+ */
 export function tileGrid(width: number, height: number, tile = 512): TileGrid {
   const cols = Math.ceil(width / tile), rows = Math.ceil(height / tile);
   const n = cols * rows;

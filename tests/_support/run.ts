@@ -11,11 +11,15 @@ export interface RunResult {
 }
 
 /** `./run <args>` to completion, output captured. */
-export async function run(args: readonly string[], timeoutMs = 240_000): Promise<RunResult> {
+export async function run(
+  args: readonly string[],
+  timeoutMs = 240_000,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   const out = await new Deno.Command(`${REPO_ROOT}/run`, {
     args: [...args],
     cwd: REPO_ROOT,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

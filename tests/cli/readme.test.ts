@@ -20,6 +20,9 @@ const NOT_RUN: Record<string, string> = {
   "./run native --cuda":
     "needs a CUDA toolkit with cuBLAS and hours of nvcc on 2 cores; tests/native/build.test.ts " +
     "checks its cmake definitions, and CI never depends on a GPU",
+  "./run pull NAME":
+    "it needs huggingface.co; tests/models/serve_models.test.ts pulls from a local " +
+    "server that answers like the hub",
   "./run edge --upstream http://127.0.0.1:8001 --port 8080":
     "it runs until stopped in front of a server; tests/edge/two_backends.test.ts starts the edge " +
     "exactly as its task does, in front of two real servers",

@@ -3,12 +3,15 @@ import assert from "node:assert/strict";
 import { TINY } from "../_support/fixtures.ts";
 import { run, startServe } from "../_support/run.ts";
 
-Deno.test("./run serve exits 1 with llama.cpp's reason when the model cannot load", async () => {
-  // The projector given as the text model: llama.cpp refuses it and says why.
+Deno.test("./run serve exits 1 with the reason when the model cannot load", async () => {
+  // The projector given as the text model: the GGUF check refuses it before llama.cpp sees it.
   const r = await run(["serve", "--model", TINY.mmproj, "--port", "0", "--no-log-file"]);
   const out = r.stdout + r.stderr;
   assert.equal(r.code, 1, out);
-  assert.match(out, /CLIP cannot be used as main model, use it with --mmproj/);
+  assert.match(
+    out,
+    /is a vision projector \(architecture clip\), not a text model; pass it with --mmproj/,
+  );
   assert.match(r.stderr, /^serve: the model failed to load: /m);
 });
 

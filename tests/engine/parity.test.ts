@@ -4,7 +4,12 @@
  * non-interactive text-only mode). Same model, images and prompt → the same generated text.
  */
 import assert from "node:assert/strict";
-import { type ChatContentPart, imageTokenBudget, loadEngine } from "../../src/engine/mod.ts";
+import {
+  type ChatContentPart,
+  imageTokenBudget,
+  loadEngine,
+  readModelFacts,
+} from "../../src/engine/mod.ts";
 import {
   llamaServerGreedy,
   mtmdCliGreedy,
@@ -53,7 +58,10 @@ Deno.test("engine.generate() greedy output equals llama.cpp's tools on the tiny 
       prompt: PROMPT,
       maxTokens: MAX_TOKENS,
       contextSize: CONTEXT,
-      imageMaxTokens: imageTokenBudget(1024),
+      imageMaxTokens: imageTokenBudget(
+        1024,
+        (await readModelFacts(TINY.model, TINY.mmproj)).vision!,
+      ),
     });
   }
 

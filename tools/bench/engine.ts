@@ -7,7 +7,7 @@
  */
 import { fixturePaths } from "../gguf/cli.ts";
 import { encodePng } from "../../src/image/codecs.ts";
-import { imageTokenBudget } from "../../src/engine/options.ts";
+import { imageTokenBudget, readModelFacts } from "../../src/engine/model_facts.ts";
 import { NATIVE_LIB_DIR } from "../../native/manifest.ts";
 
 const REPO = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
@@ -98,6 +98,7 @@ function theirsCommand(
   mmproj: string,
   image: string,
   o: Required<EngineBenchOptions>,
+  budget: number,
 ) {
   return [
     "-m",
@@ -117,7 +118,7 @@ function theirsCommand(
     "-t",
     String(o.threads),
     "--image-max-tokens",
-    String(imageTokenBudget(1024)),
+    String(budget),
     "--perf",
     "-lv",
     "4",
@@ -168,6 +169,7 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
     threads: options.threads ?? navigator.hardwareConcurrency,
   };
   const { model, mmproj } = fixturePaths("500m");
+  const budget = imageTokenBudget(1024, (await readModelFacts(model, mmproj)).vision!);
   const dir = await Deno.makeTempDir({ prefix: "bench-engine-" });
   const rows: string[] = [];
   const commands: string[] = [];
@@ -178,7 +180,7 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
       const ours: Sample[] = [];
       const theirs: Sample[] = [];
       const oursArgs = oursCommand(model, mmproj, image, o);
-      const theirsArgs = theirsCommand(model, mmproj, image, o);
+      const theirsArgs = theirsCommand(model, mmproj, image, o, budget);
       commands.push(
         `deno ${oursArgs.join(" ")}`,
         `native/lib/llama-mtmd-cli ${theirsArgs.join(" ")}`,
@@ -216,9 +218,7 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
     "## Engine: `describe` vs llama.cpp's llama-mtmd-cli (500m preset, f16)",
     "",
     `Synthetic SmolVLM-500M-shaped model (random weights), greedy, ${o.maxTokens} tokens max, ` +
-    `${o.threads} threads, context 4096, image_max_tokens ${
-      imageTokenBudget(1024)
-    } on both sides; ` +
+    `${o.threads} threads, context 4096, image_max_tokens ${budget} on both sides; ` +
     `median of ${o.runs} alternating runs on ${navigator.hardwareConcurrency} cores. ` +
     "Ratio = ours / llama.cpp; the target is within 3% (time ≤ 1.03, throughput ≥ 0.97).",
     "",

@@ -16,6 +16,7 @@ import {
   type Engine,
   imageTokenBudget,
   loadEngine,
+  readModelFacts,
 } from "../../src/engine/mod.ts";
 import { encodePng } from "../../src/image/codecs.ts";
 import { defaultServiceConfig } from "../../src/config/service_config.ts";
@@ -340,7 +341,8 @@ function row(label: string, p: Pair, digits: number, lowerIsBetter: boolean, tar
 export async function benchServe(o: Options): Promise<{ markdown: string }> {
   const { model, mmproj } = fixturePaths("500m");
   const rel = (p: string) => p.startsWith(REPO + "/") ? p.slice(REPO.length + 1) : p;
-  const budget = imageTokenBudget(1024); // the service's default max_image_size, both sides
+  // The service's default max_image_size, both sides.
+  const budget = imageTokenBudget(1024, (await readModelFacts(model, mmproj)).vision!);
   const common = [
     "-m",
     rel(model),

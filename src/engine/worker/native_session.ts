@@ -13,6 +13,8 @@ import {
 import { cpuBackendInfo, listBackendDevices } from "../../../ffi/backends.ts";
 import { defaultMediaMarker, VisionContext } from "../../../ffi/mtmd.ts";
 import { ModelLoadError } from "../errors.ts";
+import { imageTokenBudget, type ModelFacts, modelFacts } from "../model_facts.ts";
+import { checkModelPair, GgufCheckError } from "../../models/gguf.ts";
 import type { ResolvedEngineOptions } from "../options.ts";
 import { backendReport, decidePlacement } from "../placement.ts";
 import type { EngineInfo } from "../types.ts";
@@ -26,6 +28,7 @@ export interface NativeSession extends Disposable {
   readonly batch: TokenBatch;
   readonly marker: string;
   readonly template: string | null;
+  readonly facts: ModelFacts;
   readonly options: ResolvedEngineOptions;
   readonly info: EngineInfo;
 }
@@ -34,6 +37,18 @@ export async function openNativeSession(
   options: ResolvedEngineOptions,
   log: NativeLog,
 ): Promise<NativeSession> {
+  // The GGUF check runs before llama.cpp sees either file, on every load (start and reload):
+  // a corrupt, truncated or swapped file is a ModelLoadError, never a native crash.
+  let facts: ModelFacts;
+  try {
+    facts = modelFacts(await checkModelPair(options.modelPath, options.mmprojPath));
+  } catch (e) {
+    if (!(e instanceof GgufCheckError)) throw e;
+    const code = e.path === options.mmprojPath ? "mmproj_load_failed" : "model_load_failed";
+    throw new ModelLoadError(code, e.message);
+  }
+  const imageMaxTokens = options.imageMaxTokens ??
+    (facts.vision ? imageTokenBudget(options.maxImageSize, facts.vision) : 1);
   log.clearLastError();
   const devices = await listBackendDevices();
   const placement = decidePlacement(devices, {
@@ -79,7 +94,7 @@ export async function openNativeSession(
       log.clearLastError();
       vision = await VisionContext.load(options.mmprojPath, loaded, {
         threads: options.threads,
-        imageMaxTokens: options.imageMaxTokens,
+        imageMaxTokens,
         warmup: options.warmup,
         useGpu: placement.visionOnGpu,
         flashAttention: placement.flashAttention,
@@ -118,13 +133,14 @@ export async function openNativeSession(
       modelSizeBytes: loaded.sizeBytes,
       vision: vision !== null,
       maxImageSize: options.maxImageSize,
-      imageMaxTokens: options.imageMaxTokens,
+      imageMaxTokens,
       threads: options.threads,
       gpuLayers: placement.gpuLayers,
       backends: backendReport(devices, await cpuBackendInfo(), placement, loaded.layerCount),
       systemInfo: await systemInfo(),
       parallelSequences: options.parallel,
       imageCacheBytes: options.imageCacheBytes,
+      facts,
     };
     return {
       model: loaded,
@@ -132,8 +148,9 @@ export async function openNativeSession(
       vision,
       batch,
       marker: await defaultMediaMarker(),
-      template: loaded.chatTemplate(),
-      options,
+      template: facts.chatTemplate,
+      facts,
+      options: { ...options, imageMaxTokens },
       info,
       [Symbol.dispose]() {
         for (const resource of owned.toReversed()) resource[Symbol.dispose]();

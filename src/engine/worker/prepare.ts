@@ -40,7 +40,7 @@ export async function preparePrompt(
   session: NativeSession,
   messages: readonly WireMessage[],
 ): Promise<PreparedPrompt> {
-  const prompt = await renderPrompt(messages, session.template, session.marker);
+  const prompt = renderPrompt(messages, session.template, session.marker);
   const started = performance.now();
   const { vision, model } = session;
   if (prompt.images.length > 0 && vision === null) {

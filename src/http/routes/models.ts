@@ -71,7 +71,8 @@ function info(ctx: AppContext) {
     tiling: {
       max_image_size: info?.maxImageSize ?? config.maxImageSize,
       image_max_tokens: info?.imageMaxTokens ?? null,
-      tile_size: 512,
+      tile_size: info?.facts?.vision?.tileSize ?? null,
+      tokens_per_tile: info?.facts?.vision?.tokensPerTile ?? null,
     },
     build: {
       version: ctx.build.version,
