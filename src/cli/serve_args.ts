@@ -203,7 +203,7 @@ export async function resolveServeConfigWithOrigins(
   // fetched here: `./run serve` pulls it first, in a subprocess with network access. `config`
   // (no file checks) shows the name as given.
   if (!config.modelPath || !isLocalModelPath(config.modelPath)) {
-    const spec = config.modelPath ?? DEFAULT_MODEL_SPEC;
+    const spec = config.modelPath ?? config.smolvlmVersion ?? DEFAULT_MODEL_SPEC;
     if (opts.checkFiles === false) return { ...resolved, config: { ...config, modelPath: spec } };
     let cached;
     try {

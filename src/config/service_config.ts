@@ -11,6 +11,7 @@
  *   "port": 8000,
  *   "timeout": 60,
  *   "model_path": "models/smolvlm.gguf",
+ *   "smolvlm_version": "ggml-org/SmolVLM-500M-Instruct-GGUF",
  *   "mmproj_path": "models/mmproj.gguf",
  *   "inference": { "batch_size": 1, "expected_response_time": 10.0, "max_image_size": 1024,
  *                  "context_size": 4096, "threads": 2, "max_queue": 8, "max_tokens": 256 },
@@ -126,6 +127,8 @@ export const configFileSchema = z.object({
   port: z.number().int().min(0).max(65535).default(8000),
   timeout: positiveNumber.default(60),
   model_path: z.string().min(1).optional(),
+  /** The seed's hub model name (`ggml-org/SmolVLM-500M-Instruct-GGUF[:QUANT]`); model_path wins. */
+  smolvlm_version: z.string().min(1).optional(),
   mmproj_path: z.string().min(1).optional(),
   inference: inferenceSchema.default(() => inferenceSchema.parse({})),
   image_processing: z.record(z.string(), z.unknown()).optional(),
@@ -191,6 +194,8 @@ export interface ServiceConfig {
   /** Per-request timeout in milliseconds (config `timeout`, seconds, default 60). */
   readonly timeoutMs: number;
   readonly modelPath: string | null;
+  /** The seed's `smolvlm_version`: a hub model used when no model path is given. */
+  readonly smolvlmVersion: string | null;
   readonly mmprojPath: string | null;
   /** `--demo`: the tiny synthetic model with random weights. */
   readonly demo: boolean;
@@ -345,6 +350,7 @@ function fromFile(
     port: f.port,
     timeoutMs: Math.round(f.timeout * 1000),
     modelPath: f.model_path ?? null,
+    smolvlmVersion: f.smolvlm_version ?? null,
     mmprojPath: f.mmproj_path ?? null,
     demo: f.demo,
     batchSize: f.inference.batch_size,
