@@ -52,7 +52,7 @@ Deno.test("./run describe fails with one clear line for each bad input", async (
     [
       "wrong projector",
       ["--model", TINY.model, "--mmproj", TINY.model, "--image", goodImage],
-      /could not load .* as a projector/,
+      /is a text model \(architecture \w+\), not a vision projector/,
     ],
     [
       "unreadable image",
