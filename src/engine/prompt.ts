@@ -5,10 +5,14 @@
 import { applyChatTemplate } from "../../ffi/llama.ts";
 import { InvalidRequestError } from "./errors.ts";
 import type { ChatMessage, RgbImage } from "./types.ts";
+import { videoPromptText } from "./video_prompt.ts";
 
 export interface RenderedPrompt {
   readonly text: string;
+  /** Every picture in marker order: images and video frames. */
   readonly images: readonly RgbImage[];
+  /** Per entry of `images`: true for a video frame (one encoder pass, never tiled). */
+  readonly isFrame: readonly boolean[];
 }
 
 /** Used when the GGUF carries no chat template: the service is built for SmolVLM. */
@@ -36,6 +40,7 @@ export async function renderPrompt(
     throw new InvalidRequestError("invalid_request", "messages must not be empty");
   }
   const images: RgbImage[] = [];
+  const isFrame: boolean[] = [];
   const flat = messages.map((message, m) => {
     if (typeof message.content === "string") {
       return { role: message.role, content: message.content.replaceAll(marker, "") };
@@ -45,9 +50,21 @@ export async function renderPrompt(
       if (part.type === "text") {
         // A marker typed by a user must not become an image slot.
         content += part.text.replaceAll(marker, "");
+      } else if (part.type === "video") {
+        const { frames } = part.video;
+        if (frames.length === 0) {
+          throw new InvalidRequestError("invalid_video", `messages[${m}].content[${p}]: no frames`);
+        }
+        frames.forEach((f, i) => {
+          validateImage(f.image, `messages[${m}].content[${p}].frames[${i}]`);
+          images.push(f.image);
+          isFrame.push(true);
+        });
+        content += videoPromptText(part.video, marker);
       } else {
         validateImage(part.image, `messages[${m}].content[${p}]`);
         images.push(part.image);
+        isFrame.push(false);
         content += marker;
       }
     });
@@ -60,5 +77,5 @@ export async function renderPrompt(
       "the model's chat template is not one llama.cpp can apply",
     );
   }
-  return { text, images };
+  return { text, images, isFrame };
 }

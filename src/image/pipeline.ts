@@ -64,8 +64,11 @@ export interface PreprocessResult {
   jpeg?: Uint8Array;
 }
 
+/** SmolVLM's vision tile side (256M/500M): one encoder pass sees this many pixels square. */
+export const TILE_SIZE = 512;
+
 /** The tile grid SmolVLM (idefics3 in llama.cpp) uses for an image of this size (512 px tiles). */
-export function tileGrid(width: number, height: number, tile = 512): TileGrid {
+export function tileGrid(width: number, height: number, tile = TILE_SIZE): TileGrid {
   const cols = Math.ceil(width / tile), rows = Math.ceil(height / tile);
   const n = cols * rows;
   return { cols, rows, passes: n > 1 ? n + 1 : n };
