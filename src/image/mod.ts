@@ -34,6 +34,7 @@ export {
   type PreprocessReport,
   type PreprocessResult,
   type TileGrid,
+  TILE_SIZE,
   tileGrid,
 } from "./pipeline.ts";
 export {
