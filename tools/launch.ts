@@ -27,6 +27,7 @@ import {
 import { resolveServeConfig, SERVE_USAGE, UsageError } from "../src/cli/serve_args.ts";
 import { DESCRIBE_OPTIONS, DESCRIBE_USAGE } from "../src/cli/describe.ts";
 import { PREPROCESS_OPTIONS, PREPROCESS_USAGE } from "../src/cli/preprocess.ts";
+import { locateDecoder } from "../src/video/locate.ts";
 
 const COMMANDS = ["serve", "describe", "preprocess"] as const;
 type Command = typeof COMMANDS[number];
@@ -34,6 +35,14 @@ type Command = typeof COMMANDS[number];
 /** What to run: the exact permission flags for `deno run ... main.ts <command>`. */
 export interface LaunchPlan {
   readonly flags: readonly string[];
+  /** Set in the command's environment (FFMPEG_PATH when ffmpeg was found and granted). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** ffmpeg for video, when this machine has it: granted by path, handed over in FFMPEG_PATH. */
+function decoderPlan() {
+  const decoder = locateDecoder();
+  return { decoder, env: decoder ? { FFMPEG_PATH: decoder.ffmpeg } : undefined };
 }
 
 function libDir(): string | undefined {
@@ -48,19 +57,22 @@ function wantsHelp(args: readonly string[]): boolean {
 export async function planServe(args: string[]): Promise<LaunchPlan> {
   const config = await resolveServeConfig(args);
   if (config === "help") return { flags: [] };
-  return { flags: permissionFlags(servePermissions(config, { libDir: libDir() })) };
+  const { decoder, env } = decoderPlan();
+  return { flags: permissionFlags(servePermissions(config, { libDir: libDir(), decoder })), env };
 }
 
 /** The plan for `describe <args>`. */
 export function planDescribe(args: string[]): LaunchPlan {
   const { values } = parseArgs({ args, options: DESCRIBE_OPTIONS });
   if (!values.model) throw new UsageError("--model is required");
+  const { decoder, env } = values.video ? decoderPlan() : { decoder: null, env: undefined };
   const set: PermissionSet = describePermissions({
     model: values.model,
     mmproj: values.mmproj,
     images: values.image ?? [],
-  }, { libDir: libDir() });
-  return { flags: permissionFlags(set) };
+    video: values.video,
+  }, { libDir: libDir(), decoder });
+  return { flags: permissionFlags(set), env };
 }
 
 /** The plan for `preprocess <in> <out.png> [--config F] [--jpeg J]`. */
@@ -80,10 +92,15 @@ export function planPreprocess(args: string[]): LaunchPlan {
   return { flags: permissionFlags(set) };
 }
 
-async function runDeno(args: readonly string[], forwardSignals: boolean): Promise<number> {
+async function runDeno(
+  args: readonly string[],
+  forwardSignals: boolean,
+  env?: Readonly<Record<string, string>>,
+): Promise<number> {
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command("deno", { args: [...args], stdin: "inherit" }).spawn();
+    child = new Deno.Command("deno", { args: [...args], stdin: "inherit", env: { ...env } })
+      .spawn();
   } catch (e) {
     throw new Error(
       `cannot start deno (${(e as Error).message.split("\n")[0]}); start commands with ./run`,
@@ -161,7 +178,7 @@ export async function launch(argv: string[]): Promise<number> {
       const code = await prepare(["native"]);
       if (code !== 0) return code;
     }
-    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...args], true);
+    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...args], true, plan.env);
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
       console.error(`${cmd}: ${e.message}\n${usageFor(cmd)}`);

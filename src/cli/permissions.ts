@@ -14,7 +14,9 @@
  *   UnsafePointerView, UnsafeCallback) under a path-scoped grant; measured with
  *   `--allow-ffi=native/lib`: dlopen works, then UnsafePointer.create throws NotCapable. Which
  *   libraries get loaded is still fixed by the code (native/lib, or SMOLVLM_LIB_DIR).
- * - env: the native library override and the API key, nothing else.
+ * - env: the native library override, the API key and FFMPEG_PATH (where ffmpeg is).
+ * - run: ffmpeg and ffprobe by absolute path, only when the launcher found them (video decoding;
+ *   without them the server refuses `video_url` and still takes client-sampled frames).
  *
  * @module
  */
@@ -28,7 +30,7 @@ export const IMAGE_PIPELINE_READ = "src/image";
  * for every local module a worker loads: the engine, the FFI layer and the native manifest.
  */
 export const ENGINE_WORKER_READ: readonly string[] = ["src/engine", "ffi", "native/manifest.ts"];
-export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"];
+export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY", "FFMPEG_PATH"];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
 export interface PermissionSet {
@@ -37,6 +39,14 @@ export interface PermissionSet {
   readonly write: readonly string[];
   readonly env: readonly string[];
   readonly ffi: boolean;
+  /** Executables by absolute path (`--allow-run`); none when absent. */
+  readonly run?: readonly string[];
+}
+
+/** ffmpeg's two binaries, as src/video/locate.ts found them. */
+export interface DecoderGrant {
+  readonly ffmpeg: string;
+  readonly ffprobe: string;
 }
 
 /** Thrown when a path cannot be written into a Deno permission flag. */
@@ -61,6 +71,7 @@ export function permissionFlags(p: PermissionSet): string[] {
   if (p.read.length) flags.push(`--allow-read=${unique(p.read).join(",")}`);
   if (p.write.length) flags.push(`--allow-write=${unique(p.write).join(",")}`);
   if (p.ffi) flags.push("--allow-ffi");
+  if (p.run?.length) flags.push(`--allow-run=${unique(p.run).join(",")}`);
   if (p.env.length) flags.push(`--allow-env=${unique(p.env).join(",")}`);
   return flags;
 }
@@ -95,7 +106,7 @@ export function systemNameservers(): string[] {
 /** What `main.ts serve` needs for a resolved config (model paths already absolute). */
 export function servePermissions(
   config: ServiceConfig,
-  env: { libDir?: string } = {},
+  env: { libDir?: string; decoder?: DecoderGrant | null } = {},
 ): PermissionSet {
   const models = [config.modelPath, config.mmprojPath].filter((p): p is string => !!p);
   const read = [
@@ -120,26 +131,30 @@ export function servePermissions(
     write: config.logDir ? [config.logDir] : [],
     env: SERVE_ENV,
     ffi: true,
+    run: env.decoder ? [env.decoder.ffmpeg, env.decoder.ffprobe] : [],
   };
 }
 
 /** What `main.ts describe` needs: the model files, the images, the native libraries. */
 export function describePermissions(
-  files: { model: string; mmproj?: string; images: readonly string[] },
-  env: { libDir?: string } = {},
+  files: { model: string; mmproj?: string; images: readonly string[]; video?: string },
+  env: { libDir?: string; decoder?: DecoderGrant | null } = {},
 ): PermissionSet {
+  const decoder = files.video ? env.decoder : null;
   return {
     net: [],
+    run: decoder ? [decoder.ffmpeg, decoder.ffprobe] : [],
     read: [
       files.model,
       ...(files.mmproj ? [files.mmproj] : []),
       ...files.images,
+      ...(files.video ? [files.video] : []),
       nativeLibDir(env),
       IMAGE_PIPELINE_READ,
       ...ENGINE_WORKER_READ,
     ],
     write: [],
-    env: ["SMOLVLM_LIB_DIR"],
+    env: ["SMOLVLM_LIB_DIR", ...(decoder ? ["FFMPEG_PATH"] : [])],
     ffi: true,
   };
 }
