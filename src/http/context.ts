@@ -11,7 +11,7 @@ import type { EngineHolder } from "./engine_state.ts";
 import type { ImageProcessor } from "./images.ts";
 import { Metrics } from "./metrics.ts";
 import { RequestTracker } from "./tracker.ts";
-import { DEFAULT_VIDEO_CONFIG, decoderFromEnv, type VideoService } from "../video/mod.ts";
+import { decoderFromEnv, DEFAULT_VIDEO_CONFIG, type VideoService } from "../video/mod.ts";
 
 /** Per-request variables. */
 export type AppEnv = {

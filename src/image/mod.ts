@@ -33,8 +33,8 @@ export {
   type PreprocessOptions,
   type PreprocessReport,
   type PreprocessResult,
-  type TileGrid,
   TILE_SIZE,
+  type TileGrid,
   tileGrid,
 } from "./pipeline.ts";
 export {

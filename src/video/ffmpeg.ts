@@ -73,7 +73,10 @@ export class FfmpegDecoder {
     }
     const stream = parsed.streams?.[0];
     if (out.code !== 0 || !stream) {
-      throw invalid(stream ? "the clip could not be read" : "the clip has no video stream", out.stderr);
+      throw invalid(
+        stream ? "the clip could not be read" : "the clip has no video stream",
+        out.stderr,
+      );
     }
     const width = Number(stream.width), height = Number(stream.height);
     const totalFrames = Number(stream.nb_read_packets);
@@ -222,7 +225,9 @@ export function checkProbed(
   if (meta.duration > config.maxDurationSeconds) {
     throw new VideoError(
       "video_too_long",
-      `the clip lasts ${meta.duration.toFixed(1)} s; at most ${config.maxDurationSeconds} s on this server`,
+      `the clip lasts ${
+        meta.duration.toFixed(1)
+      } s; at most ${config.maxDurationSeconds} s on this server`,
     );
   }
   if (meta.width * meta.height > config.maxSourcePixels) {

@@ -30,9 +30,7 @@ export function locateDecoder(
   const explicit = env.get("FFMPEG_PATH");
   const candidates = explicit
     ? [explicit]
-    : (env.get("PATH") ?? "").split(":").filter((d) => d.startsWith("/")).map((d) =>
-      `${d}/ffmpeg`
-    );
+    : (env.get("PATH") ?? "").split(":").filter((d) => d.startsWith("/")).map((d) => `${d}/ffmpeg`);
   for (const c of candidates) {
     if (!c.startsWith("/")) continue;
     const paths = beside(c);

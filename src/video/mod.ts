@@ -16,7 +16,7 @@ export { VideoError, type VideoErrorCode } from "./errors.ts";
 export { FfmpegDecoder, sniffContainer, type VideoContainer } from "./ffmpeg.ts";
 export { decoderFromEnv, locateDecoder } from "./locate.ts";
 export { rgbToBmp } from "./bmp.ts";
-export { samplePlan, type SamplePlan, type VideoMetadata } from "./sampling.ts";
+export { type SamplePlan, samplePlan, type VideoMetadata } from "./sampling.ts";
 
 /** What a server knows about video: its decoder (null: none) and its settings. */
 export interface VideoService {

@@ -34,7 +34,9 @@ export function sampleTimes(duration, fps = SAMPLE_FPS, max = MAX_FRAMES, skip =
 /** @param {number} seconds */
 export function formatStamp(seconds) {
   const s = Math.max(0, seconds);
-  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(Math.floor(s % 60)).padStart(2, "0")}`;
+  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${
+    String(Math.floor(s % 60)).padStart(2, "0")
+  }`;
 }
 
 /**
@@ -204,7 +206,9 @@ export function initVideo() {
       item.append(img, stamp);
       strip.append(item);
     }
-    status.textContent = `${clip.frames.length} frames from ${clip.duration.toFixed(1)} s of ${name}.`;
+    status.textContent = `${clip.frames.length} frames from ${
+      clip.duration.toFixed(1)
+    } s of ${name}.`;
     ask.disabled = false;
   };
 

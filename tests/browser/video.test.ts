@@ -68,9 +68,10 @@ Deno.test({
     await t.step("the fake camera's recording is sampled into a strip too", async () => {
       await page.locator("#video-record").click();
       await waitFor(
-        async () => /frames from .* the recording/.test(
-          await page.locator("#video-status").textContent() ?? "",
-        ),
+        async () =>
+          /frames from .* the recording/.test(
+            await page.locator("#video-status").textContent() ?? "",
+          ),
         "the recording was never sampled",
         30_000,
       );

@@ -96,10 +96,22 @@ Deno.test("video parts of a chat request", async (t) => {
   });
 
   const refusals: [string, Uint8Array, string, number, string, RegExp][] = [
-    ["a truncated mp4", mp4.slice(0, Math.floor(mp4.length / 3)), "video/mp4", 400,
-      "invalid_video", /truncated|corrupt|could not be read|moov/],
-    ["an AVI (unsupported container)", riff(), "video/x-msvideo", 415,
-      "unsupported_video_format", /only mp4 and webm/],
+    [
+      "a truncated mp4",
+      mp4.slice(0, Math.floor(mp4.length / 3)),
+      "video/mp4",
+      400,
+      "invalid_video",
+      /truncated|corrupt|could not be read|moov/,
+    ],
+    [
+      "an AVI (unsupported container)",
+      riff(),
+      "video/x-msvideo",
+      415,
+      "unsupported_video_format",
+      /only mp4 and webm/,
+    ],
   ];
   for (const [what, bytes, mime, status, code, message] of refusals) {
     await t.step(`${what} is a ${status} ${code}`, async () => {
@@ -131,21 +143,30 @@ Deno.test("video parts of a chat request", async (t) => {
     );
     const ok = await ask(bare, {
       type: "video_frames",
-      video_frames: { frames: [{ url: frame, timestamp: 0 }, { url: frame, timestamp: 1 }], duration: 2 },
+      video_frames: {
+        frames: [{ url: frame, timestamp: 0 }, { url: frame, timestamp: 1 }],
+        duration: 2,
+      },
     });
     assert.equal(ok.status, 200, JSON.stringify(ok.body));
     assert.equal(ok.body.usage.prompt_tokens_details.image_tokens, 2 * 64);
   });
 
-  await t.step("video_frames whose timestamps go backwards are a 400 naming the field", async () => {
-    const frame = "data:image/png;base64,AAAA";
-    const res = await ask(withFfmpeg, {
-      type: "video_frames",
-      video_frames: { frames: [{ url: frame, timestamp: 2 }, { url: frame, timestamp: 1 }], duration: 3 },
-    });
-    assert.equal(res.status, 400);
-    assert.match(res.body.error.message, /timestamps must not decrease/);
-  });
+  await t.step(
+    "video_frames whose timestamps go backwards are a 400 naming the field",
+    async () => {
+      const frame = "data:image/png;base64,AAAA";
+      const res = await ask(withFfmpeg, {
+        type: "video_frames",
+        video_frames: {
+          frames: [{ url: frame, timestamp: 2 }, { url: frame, timestamp: 1 }],
+          duration: 3,
+        },
+      });
+      assert.equal(res.status, 400);
+      assert.match(res.body.error.message, /timestamps must not decrease/);
+    },
+  );
 });
 
 /** The first bytes of an AVI file: RIFF....AVI LIST. */

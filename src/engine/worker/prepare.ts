@@ -10,7 +10,7 @@ import {
   type VisionContext,
 } from "../../../ffi/mtmd.ts";
 import { InvalidRequestError, NativeCallError } from "../errors.ts";
-import { renderPrompt, type RenderedPrompt } from "../prompt.ts";
+import { type RenderedPrompt, renderPrompt } from "../prompt.ts";
 import type { RgbImage } from "../types.ts";
 import type { WireMessage } from "../protocol.ts";
 import type { NativeSession } from "./native_session.ts";
