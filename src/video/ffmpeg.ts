@@ -72,12 +72,8 @@ export class FfmpegDecoder {
       throw invalid("ffprobe's report could not be read", out.stderr);
     }
     const stream = parsed.streams?.[0];
-    if (out.code !== 0 || !stream) {
-      throw invalid(
-        stream ? "the clip could not be read" : "the clip has no video stream",
-        out.stderr,
-      );
-    }
+    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    if (!stream) throw invalid("the clip has no video stream", out.stderr);
     const width = Number(stream.width), height = Number(stream.height);
     const totalFrames = Number(stream.nb_read_packets);
     const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate);
