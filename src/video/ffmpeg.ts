@@ -65,6 +65,7 @@ export class FfmpegDecoder {
       "json",
     ];
     const out = await run(this.paths.ffprobe, args, bytes, signal);
+    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
     let parsed: ProbeJson;
     try {
       parsed = JSON.parse(new TextDecoder().decode(out.stdout)) as ProbeJson;
@@ -72,7 +73,6 @@ export class FfmpegDecoder {
       throw invalid("ffprobe's report could not be read", out.stderr);
     }
     const stream = parsed.streams?.[0];
-    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
     if (!stream) throw invalid("the clip has no video stream", out.stderr);
     const width = Number(stream.width), height = Number(stream.height);
     const totalFrames = Number(stream.nb_read_packets);
