@@ -72,7 +72,7 @@ Deno.test("planServe() grants read access to exactly the model files named, anyw
     assert.ok(!read.includes(dir), "not the directory");
     assert.deepEqual(flag(flags, "write"), [], "--no-log-file writes nothing");
     assert.deepEqual(flags.filter((f) => f.startsWith("--allow-ffi")), ["--allow-ffi"]);
-    assert.deepEqual(flag(flags, "env"), ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY"]);
+    assert.deepEqual(flag(flags, "env"), ["SMOLVLM_LIB_DIR", "SMOLVLM_API_KEY", "FFMPEG_PATH"]);
     assertNeverWide(flags);
   } finally {
     await Deno.remove(dir, { recursive: true });
