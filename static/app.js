@@ -30,6 +30,7 @@ import { createLatestFrameScheduler, createTicker } from "./js/realtime.js";
 import { renderMarkdown } from "./js/markdown.js";
 import { chatMessages } from "./js/conversation.js";
 import { processingDefaultsFromInfo } from "./js/defaults.js";
+import { initVideo } from "./js/video.js";
 
 /** Names this page's realtime requests (X-Session-Id), so a new frame supersedes a stale one. */
 const REALTIME_SESSION = crypto.randomUUID();
@@ -1105,3 +1106,4 @@ renderHistory();
 renderRealtimeStatus();
 setBusy(false);
 void pollHealth();
+initVideo();

@@ -39,6 +39,7 @@ import {
 import { CONFIG_USAGE } from "../src/cli/config.ts";
 import { DESCRIBE_OPTIONS, DESCRIBE_USAGE } from "../src/cli/describe.ts";
 import { PREPROCESS_OPTIONS, PREPROCESS_USAGE } from "../src/cli/preprocess.ts";
+import { locateDecoder } from "../src/video/locate.ts";
 
 const COMMANDS = ["serve", "describe", "preprocess", "config", "pull"] as const;
 type Command = typeof COMMANDS[number];
@@ -48,6 +49,14 @@ export interface LaunchPlan {
   readonly flags: readonly string[];
   /** The command's arguments, when the plan rewrote them (a hub model → its cached files). */
   readonly args?: readonly string[];
+  /** Set in the command's environment (FFMPEG_PATH when ffmpeg was found and granted). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** ffmpeg for video, when this machine has it: granted by path, handed over in FFMPEG_PATH. */
+function decoderPlan() {
+  const decoder = locateDecoder();
+  return { decoder, env: decoder ? { FFMPEG_PATH: decoder.ffmpeg } : undefined };
 }
 
 function libDir(): string | undefined {
@@ -89,10 +98,11 @@ export async function planServe(
 ): Promise<LaunchPlan> {
   const config = await resolveServeConfig(args, opts);
   if (config === "help") return { flags: [] };
-  const flags = permissionFlags(servePermissions(config, { libDir: libDir() }));
+  const { decoder, env } = decoderPlan();
+  const flags = permissionFlags(servePermissions(config, { libDir: libDir(), decoder }));
   const given = splitModelArgs(args);
   if (config.demo || (given.model !== undefined && isLocalModelPath(given.model))) {
-    return { flags };
+    return { flags, env };
   }
   const resolved = [
     ...given.rest,
@@ -100,7 +110,7 @@ export async function planServe(
     config.modelPath!,
     ...(config.mmprojPath ? ["--mmproj", config.mmprojPath] : []),
   ];
-  return { flags, args: resolved };
+  return { flags, args: resolved, env };
 }
 
 /** The plan for `config [--json] <serve's args>`: the config file and the variables. */
@@ -125,12 +135,14 @@ export function planPull(): LaunchPlan {
 export function planDescribe(args: string[]): LaunchPlan {
   const { values } = parseArgs({ args, options: DESCRIBE_OPTIONS });
   if (!values.model) throw new UsageError("--model is required");
+  const { decoder, env } = values.video ? decoderPlan() : { decoder: null, env: undefined };
   const set: PermissionSet = describePermissions({
     model: values.model,
     mmproj: values.mmproj,
     images: values.image ?? [],
-  }, { libDir: libDir() });
-  return { flags: permissionFlags(set) };
+    video: values.video,
+  }, { libDir: libDir(), decoder });
+  return { flags: permissionFlags(set), env };
 }
 
 /** The plan for `preprocess <in> <out.png> [--config F] [--jpeg J]`. */
@@ -150,10 +162,15 @@ export function planPreprocess(args: string[]): LaunchPlan {
   return { flags: permissionFlags(set) };
 }
 
-async function runDeno(args: readonly string[], forwardSignals: boolean): Promise<number> {
+async function runDeno(
+  args: readonly string[],
+  forwardSignals: boolean,
+  env?: Readonly<Record<string, string>>,
+): Promise<number> {
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command("deno", { args: [...args], stdin: "inherit" }).spawn();
+    child = new Deno.Command("deno", { args: [...args], stdin: "inherit", env: { ...env } })
+      .spawn();
   } catch (e) {
     throw new Error(
       `cannot start deno (${(e as Error).message.split("\n")[0]}); start commands with ./run`,
@@ -255,7 +272,11 @@ export async function launch(argv: string[]): Promise<number> {
       const code = await prepare(["native"]);
       if (code !== 0) return code;
     }
-    return await runDeno(["run", ...plan.flags, "main.ts", cmd, ...(plan.args ?? args)], true);
+    return await runDeno(
+      ["run", ...plan.flags, "main.ts", cmd, ...(plan.args ?? args)],
+      true,
+      plan.env,
+    );
   } catch (e) {
     if (e instanceof UsageError || (e instanceof TypeError && "code" in e)) {
       console.error(`${cmd}: ${e.message}\n${usageFor(cmd)}`);

@@ -10,14 +10,26 @@ import { ImageError } from "../image/errors.ts";
 import { closeSharedIsolatedPipeline } from "../image/isolated.ts";
 import { closeSharedImagePool } from "../image/workers.ts";
 import { createImageProcessor } from "../http/image_adapter.ts";
-import { type ChatContentPart, EngineError, loadEngine } from "../engine/mod.ts";
+import { type ChatContentPart, EngineError, loadEngine, type VideoClip } from "../engine/mod.ts";
+import { frameOverride } from "../http/chat/video.ts";
+import { TILE_SIZE } from "../image/pipeline.ts";
+import {
+  decodeClip,
+  decoderFromEnv,
+  DEFAULT_VIDEO_CONFIG,
+  FfmpegDecoder,
+  locateDecoder,
+  rgbToBmp,
+  VideoError,
+} from "../video/mod.ts";
 
 /** describe's flags, for node:util parseArgs (the launcher parses with the same table). */
 export const DESCRIBE_OPTIONS = {
   model: { type: "string" },
   mmproj: { type: "string" },
   image: { type: "string", multiple: true },
-  prompt: { type: "string", default: "Describe this image." },
+  video: { type: "string" },
+  prompt: { type: "string" },
   "max-tokens": { type: "string" },
   temperature: { type: "string" },
   seed: { type: "string" },
@@ -29,8 +41,9 @@ export const DESCRIBE_OPTIONS = {
 } as const;
 
 export const DESCRIBE_USAGE =
-  `usage: ./run describe --model M.gguf [--mmproj P.gguf] [--image I ...] [options]
-  --prompt TEXT        question (default "Describe this image.")
+  `usage: ./run describe --model M.gguf [--mmproj P.gguf] [--image I ...] [--video V] [options]
+  --video FILE         an mp4 or webm clip, sampled as SmolVLM2 does (needs ffmpeg)
+  --prompt TEXT        question (default "Describe this image." / "Describe this video.")
   --max-tokens N       completion limit (default 256)
   --temperature T      0 = greedy (default 0)
   --seed N             sampling seed
@@ -41,7 +54,9 @@ export const DESCRIBE_USAGE =
 const USAGE = DESCRIBE_USAGE;
 
 function errorLine(error: unknown): string {
-  if (error instanceof EngineError || error instanceof ImageError) return error.message;
+  if (error instanceof EngineError || error instanceof ImageError || error instanceof VideoError) {
+    return error.message;
+  }
   if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
     return `permission denied: ${error.message.split("\n")[0]}`;
   }
@@ -65,6 +80,42 @@ async function readImage(path: string) {
   } catch (error) {
     throw new Error(`cannot read image ${path}: ${errorLine(error)}`);
   }
+}
+
+/** ffmpeg as the launcher handed it over, else the first one on PATH (a direct run). */
+function cliDecoder(): FfmpegDecoder | null {
+  const handed = decoderFromEnv();
+  if (handed) return handed;
+  try {
+    const paths = locateDecoder();
+    return paths ? new FfmpegDecoder(paths) : null;
+  } catch {
+    return null; // no permission to look
+  }
+}
+
+/** A clip's sampled frames, each through the image pipeline as the server does. */
+async function readVideo(path: string): Promise<VideoClip> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new Error(`video not found: ${path}`);
+    throw error;
+  }
+  const service = { decoder: cliDecoder(), config: DEFAULT_VIDEO_CONFIG };
+  const clip = await decodeClip(service, bytes, null, TILE_SIZE).catch((error) => {
+    throw new Error(`cannot read video ${path}: ${errorLine(error)}`);
+  });
+  images ??= createImageProcessor({ defaults: null });
+  const config = images.resolveConfig(frameOverride(null));
+  const frames = [];
+  for (const [i, rgb] of clip.frames.entries()) {
+    const bmp = rgbToBmp(clip.side, clip.side, rgb);
+    const { image } = await images.process(bmp, "image/bmp", config);
+    frames.push({ image, timestamp: clip.timestamps[i]! });
+  }
+  return { frames, duration: clip.duration };
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -94,14 +145,17 @@ export async function runDescribe(args: string[]): Promise<number> {
     return 2;
   }
   const imagePaths = values.image ?? [];
-  if (imagePaths.length > 0 && !values.mmproj) {
-    console.error("describe: --image needs --mmproj (the vision projector GGUF)");
+  if ((imagePaths.length > 0 || values.video) && !values.mmproj) {
+    console.error("describe: --image and --video need --mmproj (the vision projector GGUF)");
     return 2;
   }
+  const prompt = values.prompt ??
+    (values.video ? "Describe this video." : "Describe this image.");
   try {
     const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
     if (!Number.isFinite(temperature)) throw new Error("--temperature must be a number");
     const pictures = await Promise.all(imagePaths.map(readImage));
+    const video = values.video ? await readVideo(values.video) : null;
     await using engine = await loadEngine({
       modelPath: values.model,
       mmprojPath: values.mmproj,
@@ -111,7 +165,8 @@ export async function runDescribe(args: string[]): Promise<number> {
     });
     const content: ChatContentPart[] = [
       ...pictures.map((image) => ({ type: "image" as const, image })),
-      { type: "text", text: values.prompt },
+      ...(video ? [{ type: "video" as const, video }] : []),
+      { type: "text", text: prompt },
     ];
     const generation = engine.generate({
       messages: [{ role: "user", content }],

@@ -14,9 +14,11 @@
  *   UnsafePointerView, UnsafeCallback) under a path-scoped grant; measured with
  *   `--allow-ffi=native/lib`: dlopen works, then UnsafePointer.create throws NotCapable. Which
  *   libraries get loaded is still fixed by the code (native/lib, or SMOLVLM_LIB_DIR).
- * - env: the native library override and the configuration's variables (SMOLVLM_PORT, ...: the
- *   table in src/config/settings.ts), so the server resolves the same configuration the
- *   launcher did; nothing else.
+ * - env: the native library override, FFMPEG_PATH (where ffmpeg is) and the configuration's
+ *   variables (SMOLVLM_PORT, ...: the table in src/config/settings.ts), so the server resolves
+ *   the same configuration the launcher did; nothing else.
+ * - run: ffmpeg and ffprobe by absolute path, only when the launcher found them (video decoding;
+ *   without them the server refuses `video_url` and still takes client-sampled frames).
  *
  * @module
  */
@@ -38,7 +40,7 @@ export const ENGINE_WORKER_READ: readonly string[] = [
   "ffi",
   "native/manifest.ts",
 ];
-export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", ...CONFIG_ENV_NAMES];
+export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "FFMPEG_PATH", ...CONFIG_ENV_NAMES];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
 export interface PermissionSet {
@@ -47,6 +49,14 @@ export interface PermissionSet {
   readonly write: readonly string[];
   readonly env: readonly string[];
   readonly ffi: boolean;
+  /** Executables by absolute path (`--allow-run`); none when absent. */
+  readonly run?: readonly string[];
+}
+
+/** ffmpeg's two binaries, as src/video/locate.ts found them. */
+export interface DecoderGrant {
+  readonly ffmpeg: string;
+  readonly ffprobe: string;
 }
 
 /** Thrown when a path cannot be written into a Deno permission flag. */
@@ -71,6 +81,7 @@ export function permissionFlags(p: PermissionSet): string[] {
   if (p.read.length) flags.push(`--allow-read=${unique(p.read).join(",")}`);
   if (p.write.length) flags.push(`--allow-write=${unique(p.write).join(",")}`);
   if (p.ffi) flags.push("--allow-ffi");
+  if (p.run?.length) flags.push(`--allow-run=${unique(p.run).join(",")}`);
   if (p.env.length) flags.push(`--allow-env=${unique(p.env).join(",")}`);
   return flags;
 }
@@ -142,7 +153,7 @@ export function pullPermissions(env: HubEnv): PermissionSet {
 /** What `main.ts serve` needs for a resolved config (model paths already absolute). */
 export function servePermissions(
   config: ServiceConfig,
-  env: { libDir?: string } = {},
+  env: { libDir?: string; decoder?: DecoderGrant | null } = {},
 ): PermissionSet {
   const models = [config.modelPath, config.mmprojPath].filter((p): p is string => !!p);
   const read = [
@@ -167,6 +178,7 @@ export function servePermissions(
     write: config.logDir ? [config.logDir] : [],
     env: SERVE_ENV,
     ffi: true,
+    run: env.decoder ? [env.decoder.ffmpeg, env.decoder.ffprobe] : [],
   };
 }
 
@@ -187,21 +199,24 @@ export function configPermissions(config: ServiceConfig): PermissionSet {
 
 /** What `main.ts describe` needs: the model files, the images, the native libraries. */
 export function describePermissions(
-  files: { model: string; mmproj?: string; images: readonly string[] },
-  env: { libDir?: string } = {},
+  files: { model: string; mmproj?: string; images: readonly string[]; video?: string },
+  env: { libDir?: string; decoder?: DecoderGrant | null } = {},
 ): PermissionSet {
+  const decoder = files.video ? env.decoder : null;
   return {
     net: [],
+    run: decoder ? [decoder.ffmpeg, decoder.ffprobe] : [],
     read: [
       ...modelReadPaths(files.model),
       ...(files.mmproj ? modelReadPaths(files.mmproj) : []),
       ...files.images,
+      ...(files.video ? [files.video] : []),
       nativeLibDir(env),
       IMAGE_PIPELINE_READ,
       ...ENGINE_WORKER_READ,
     ],
     write: [],
-    env: ["SMOLVLM_LIB_DIR"],
+    env: ["SMOLVLM_LIB_DIR", ...(decoder ? ["FFMPEG_PATH"] : [])],
     ffi: true,
   };
 }

@@ -13,7 +13,15 @@ import {
   QueueFullError,
 } from "./errors.ts";
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from "./options.ts";
-import type { FromWorker, StopReason, ToWorker, WireMessage, WorkerStats } from "./protocol.ts";
+import type {
+  FromWorker,
+  StopReason,
+  ToWorker,
+  WireContentPart,
+  WireImage,
+  WireMessage,
+  WorkerStats,
+} from "./protocol.ts";
 import type {
   ChatMessage,
   Engine,
@@ -21,6 +29,7 @@ import type {
   EngineStats,
   GenerateRequest,
   Generation,
+  RgbImage,
 } from "./types.ts";
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
@@ -71,17 +80,25 @@ function toWire(
     }
     return {
       role: message.role,
-      content: message.content.map((part) => {
+      content: message.content.map((part): WireContentPart => {
         if (part.type === "text") return part;
-        const data = new Uint8Array(part.image.data);
-        transfer.push(data.buffer);
-        return {
-          type: "image",
-          image: { width: part.image.width, height: part.image.height, data },
-        };
+        if (part.type === "video") {
+          const frames = part.video.frames.map((f) => ({
+            image: wireImage(f.image, transfer),
+            timestamp: f.timestamp,
+          }));
+          return { type: "video", video: { frames, duration: part.video.duration } };
+        }
+        return { type: "image", image: wireImage(part.image, transfer) };
       }),
     };
   });
+}
+
+function wireImage(image: RgbImage, transfer: ArrayBuffer[]): WireImage {
+  const data = new Uint8Array(image.data);
+  transfer.push(data.buffer);
+  return { width: image.width, height: image.height, data };
 }
 
 interface Live {

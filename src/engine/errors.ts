@@ -7,6 +7,7 @@ export type EngineErrorCode =
   | "mmproj_load_failed"
   | "vision_not_supported"
   | "invalid_image"
+  | "invalid_video"
   | "invalid_request"
   | "context_overflow"
   | "queue_full"
@@ -36,7 +37,12 @@ export class ModelLoadError extends EngineError {
 /** The request (messages, images, parameters) cannot be run as given. */
 export class InvalidRequestError extends EngineError {
   constructor(
-    code: "invalid_request" | "invalid_image" | "vision_not_supported" | "grammar_invalid",
+    code:
+      | "invalid_request"
+      | "invalid_image"
+      | "invalid_video"
+      | "vision_not_supported"
+      | "grammar_invalid",
     message: string,
   ) {
     super(code, message);

@@ -8,13 +8,18 @@ import { Template } from "@huggingface/jinja";
 import { InvalidRequestError } from "./errors.ts";
 import { HAND_BUILT_FORMAT } from "./model_facts.ts";
 import type { ChatMessage, RgbImage } from "./types.ts";
+import { videoPromptText } from "./video_prompt.ts";
 
 export interface RenderedPrompt {
   readonly text: string;
+  /** Every picture in marker order: images and video frames. */
   readonly images: readonly RgbImage[];
+  /** Per entry of `images`: true for a video frame (one encoder pass, never tiled). */
+  readonly isFrame: readonly boolean[];
 }
 
-type Part = { type: "text"; text: string } | { type: "image" };
+/** `media`: text written by the engine around pictures (a video's frames), markers included. */
+type Part = { type: "text"; text: string } | { type: "image" } | { type: "media"; text: string };
 interface FlatMessage {
   readonly role: string;
   readonly parts: readonly Part[];
@@ -78,13 +83,19 @@ function compile(source: string): CompiledTemplate {
  * feed the model); the template's own image placeholder is removed from typed text so a user
  * cannot add image tokens.
  */
-function renderJinja(source: string, flat: readonly FlatMessage[], marker: string): string {
+function renderJinja(
+  source: string,
+  flat: readonly FlatMessage[],
+  marker: string,
+  images: number,
+): string {
   const { template, typedContent, imagePlaceholder } = compile(source);
-  const images = flat.reduce((n, m) => n + m.parts.filter((p) => p.type === "image").length, 0);
   const messages = flat.map((m) => {
     const parts = m.parts.map((p) =>
       p.type === "image"
         ? marker
+        : p.type === "media"
+        ? p.text
         : imagePlaceholder
         ? p.text.replaceAll(imagePlaceholder, "")
         : p.text
@@ -130,7 +141,11 @@ export function renderHandBuilt(
       m.role.charAt(0).toUpperCase() + m.role.slice(1).toLowerCase();
     const sep = f.separator;
     const body = m.parts.map((p) =>
-      p.type === "text" ? p.text.replaceAll(f.imagePlaceholder, "") : marker
+      p.type === "text"
+        ? p.text.replaceAll(f.imagePlaceholder, "")
+        : p.type === "media"
+        ? p.text
+        : marker
     ).join("");
     out += `${name}${sep}${body}${f.endOfTurn}`;
   }
@@ -159,6 +174,7 @@ export function renderPrompt(
     throw new InvalidRequestError("invalid_request", "messages must not be empty");
   }
   const images: RgbImage[] = [];
+  const isFrame: boolean[] = [];
   const flat: FlatMessage[] = messages.map((message, m) => {
     // A marker typed by a user must not become an image slot.
     if (typeof message.content === "string") {
@@ -167,16 +183,29 @@ export function renderPrompt(
         parts: [{ type: "text", text: message.content.replaceAll(marker, "") }],
       };
     }
-    const parts: Part[] = message.content.map((part, p) => {
+    const parts: Part[] = message.content.map((part, p): Part => {
       if (part.type === "text") return { type: "text", text: part.text.replaceAll(marker, "") };
+      if (part.type === "video") {
+        const { frames } = part.video;
+        if (frames.length === 0) {
+          throw new InvalidRequestError("invalid_video", `messages[${m}].content[${p}]: no frames`);
+        }
+        frames.forEach((f, i) => {
+          validateImage(f.image, `messages[${m}].content[${p}].frames[${i}]`);
+          images.push(f.image);
+          isFrame.push(true);
+        });
+        return { type: "media", text: videoPromptText(part.video, marker) };
+      }
       validateImage(part.image, `messages[${m}].content[${p}]`);
       images.push(part.image);
+      isFrame.push(false);
       return { type: "image" };
     });
     return { role: message.role, parts };
   });
   const text = template === null
     ? renderHandBuilt(flat, marker)
-    : renderJinja(template, flat, marker);
-  return { text, images };
+    : renderJinja(template, flat, marker, images.length);
+  return { text, images, isFrame };
 }

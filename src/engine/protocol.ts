@@ -21,9 +21,15 @@ export interface WireImage {
   readonly data: Uint8Array<ArrayBuffer>;
 }
 
+export interface WireVideo {
+  readonly frames: readonly { readonly image: WireImage; readonly timestamp: number }[];
+  readonly duration: number;
+}
+
 export type WireContentPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly image: WireImage };
+  | { readonly type: "image"; readonly image: WireImage }
+  | { readonly type: "video"; readonly video: WireVideo };
 
 export interface WireMessage {
   readonly role: ChatRole;

@@ -13,9 +13,25 @@ export interface RgbImage {
   readonly data: Uint8Array;
 }
 
+/** One sampled frame of a video: its pixels and when it was taken, in seconds from the start. */
+export interface VideoFrame {
+  readonly image: RgbImage;
+  readonly timestamp: number;
+}
+
+/**
+ * A clip as SmolVLM2 takes it: sampled frames (each one encoder pass, never tiled) and the
+ * clip's duration in seconds. The prompt around the frames is the model's (video_prompt.ts).
+ */
+export interface VideoClip {
+  readonly frames: readonly VideoFrame[];
+  readonly duration: number;
+}
+
 export type ChatContentPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly image: RgbImage };
+  | { readonly type: "image"; readonly image: RgbImage }
+  | { readonly type: "video"; readonly video: VideoClip };
 
 export type ChatRole = "system" | "user" | "assistant";
 

@@ -11,6 +11,7 @@ import type { EngineHolder, ReloadOutcome } from "./engine_state.ts";
 import type { ImageProcessor } from "./images.ts";
 import { Metrics } from "./metrics.ts";
 import { RequestTracker } from "./tracker.ts";
+import { decoderFromEnv, DEFAULT_VIDEO_CONFIG, type VideoService } from "../video/mod.ts";
 
 /** Per-request variables. */
 export type AppEnv = {
@@ -39,6 +40,8 @@ export interface AppDeps {
   readonly engine: EngineHolder;
   readonly config: ServiceConfig;
   readonly images: ImageProcessor;
+  /** Video decoding; default: ffmpeg when the launcher handed one over (FFMPEG_PATH). */
+  readonly video?: VideoService;
   readonly logger?: Logger;
   readonly clock?: Clock;
   readonly metrics?: Metrics;
@@ -53,6 +56,7 @@ export interface AppContext {
   readonly holder: EngineHolder;
   readonly config: ServiceConfig;
   readonly images: ImageProcessor;
+  readonly video: VideoService;
   readonly log: Logger;
   readonly clock: Clock;
   readonly metrics: Metrics;
@@ -70,6 +74,7 @@ export function appContext(deps: AppDeps): AppContext {
     holder: deps.engine,
     config: deps.config,
     images: deps.images,
+    video: deps.video ?? { decoder: decoderFromEnv(), config: DEFAULT_VIDEO_CONFIG },
     log: deps.logger ?? getLogger(["smolvlm", "http"]),
     clock,
     metrics: deps.metrics ?? new Metrics(),

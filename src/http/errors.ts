@@ -136,6 +136,7 @@ const ENGINE_ERRORS: Readonly<
   queue_full: [429, "queue_full", null],
   engine_closed: [503, "engine_closed", null],
   invalid_image: [400, "invalid_image", "messages"],
+  invalid_video: [400, "invalid_video", "messages"],
   vision_not_supported: [400, "vision_not_supported", "messages"],
   invalid_request: [400, "invalid_request", null],
   grammar_invalid: [400, "grammar_invalid", "response_format"],

@@ -33,6 +33,7 @@ export {
   type PreprocessOptions,
   type PreprocessReport,
   type PreprocessResult,
+  TILE_SIZE,
   type TileGrid,
   tileGrid,
 } from "./pipeline.ts";

@@ -65,10 +65,13 @@ export interface PreprocessResult {
 }
 
 /**
- * The tile grid idefics3 (SmolVLM in llama.cpp) uses for an image of this size; the report's
- * estimate uses 512 px tiles, the engine reads the real size from the mmproj (model_facts.ts).
+ * SmolVLM's vision tile side (256M/500M), for the report's estimate and video frames' size; the
+ * engine reads the model's real tile size from the mmproj (model_facts.ts).
  */
-export function tileGrid(width: number, height: number, tile = 512): TileGrid {
+export const TILE_SIZE = 512;
+
+/** The tile grid SmolVLM (idefics3 in llama.cpp) uses for an image of this size. */
+export function tileGrid(width: number, height: number, tile = TILE_SIZE): TileGrid {
   const cols = Math.ceil(width / tile), rows = Math.ceil(height / tile);
   const n = cols * rows;
   return { cols, rows, passes: n > 1 ? n + 1 : n };

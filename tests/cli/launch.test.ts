@@ -4,6 +4,7 @@ import { planConfig, planDescribe, planPreprocess, planServe } from "../../tools
 import { CONFIG_ENV_NAMES } from "../../src/config/settings.ts";
 import { REPO_ROOT, TINY } from "../_support/fixtures.ts";
 import { SERVE_ENV, systemNameservers } from "../../src/cli/permissions.ts";
+import { locateDecoder } from "../../src/video/locate.ts";
 
 function flag(flags: readonly string[], name: string): string[] {
   const f = flags.find((x) => x === `--allow-${name}` || x.startsWith(`--allow-${name}=`));
@@ -15,7 +16,11 @@ function assertNeverWide(flags: readonly string[]) {
   for (const f of flags) {
     assert.ok(f !== "-A" && f !== "--allow-all", f);
     assert.ok(!/^--allow-(read|write|net|env|run|sys)$/.test(f), `${f} is unscoped`);
-    assert.doesNotMatch(f, /--allow-run/);
+    // Only ffmpeg and ffprobe, by absolute path, when this machine has them (video).
+    if (f.startsWith("--allow-run")) {
+      const decoder = locateDecoder();
+      assert.equal(f, `--allow-run=${decoder?.ffmpeg},${decoder?.ffprobe}`);
+    }
   }
   for (const path of [...flag(flags, "read"), ...flag(flags, "write")]) {
     for (const wide of ["/", ".", REPO_ROOT, Deno.env.get("HOME") ?? "/root", "/tmp"]) {
@@ -68,9 +73,11 @@ Deno.test("planServe() grants read access to exactly the model files named, anyw
     assert.ok(!read.includes(dir), "not the directory");
     assert.deepEqual(flag(flags, "write"), [], "--no-log-file writes nothing");
     assert.deepEqual(flags.filter((f) => f.startsWith("--allow-ffi")), ["--allow-ffi"]);
-    // The configuration's variables (the same table the server resolves with), nothing else.
+    // FFMPEG_PATH and the configuration's variables (the table the server resolves with).
     assert.deepEqual(flag(flags, "env"), [...SERVE_ENV]);
-    assert.ok(flag(flags, "env").every((name) => name.startsWith("SMOLVLM_")));
+    assert.ok(
+      flag(flags, "env").every((name) => name.startsWith("SMOLVLM_") || name === "FFMPEG_PATH"),
+    );
     assertNeverWide(flags);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -181,4 +188,34 @@ Deno.test("./run serve --help prints the usage without building, writing or star
   const stdout = new TextDecoder().decode(out.stdout);
   assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
   assert.match(stdout, /^usage: \.\/run serve /);
+});
+
+Deno.test("planServe() grants ffmpeg and ffprobe by path and hands FFMPEG_PATH over, or no run at all", async () => {
+  const decoder = locateDecoder();
+  assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision_ffmpeg.sh`");
+  const args = ["--model", TINY.model, "--mmproj", TINY.mmproj];
+  const found = await planServe(args);
+  assert.deepEqual(flag(found.flags, "run"), [decoder.ffmpeg, decoder.ffprobe]);
+  assert.deepEqual(found.env, { FFMPEG_PATH: decoder.ffmpeg });
+  assert.ok(flag(found.flags, "env").includes("FFMPEG_PATH"));
+  Deno.env.set("FFMPEG_PATH", "/nonexistent/ffmpeg");
+  try {
+    const missing = await planServe(args);
+    assert.deepEqual(flag(missing.flags, "run"), []);
+    assert.equal(missing.env, undefined);
+  } finally {
+    Deno.env.delete("FFMPEG_PATH");
+  }
+});
+
+Deno.test("planDescribe() grants the video file and ffmpeg only with --video", () => {
+  const decoder = locateDecoder();
+  assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision_ffmpeg.sh`");
+  const base = ["--model", TINY.model, "--mmproj", TINY.mmproj];
+  const plain = planDescribe(base);
+  assert.deepEqual(flag(plain.flags, "run"), []);
+  const withVideo = planDescribe([...base, "--video", "/data/clip.mp4"]);
+  assert.deepEqual(flag(withVideo.flags, "run"), [decoder.ffmpeg, decoder.ffprobe]);
+  assert.ok(flag(withVideo.flags, "read").includes("/data/clip.mp4"));
+  assert.deepEqual(withVideo.env, { FFMPEG_PATH: decoder.ffmpeg });
 });

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { planServe } from "../../tools/launch.ts";
 import { edgeRunArgs } from "../../tools/launch_edge.ts";
 import { REPO_ROOT, TINY } from "../_support/fixtures.ts";
+import { locateDecoder } from "../../src/video/locate.ts";
 
 async function underFlags(flags: readonly string[]): Promise<Record<string, string>> {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -49,13 +50,17 @@ Deno.test("the serve task's flags are the documented kinds only", async () => {
   const { flags } = await planServe(["--model", TINY.model, "--mmproj", TINY.mmproj]);
   const kinds = flags.map((f) => f.replace(/=.*/, "")).sort();
   // ffi is unscoped (Deno 2.9 refuses pointer operations under a path-scoped grant); every
-  // other kind is an exact list, and there is no run, sys or all.
+  // other kind is an exact list; run is ffmpeg and ffprobe by path (video), and no sys or all.
+  const decoder = locateDecoder();
   for (const k of kinds) {
     assert.ok(
-      ["--allow-net", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"].includes(k),
+      ["--allow-net", "--allow-read", "--allow-write", "--allow-ffi", "--allow-env"].includes(k) ||
+        (k === "--allow-run" && decoder !== null),
       k,
     );
   }
+  const run = flags.find((f) => f.startsWith("--allow-run="));
+  if (decoder) assert.equal(run, `--allow-run=${decoder.ffmpeg},${decoder.ffprobe}`);
   for (const f of flags) {
     if (f !== "--allow-ffi") assert.match(f, /=/, `${f} must name what it allows`);
   }

@@ -3,9 +3,14 @@
  * handed to mtmd (which tiles them), and the result flattened into KV items (prefix.ts).
  */
 import { createHash } from "node:crypto";
-import { Bitmap, type InputChunk, type InputChunks } from "../../../ffi/mtmd.ts";
+import {
+  Bitmap,
+  type InputChunk,
+  type InputChunks,
+  type VisionContext,
+} from "../../../ffi/mtmd.ts";
 import { InvalidRequestError, NativeCallError } from "../errors.ts";
-import { renderPrompt } from "../prompt.ts";
+import { type RenderedPrompt, renderPrompt } from "../prompt.ts";
 import type { RgbImage } from "../types.ts";
 import type { WireMessage } from "../protocol.ts";
 import type { NativeSession } from "./native_session.ts";
@@ -19,6 +24,9 @@ export type PromptItem =
     readonly positions: number;
     readonly chunk: InputChunk;
   };
+
+/** The token before a picture's overview image in SmolVLM's (idefics3's) layout. */
+const GLOBAL_IMAGE_TOKEN = "<global-img>";
 
 export interface PreparedPrompt extends Disposable {
   readonly items: readonly PromptItem[];
@@ -48,6 +56,9 @@ export async function preparePrompt(
       "vision_not_supported",
       "this model has no vision projector (mmproj); it cannot take images",
     );
+  }
+  if (vision !== null && prompt.isFrame.includes(true)) {
+    return await prepareWithFrames(session, vision, prompt, started);
   }
   if (vision === null) {
     const tokens = model.vocab.tokenize(prompt.text, true, true);
@@ -90,9 +101,91 @@ export async function preparePrompt(
   }
 }
 
+/**
+ * A prompt with video frames. mtmd tiles every image it is given (idefics3: tiles plus an
+ * overview), but SmolVLM2 sees a frame as one overview image only. So the text between media is
+ * tokenized here (mtmd splits at its markers the same way), each picture is tokenized alone, and
+ * of a frame only the image chunk that follows `<global-img>` is kept: one encoder pass, 64
+ * tokens. The frame's surrounding tokens are already in the text (video_prompt.ts).
+ */
+async function prepareWithFrames(
+  session: NativeSession,
+  vision: VisionContext,
+  prompt: RenderedPrompt,
+  started: number,
+): Promise<PreparedPrompt> {
+  const { vocab } = session.model;
+  const globalImage = vocab.tokenize(GLOBAL_IMAGE_TOKEN, false, true);
+  if (globalImage.length !== 1) {
+    throw new InvalidRequestError(
+      "invalid_video",
+      `this model has no ${GLOBAL_IMAGE_TOKEN} token; it does not take video frames`,
+    );
+  }
+  const segments = prompt.text.split(session.marker);
+  if (segments.length !== prompt.images.length + 1) {
+    throw new NativeCallError("tokenize_failed", "media markers and pictures do not match");
+  }
+  const owned: InputChunks[] = [];
+  const items: PromptItem[] = [];
+  const text = (segment: string, first: boolean) => {
+    for (const token of vocab.tokenize(segment, first, true)) items.push({ kind: "text", token });
+  };
+  try {
+    text(segments[0]!, true);
+    for (const [i, image] of prompt.images.entries()) {
+      const id = imageKey(image);
+      const bitmap = await Bitmap.fromRgb(image.width, image.height, image.data, id);
+      let tokenized: InputChunks | number;
+      try {
+        tokenized = vision.tokenize(session.marker, [bitmap], false);
+      } finally {
+        bitmap.close();
+      }
+      if (typeof tokenized === "number") {
+        throw new InvalidRequestError("invalid_image", `picture ${i} could not be preprocessed`);
+      }
+      owned.push(tokenized);
+      if (prompt.isFrame[i]) {
+        const chunk = overviewChunk(tokenized.chunks, globalImage[0]!);
+        items.push({ kind: "image", key: `${id}#frame`, positions: chunk.positions, chunk });
+      } else {
+        let ordinal = 0;
+        for (const chunk of tokenized.chunks) {
+          if (chunk.kind === "text") {
+            for (const token of chunk.textTokens()) items.push({ kind: "text", token });
+          } else {
+            const key = `${id}#${ordinal++}`;
+            items.push({ kind: "image", key, positions: chunk.positions, chunk });
+          }
+        }
+      }
+      text(segments[i + 1]!, false);
+    }
+  } catch (error) {
+    owned.forEach((c) => c.close());
+    throw error;
+  }
+  return finish(items, { close: () => owned.forEach((c) => c.close()) }, started);
+}
+
+/** The overview image of one tokenized picture: the image chunk right after `<global-img>`. */
+function overviewChunk(chunks: readonly InputChunk[], globalImage: number): InputChunk {
+  let previous = -1;
+  const images = chunks.filter((c) => c.kind === "image");
+  for (const chunk of chunks) {
+    if (chunk.kind === "text") previous = chunk.textTokens().at(-1) ?? previous;
+    else if (previous === globalImage) return chunk;
+    else previous = -1;
+  }
+  // A projector that does not tile gives the picture as its one chunk.
+  if (images.length === 1) return images[0]!;
+  throw new NativeCallError("tokenize_failed", "mtmd gave no overview image for a video frame");
+}
+
 function finish(
   items: PromptItem[],
-  chunks: InputChunks | null,
+  chunks: { close(): void } | null,
   started: number,
 ): PreparedPrompt {
   const last = items.at(-1);

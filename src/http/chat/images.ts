@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../../engine/mod.ts";
+import type { RgbImage, VideoClip } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
 import type { AppContext } from "../context.ts";
@@ -13,11 +13,16 @@ import { fromImageError } from "../errors.ts";
 import { type ImageReport, loadImageBytes } from "../images.ts";
 import { throwIfAborted } from "./aborts.ts";
 import type { ParsedChatRequest } from "./request_schema.ts";
+import { frameOverride, resolveVideo } from "./video.ts";
 
 export interface ResolvedImages {
   /** Decoded images in request order. */
   readonly rgb: readonly RgbImage[];
   readonly reports: readonly ImageReport[];
+  /** Video parts in request order, their frames decoded and preprocessed. */
+  readonly videos: readonly VideoClip[];
+  /** Of `ms`, the time ffmpeg spent decoding clips. */
+  readonly videoDecodeMs: number;
   /** Time spent here, for `timings.image_preprocess_ms`. */
   readonly ms: number;
 }
@@ -45,9 +50,32 @@ export async function resolveImages(
   );
   const rgb: RgbImage[] = [];
   const reports: ImageReport[] = [];
+  const videos: VideoClip[] = [];
+  let videoDecodeMs = 0;
+  let frameConfig: unknown = null;
+  const processFrame = (bytes: Uint8Array, mime: string | null, param: string) =>
+    asParam(param, () => ctx.images.process(bytes, mime, frameConfig, signal));
   for (const m of req.messages) {
     if (typeof m.content === "string") continue;
     for (const part of m.content) {
+      if (part.type === "video") {
+        frameConfig ??= await asParam(
+          "image_processing",
+          () => ctx.images.resolveConfig(frameOverride(req.imageProcessing)),
+        );
+        const video = await resolveVideo(
+          ctx,
+          part.source,
+          part.param,
+          processFrame,
+          signal,
+          media,
+        );
+        videos.push(video.clip);
+        reports.push(...video.reports);
+        videoDecodeMs += video.decodeMs;
+        continue;
+      }
       if (part.type !== "image") continue;
       const loaded = await loadImageBytes(
         part.url,
@@ -66,5 +94,5 @@ export async function resolveImages(
     }
   }
   throwIfAborted(signal);
-  return { rgb, reports, ms: ctx.clock.perf() - t0 };
+  return { rgb, reports, videos, videoDecodeMs, ms: ctx.clock.perf() - t0 };
 }

@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { ChatContentPart, ChatMessage, GenerateRequest, RgbImage } from "../../engine/mod.ts";
+import type {
+  ChatContentPart,
+  ChatMessage,
+  GenerateRequest,
+  RgbImage,
+  VideoClip,
+} from "../../engine/mod.ts";
 import type { RequestLimits } from "../../config/service_config.ts";
 import { ApiError, invalidParam } from "../errors.ts";
 import {
@@ -42,6 +48,7 @@ export function grammarFor(req: ParsedChatRequest, limits: RequestLimits): strin
 export function toGenerateRequest(
   req: ParsedChatRequest,
   images: readonly RgbImage[],
+  videos: readonly VideoClip[],
   opts: {
     defaultMaxTokens: number;
     grammar: string | null;
@@ -51,10 +58,16 @@ export function toGenerateRequest(
   },
 ): GenerateRequest {
   let next = 0;
+  let nextVideo = 0;
   const messages: ChatMessage[] = req.messages.map((m) => {
     if (typeof m.content === "string") return { role: m.role, content: m.content };
     const parts: ChatContentPart[] = m.content.map((p) => {
       if (p.type === "text") return { type: "text", text: p.text };
+      if (p.type === "video") {
+        const video = videos[nextVideo++];
+        if (!video) throw new ApiError(500, "video count mismatch", { type: "server_error" });
+        return { type: "video", video };
+      }
       const image = images[next++];
       if (!image) throw new ApiError(500, "image count mismatch", { type: "server_error" });
       return { type: "image", image };

@@ -14,9 +14,19 @@ import type { ChatRole, SamplingOptions } from "../../engine/mod.ts";
 import type { RequestLimits } from "../../config/service_config.ts";
 import { checkSchemaCost } from "./schema_cost.ts";
 
+/** A clip as the client sent it: encoded video, or frames it sampled itself. */
+export type ParsedVideoSource =
+  | { readonly kind: "url"; readonly url: string }
+  | {
+    readonly kind: "frames";
+    readonly frames: readonly { readonly url: string; readonly timestamp: number }[];
+    readonly duration: number;
+  };
+
 export type ParsedPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly url: string; readonly param: string };
+  | { readonly type: "image"; readonly url: string; readonly param: string }
+  | { readonly type: "video"; readonly source: ParsedVideoSource; readonly param: string };
 
 export interface ParsedMessage {
   readonly role: ChatRole;
@@ -64,13 +74,39 @@ const imagePart = z.object({
     error: "expected a URL string or an object with `url`",
   }),
 });
-const part = z.discriminatedUnion("type", [textPart, imagePart], {
+/** vLLM's shape: encoded video (mp4, webm) as a data: URL. */
+const videoUrlPart = z.object({
+  type: z.literal("video_url"),
+  video_url: z.union([z.string(), z.object({ url: z.string() })], {
+    error: "expected a URL string or an object with `url`",
+  }),
+});
+/** Frames a client decoded itself: image data URLs with their timestamps, plus the duration. */
+const videoFramesPart = z.object({
+  type: z.literal("video_frames"),
+  video_frames: z.object({
+    frames: z.array(z.object({ url: z.string(), timestamp: z.number().min(0).max(86_400) }))
+      .min(1, "must hold at least one frame").max(256, "at most 256 frames"),
+    duration: z.number().positive().max(86_400),
+  }).superRefine((v, ctx) => {
+    v.frames.forEach((f, i) => {
+      if (i > 0 && f.timestamp < v.frames[i - 1]!.timestamp) {
+        refuse(ctx, ["frames", i, "timestamp"], "timestamps must not decrease");
+      }
+      if (f.timestamp > v.duration) {
+        refuse(ctx, ["frames", i, "timestamp"], "is past the clip's duration");
+      }
+    });
+  }),
+});
+const PART_TYPES = "text, image_url, video_url or video_frames";
+const part = z.discriminatedUnion("type", [textPart, imagePart, videoUrlPart, videoFramesPart], {
   error: (iss) => {
     if (iss.code !== "invalid_union") return undefined;
     const type = (iss.input as { type?: unknown } | undefined)?.type;
     return typeof type === "string"
-      ? `'${type}' is not supported (use text or image_url)`
-      : "expected 'text' or 'image_url'";
+      ? `'${type}' is not supported (use ${PART_TYPES})`
+      : `expected ${PART_TYPES}`;
   },
 });
 
@@ -198,6 +234,17 @@ function toParsedMessage(m: RawMessage, i: number): ParsedMessage {
     role,
     content: m.content.map((p, j): ParsedPart => {
       if (p.type === "text") return { type: "text", text: p.text };
+      if (p.type === "video_url") {
+        const at = `messages[${i}].content[${j}].video_url`;
+        return typeof p.video_url === "string"
+          ? { type: "video", source: { kind: "url", url: p.video_url }, param: at }
+          : { type: "video", source: { kind: "url", url: p.video_url.url }, param: `${at}.url` };
+      }
+      if (p.type === "video_frames") {
+        const { frames, duration } = p.video_frames;
+        const param = `messages[${i}].content[${j}].video_frames`;
+        return { type: "video", source: { kind: "frames", frames, duration }, param };
+      }
       const at = `messages[${i}].content[${j}].image_url`;
       return typeof p.image_url === "string"
         ? { type: "image", url: p.image_url, param: at }

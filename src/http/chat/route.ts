@@ -40,7 +40,8 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         }
         const grammar = grammarFor(req, limits);
         const images = await resolveImages(ctx, req, run.signal, run.media);
-        const request = toGenerateRequest(req, images.rgb, {
+        if (images.videos.length > 0) run.fields.video_decode_ms = Math.round(images.videoDecodeMs);
+        const request = toGenerateRequest(req, images.rgb, images.videos, {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),
           grammar,
           signal: run.signal,

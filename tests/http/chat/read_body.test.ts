@@ -62,28 +62,39 @@ Deno.test(
   async () => {
     const engine = new FakeEngine({ deltas: ["ok"] });
     const { app } = makeApp(engine);
-    const jpeg = await encodeJpeg(textured(4000, 3000, 5), 90);
-    const body = new TextEncoder().encode(imageBody(`data:image/jpeg;base64,${b64(jpeg)}`));
-    assert.ok(body.byteLength > 1_000_000);
-    const first = await post(app, body.slice()); // warm: workers started, wasm compiled
-    assert.equal(first.status, 200, await first.text());
-    const runs: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      let worst = 0;
-      let last = performance.now();
-      const timer = setInterval(() => {
-        const now = performance.now();
-        worst = Math.max(worst, now - last - 10);
-        last = now;
-      }, 10);
-      const res = await post(app, body.slice());
-      clearInterval(timer);
-      assert.equal(res.status, 200, await res.text());
-      runs.push(worst);
+    // A real socket: the body arrives in chunks as a client sends it (app.request() would build
+    // the whole 5 MB Request in this thread first, which is the test's cost, not the server's).
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, app.fetch);
+    const url = `http://127.0.0.1:${server.addr.port}/v1/chat/completions`;
+    const send = (bytes: Uint8Array<ArrayBuffer>) =>
+      fetch(url, { method: "POST", body: bytes, headers: JSON_HEADERS });
+    try {
+      const jpeg = await encodeJpeg(textured(4000, 3000, 5), 90);
+      const body = new TextEncoder().encode(imageBody(`data:image/jpeg;base64,${b64(jpeg)}`));
+      assert.ok(body.byteLength > 1_000_000);
+      const first = await send(body); // warm: workers started, wasm compiled
+      assert.equal(first.status, 200, await first.text());
+      const runs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        let worst = 0;
+        let last = performance.now();
+        const timer = setInterval(() => {
+          const now = performance.now();
+          worst = Math.max(worst, now - last - 10);
+          last = now;
+        }, 10);
+        const res = await send(body);
+        const text = await res.text();
+        clearInterval(timer);
+        assert.equal(res.status, 200, text);
+        runs.push(worst);
+      }
+      console.log(`10 ms timer, worst lateness per request: ${runs.map((r) => r.toFixed(1))} ms`);
+      const median = runs.sort((a, b) => a - b)[1]!;
+      assert.ok(median <= 20, `timer fired up to ${median.toFixed(1)} ms late`);
+      assert.equal(engine.requests.at(-1)?.messages.length, 1);
+    } finally {
+      await server.shutdown();
     }
-    console.log(`10 ms timer, worst lateness per request: ${runs.map((r) => r.toFixed(1))} ms`);
-    const median = runs.sort((a, b) => a - b)[1]!;
-    assert.ok(median <= 20, `timer fired up to ${median.toFixed(1)} ms late`);
-    assert.equal(engine.requests.at(-1)?.messages.length, 1);
   },
 );

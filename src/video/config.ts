@@ -1,0 +1,55 @@
+/**
+ * Video settings: how frames are sampled (SmolVLM2's processor defaults: `video_sampling` of
+ * SmolVLM2-256M/500M-Video-Instruct's processor config, fps 1 and max_frames 64, skipping 1 s
+ * at each end of a long clip) and the operator's ceilings on what one clip may cost.
+ * Validated with zod like every other config; snake_case in a config file.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+export interface VideoConfig {
+  /** Frames sampled per second of video, before the max_frames cap. */
+  readonly fps: number;
+  readonly maxFrames: number;
+  /** Seconds skipped at each end when the clip is long enough (the processor's skip_secs). */
+  readonly skipSeconds: number;
+  /** Largest encoded clip accepted, bytes. */
+  readonly maxBytes: number;
+  /** Longest clip accepted, seconds. */
+  readonly maxDurationSeconds: number;
+  /** Largest source frame (width x height) the decoder is asked to read. */
+  readonly maxSourcePixels: number;
+  /** Most packets (frames) in the clip's video stream. */
+  readonly maxSourceFrames: number;
+  /** Wall-clock limit of probing plus decoding one clip. */
+  readonly decodeTimeoutMs: number;
+}
+
+const schema = z.strictObject({
+  fps: z.number().positive().max(30).default(1),
+  max_frames: z.number().int().min(1).max(256).default(64),
+  skip_seconds: z.number().min(0).max(60).default(1),
+  max_bytes: z.number().int().positive().default(50 * 1024 * 1024),
+  max_duration: z.number().positive().default(600),
+  max_source_pixels: z.number().int().positive().default(3840 * 2160),
+  max_source_frames: z.number().int().positive().default(60 * 60 * 10),
+  decode_timeout: z.number().positive().default(30),
+});
+
+/** The config file's `video` section (every key optional) → VideoConfig; throws ZodError. */
+export function parseVideoConfig(raw: unknown = {}): VideoConfig {
+  const v = schema.parse(raw ?? {});
+  return {
+    fps: v.fps,
+    maxFrames: v.max_frames,
+    skipSeconds: v.skip_seconds,
+    maxBytes: v.max_bytes,
+    maxDurationSeconds: v.max_duration,
+    maxSourcePixels: v.max_source_pixels,
+    maxSourceFrames: v.max_source_frames,
+    decodeTimeoutMs: Math.round(v.decode_timeout * 1000),
+  };
+}
+
+export const DEFAULT_VIDEO_CONFIG: VideoConfig = parseVideoConfig();

@@ -1,0 +1,241 @@
+/**
+ * Video decoding with ffmpeg run as a subprocess (Debian's ffmpeg: a well-kept decoder for every
+ * mp4 and webm codec a browser or phone writes). No shell: the binary's absolute path and an
+ * argument list. The clip goes in on stdin through ffmpeg's `cache:` protocol (a seekable view of
+ * the pipe, so an mp4 whose index sits at the end still opens) with the demuxer fixed by our own
+ * sniffing and only the `cache` and `pipe` protocols allowed. Frames come out as raw RGB at the
+ * tile size, stretched to a square like SmolVLM2's video processor does.
+ *
+ * The server is granted `--allow-run` for exactly these two binaries (src/cli/permissions.ts).
+ *
+ * @module
+ */
+import type { VideoConfig } from "./config.ts";
+import { VideoError } from "./errors.ts";
+import type { VideoMetadata } from "./sampling.ts";
+
+export type VideoContainer = "mp4" | "webm";
+
+/** ffmpeg's demuxer for each container we accept. */
+const DEMUXER: Readonly<Record<VideoContainer, string>> = { mp4: "mp4", webm: "matroska" };
+
+/** The container from the first bytes: ISO BMFF (`ftyp` box) or EBML (webm/matroska). */
+export function sniffContainer(bytes: Uint8Array): VideoContainer | null {
+  if (bytes.length >= 12 && ascii(bytes, 4, 4) === "ftyp") return "mp4";
+  if (
+    bytes.length >= 4 && bytes[0] === 0x1a && bytes[1] === 0x45 && bytes[2] === 0xdf &&
+    bytes[3] === 0xa3
+  ) return "webm";
+  return null;
+}
+
+function ascii(bytes: Uint8Array, at: number, n: number): string {
+  return String.fromCharCode(...bytes.subarray(at, at + n));
+}
+
+export interface DecoderPaths {
+  readonly ffmpeg: string;
+  readonly ffprobe: string;
+}
+
+const INPUT = ["-protocol_whitelist", "cache,pipe", "-i", "cache:pipe:0"];
+
+/** Decodes clips with the given binaries. */
+export class FfmpegDecoder {
+  constructor(readonly paths: DecoderPaths) {}
+
+  /** Duration, frame rate, frame count and size of the first video stream. */
+  async probe(
+    bytes: Uint8Array,
+    container: VideoContainer,
+    signal: AbortSignal,
+  ): Promise<VideoMetadata & { width: number; height: number }> {
+    const args = [
+      "-v",
+      "error",
+      "-f",
+      DEMUXER[container],
+      ...INPUT,
+      "-select_streams",
+      "v:0",
+      "-count_packets",
+      "-show_entries",
+      "stream=width,height,avg_frame_rate,r_frame_rate,nb_read_packets,duration:format=duration",
+      "-of",
+      "json",
+    ];
+    const out = await run(this.paths.ffprobe, args, bytes, signal);
+    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    let parsed: ProbeJson;
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(out.stdout)) as ProbeJson;
+    } catch {
+      throw invalid("ffprobe's report could not be read", out.stderr);
+    }
+    const stream = parsed.streams?.[0];
+    if (!stream) throw invalid("the clip has no video stream", out.stderr);
+    const width = Number(stream.width), height = Number(stream.height);
+    const totalFrames = Number(stream.nb_read_packets);
+    const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate);
+    let duration = Number(stream.duration ?? parsed.format?.duration);
+    if (!Number.isFinite(duration) || duration <= 0) duration = fps > 0 ? totalFrames / fps : NaN;
+    if (
+      !(width > 0 && height > 0 && totalFrames > 0 && fps > 0 && Number.isFinite(duration))
+    ) {
+      throw invalid("the clip's video stream has no frames, size or frame rate", out.stderr);
+    }
+    return { width, height, totalFrames, fps, duration };
+  }
+
+  /** The frames at `indices` (increasing) as `side` x `side` RGB, in order. */
+  async frames(
+    bytes: Uint8Array,
+    container: VideoContainer,
+    indices: readonly number[],
+    side: number,
+    signal: AbortSignal,
+  ): Promise<Uint8Array[]> {
+    const select = indices.map((i) => `eq(n\\,${i})`).join("+");
+    const args = [
+      "-v",
+      "error",
+      "-f",
+      DEMUXER[container],
+      ...INPUT,
+      "-map",
+      "0:v:0",
+      "-vf",
+      `select='${select}',scale=${side}:${side}:flags=bicubic`,
+      "-fps_mode",
+      "passthrough",
+      "-f",
+      "rawvideo",
+      "-pix_fmt",
+      "rgb24",
+      "pipe:1",
+    ];
+    const out = await run(this.paths.ffmpeg, args, bytes, signal);
+    const frameBytes = side * side * 3;
+    const count = Math.floor(out.stdout.length / frameBytes);
+    if (out.code !== 0 || count !== indices.length || out.stdout.length % frameBytes !== 0) {
+      throw invalid(
+        `the clip is truncated or corrupt: ${count} of ${indices.length} sampled frames decoded`,
+        out.stderr,
+      );
+    }
+    return Array.from(
+      { length: count },
+      (_, i) => out.stdout.slice(i * frameBytes, (i + 1) * frameBytes),
+    );
+  }
+}
+
+interface ProbeJson {
+  streams?: {
+    width?: number;
+    height?: number;
+    avg_frame_rate?: string;
+    r_frame_rate?: string;
+    nb_read_packets?: string;
+    duration?: string;
+  }[];
+  format?: { duration?: string };
+}
+
+function rate(text: string | undefined): number {
+  const m = /^(\d+)\/(\d+)$/.exec(text ?? "");
+  if (!m) return 0;
+  const den = Number(m[2]);
+  return den > 0 ? Number(m[1]) / den : 0;
+}
+
+function invalid(message: string, stderr: string): VideoError {
+  const detail = lastLine(stderr);
+  return new VideoError("invalid_video", detail ? `${message} (${detail})` : message);
+}
+
+/** ffmpeg's last meaningful line, without its `[demuxer @ 0x…]` prefix. */
+function lastLine(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.replace(/^\[[^\]]*\]\s*/, "").trim())
+    .filter((l) => l && !l.startsWith("Inner protocol failed to seekback") && !/repeated/.test(l));
+  return (lines.at(-1) ?? "").slice(0, 200);
+}
+
+interface RunResult {
+  readonly code: number;
+  readonly stdout: Uint8Array;
+  readonly stderr: string;
+}
+
+/** Runs `bin args` with `input` on stdin; the signal kills it (a timeout then is a 422). */
+async function run(
+  bin: string,
+  args: string[],
+  input: Uint8Array,
+  signal: AbortSignal,
+): Promise<RunResult> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(bin, {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      signal,
+    }).spawn();
+  } catch (e) {
+    throw new VideoError(
+      "video_decoding_unavailable",
+      `this server cannot run its video decoder (${(e as Error).message.split("\n")[0]})`,
+      { cause: e },
+    );
+  }
+  const writer = child.stdin.getWriter();
+  // ffmpeg may stop reading early (a bad header): a broken pipe is its answer, not ours.
+  const fed = writer.write(input).then(() => writer.close()).catch(() => {});
+  const output = await child.output().catch((e) => {
+    throw signal.aborted ? timeoutError(signal) : e;
+  });
+  await fed;
+  if (signal.aborted) throw timeoutError(signal);
+  return {
+    code: output.code,
+    stdout: output.stdout,
+    stderr: new TextDecoder().decode(output.stderr),
+  };
+}
+
+function timeoutError(signal: AbortSignal): unknown {
+  const reason = signal.reason;
+  if (reason instanceof DOMException && reason.name === "TimeoutError") {
+    return new VideoError("video_decode_timeout", "decoding the clip took too long");
+  }
+  return reason;
+}
+
+/** How a limit of the config applies to a probed clip; throws the matching VideoError. */
+export function checkProbed(
+  meta: VideoMetadata & { width: number; height: number },
+  config: VideoConfig,
+): void {
+  if (meta.duration > config.maxDurationSeconds) {
+    throw new VideoError(
+      "video_too_long",
+      `the clip lasts ${
+        meta.duration.toFixed(1)
+      } s; at most ${config.maxDurationSeconds} s on this server`,
+    );
+  }
+  if (meta.width * meta.height > config.maxSourcePixels) {
+    throw new VideoError(
+      "video_too_large",
+      `the clip's frames are ${meta.width}x${meta.height}; at most ${config.maxSourcePixels} pixels on this server`,
+    );
+  }
+  if (meta.totalFrames > config.maxSourceFrames) {
+    throw new VideoError(
+      "video_too_long",
+      `the clip has ${meta.totalFrames} frames; at most ${config.maxSourceFrames} on this server`,
+    );
+  }
+}

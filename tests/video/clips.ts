@@ -1,0 +1,57 @@
+/** Test clips made with ffmpeg's lavfi test source, inside the test that needs them. */
+import { FfmpegDecoder, locateDecoder } from "../../src/video/mod.ts";
+
+/** The decoder the tests use; fails with the fix when ffmpeg is missing. */
+export function testDecoder(): FfmpegDecoder {
+  const paths = locateDecoder();
+  if (!paths) {
+    throw new Error(
+      "ffmpeg and ffprobe are missing: run `sh tools/provision_ffmpeg.sh` (or apt-get install ffmpeg)",
+    );
+  }
+  return new FfmpegDecoder(paths);
+}
+
+/** A `seconds` long testsrc clip (`rate` fps, `size` like 160x120) as mp4 (h264) or webm (vp8). */
+export async function makeClip(
+  seconds: number,
+  opts: { container?: "mp4" | "webm"; rate?: number; size?: string } = {},
+): Promise<Uint8Array> {
+  const container = opts.container ?? "mp4";
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
+  const out = `${dir}/clip.${container}`;
+  try {
+    const codec = container === "mp4"
+      ? ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"]
+      : ["-c:v", "libvpx", "-deadline", "realtime", "-b:v", "200k"];
+    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
+      args: [
+        "-v",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+        `testsrc=size=${opts.size ?? "160x120"}:rate=${opts.rate ?? 10}`,
+        "-t",
+        String(seconds),
+        ...codec,
+        out,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
+    return await Deno.readFile(out);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+export function dataUrl(mime: string, bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) {
+    s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  }
+  return `data:${mime};base64,${btoa(s)}`;
+}
