@@ -34,6 +34,9 @@ export class JsonBodyError extends Error {
 
 const REF_PREFIX = "media-ref:";
 
+/** Deeper than any chat request (a JSON schema included) needs; cloning stays shallow. */
+export const MAX_DEPTH = 128;
+
 export function mediaRef(nonce: string, index: number): string {
   return `${REF_PREFIX}${nonce}:${index}`;
 }
@@ -63,24 +66,56 @@ export function parseJsonWithMedia(
     throw new JsonBodyError("utf8", "request body is not valid UTF-8");
   }
   if (text.trim() === "") throw new JsonBodyError("empty", "request body is empty; send JSON");
-  const media: MediaEntry[] = [];
   let value: unknown;
   try {
-    value = JSON.parse(text, (key, v) => {
-      if (key !== "url" || typeof v !== "string" || v.length < minLength) return v;
-      const isData = /^data:/i.test(v);
-      // Bare base64 (no scheme) is an image only when it is all base64; anything else stays.
-      if (!isData && !/^\s*[A-Za-z0-9+/_-]+=*\s*$/.test(v)) return v;
-      media.push(decodeMedia(isData ? v : `data:;base64,${v.trim()}`));
-      return mediaRef(nonce, media.length - 1);
-    });
+    value = JSON.parse(text);
   } catch (e) {
     if (e instanceof SyntaxError) {
       throw new JsonBodyError("json", "Malformed JSON in request body");
     }
+    if (e instanceof RangeError) {
+      throw new JsonBodyError("json", "request body is nested too deeply");
+    }
     throw e;
   }
+  const media: MediaEntry[] = [];
+  // An explicit stack, not recursion: a hostile body may nest deeply, and a value that nests
+  // past MAX_DEPTH is refused here (structured cloning and validation recurse).
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    if (typeof node !== "object" || node === null) continue;
+    if (depth >= MAX_DEPTH) {
+      throw new JsonBodyError("json", `request body nests deeper than ${MAX_DEPTH} levels`);
+    }
+    if (Array.isArray(node)) {
+      for (const item of node) {
+        if (typeof item === "object" && item !== null) stack.push([item, depth + 1]);
+      }
+      continue;
+    }
+    const record = node as Record<string, unknown>;
+    for (const key of Object.keys(record)) {
+      const v = record[key];
+      if (typeof v === "object" && v !== null) stack.push([v, depth + 1]);
+      else if (key === "url" && typeof v === "string" && v.length >= minLength) {
+        const entry = inlineMedia(v);
+        if (entry) {
+          media.push(entry);
+          record[key] = mediaRef(nonce, media.length - 1);
+        }
+      }
+    }
+  }
   return { value, media, nonce };
+}
+
+/** A data: URL or bare base64 decoded (or why not); null for anything else (http URLs, prose). */
+function inlineMedia(v: string): MediaEntry | null {
+  const isData = /^data:/i.test(v);
+  // Bare base64 (no scheme) is an image only when it is all base64; anything else stays.
+  if (!isData && !/^\s*[A-Za-z0-9+/_-]+=*\s*$/.test(v)) return null;
+  return decodeMedia(isData ? v : `data:;base64,${v.trim()}`);
 }
 
 function decodeMedia(url: string): MediaEntry {

@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { JsonBodyError, lookupMediaRef, parseJsonWithMedia } from "../../src/image/json_media.ts";
+import {
+  JsonBodyError,
+  lookupMediaRef,
+  MAX_DEPTH,
+  parseJsonWithMedia,
+} from "../../src/image/json_media.ts";
 import { IsolatedImagePipeline } from "../../src/image/isolated.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -84,4 +89,16 @@ Deno.test("IsolatedImagePipeline.parseJson() parses in a worker and moves the by
     pipe.parseJson(enc("{nope"), { nonce: "w", minLength: 4096 }),
     (e: unknown) => e instanceof JsonBodyError && e.fault === "json",
   );
+});
+
+Deno.test("parseJsonWithMedia() refuses a body nested deeper than MAX_DEPTH without recursing", () => {
+  for (const depth of [MAX_DEPTH + 1, 200_000]) {
+    const deep = enc(`{"messages":${"[".repeat(depth)}${"]".repeat(depth)}}`);
+    assert.throws(
+      () => parseJsonWithMedia(deep, "n", 4096),
+      (e: unknown) => e instanceof JsonBodyError && e.fault === "json",
+    );
+  }
+  const ok = enc(`{"a":${"[".repeat(MAX_DEPTH - 2)}${"]".repeat(MAX_DEPTH - 2)}}`);
+  assert.ok(parseJsonWithMedia(ok, "n", 4096).value);
 });
