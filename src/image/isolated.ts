@@ -243,7 +243,7 @@ export class IsolatedImagePipeline {
     this.#completed++;
     if ("json" in msg) {
       if (msg.ok) this.#settle(job, null, msg.json);
-      else this.#settle(job, new JsonBodyError(msg.json.fault, msg.json.message));
+      else this.#settle(job, new JsonBodyError(msg.json.fault, msg.json.message, msg.json.path));
     } else if (msg.ok) {
       const image: RgbImage = msg.image;
       const report: PreprocessReport = msg.report;

@@ -26,7 +26,12 @@ export interface JsonWithMedia {
 export type JsonBodyFault = "utf8" | "json" | "empty";
 
 export class JsonBodyError extends Error {
-  constructor(readonly fault: JsonBodyFault, message: string) {
+  constructor(
+    readonly fault: JsonBodyFault,
+    message: string,
+    /** For a body nested too deeply: the keys and indexes down to where it went too deep. */
+    readonly path: readonly (string | number)[] = [],
+  ) {
     super(message);
     this.name = "JsonBodyError";
   }
@@ -81,24 +86,32 @@ export function parseJsonWithMedia(
   const media: MediaEntry[] = [];
   // An explicit stack, not recursion: a hostile body may nest deeply, and a value that nests
   // past MAX_DEPTH is refused here (structured cloning and validation recurse).
-  const stack: [unknown, number][] = [[value, 0]];
+  const stack: Visit[] = [{ node: value, depth: 0, parent: null, key: "" }];
   while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
+    const visit = stack.pop()!;
+    const { node, depth } = visit;
     if (typeof node !== "object" || node === null) continue;
     if (depth >= MAX_DEPTH) {
-      throw new JsonBodyError("json", `request body nests deeper than ${MAX_DEPTH} levels`);
+      throw new JsonBodyError(
+        "json",
+        `request body nests deeper than ${MAX_DEPTH} levels`,
+        pathOf(visit),
+      );
     }
     if (Array.isArray(node)) {
-      for (const item of node) {
-        if (typeof item === "object" && item !== null) stack.push([item, depth + 1]);
-      }
+      node.forEach((item, key) => {
+        if (typeof item === "object" && item !== null) {
+          stack.push({ node: item, depth: depth + 1, parent: visit, key });
+        }
+      });
       continue;
     }
     const record = node as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const v = record[key];
-      if (typeof v === "object" && v !== null) stack.push([v, depth + 1]);
-      else if (key === "url" && typeof v === "string" && v.length >= minLength) {
+      if (typeof v === "object" && v !== null) {
+        stack.push({ node: v, depth: depth + 1, parent: visit, key });
+      } else if (key === "url" && typeof v === "string" && v.length >= minLength) {
         const entry = inlineMedia(v);
         if (entry) {
           media.push(entry);
@@ -108,6 +121,19 @@ export function parseJsonWithMedia(
     }
   }
   return { value, media, nonce };
+}
+
+interface Visit {
+  readonly node: unknown;
+  readonly depth: number;
+  readonly parent: Visit | null;
+  readonly key: string | number;
+}
+
+function pathOf(visit: Visit): (string | number)[] {
+  const path: (string | number)[] = [];
+  for (let v: Visit | null = visit; v?.parent; v = v.parent) path.push(v.key);
+  return path.reverse();
 }
 
 /** A data: URL or bare base64 decoded (or why not); null for anything else (http URLs, prose). */

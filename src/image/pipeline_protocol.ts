@@ -32,7 +32,11 @@ export type JsonMediaReply =
   | {
     readonly id: number;
     readonly ok: false;
-    readonly json: { readonly fault: JsonBodyFault; readonly message: string };
+    readonly json: {
+      readonly fault: JsonBodyFault;
+      readonly message: string;
+      readonly path: readonly (string | number)[];
+    };
   };
 
 export type PipelineReply =

@@ -37,7 +37,7 @@ function parseBody(job: JsonMediaJob): void {
     reply = { id: job.id, ok: true, json };
   } catch (e) {
     if (!(e instanceof JsonBodyError)) throw e;
-    reply = { id: job.id, ok: false, json: { fault: e.fault, message: e.message } };
+    reply = { id: job.id, ok: false, json: { fault: e.fault, message: e.message, path: e.path } };
   }
   self.postMessage(reply, transfer);
 }

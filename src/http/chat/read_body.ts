@@ -67,6 +67,16 @@ async function parseInWorker(c: Context<ChatEnv>, ctx: AppContext, bytes: Uint8A
   } catch (e) {
     if (run.signal.aborted) throw abortError(reasonOf(run.signal));
     if (!(e instanceof JsonBodyError)) throw e;
+    const [a, b, c] = e.path;
+    if (a === "response_format" && b === "json_schema" && c === "schema") {
+      // What the schema's own cost check answers (schema_cost.ts) for a schema this deep.
+      const param = "response_format.json_schema.schema";
+      throw new ApiError(
+        400,
+        `${param}: nests deeper than ${ctx.config.limits.maxSchemaDepth} levels (the server's limit)`,
+        { param, code: "schema_too_complex" },
+      );
+    }
     throw e.fault === "json"
       ? new ApiError(400, e.message, { code: "invalid_json" })
       : invalidParam(null, e.message, "invalid_json");
