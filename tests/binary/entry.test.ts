@@ -1,0 +1,57 @@
+/** The binary's own arguments and its baked-in permission flags. */
+import assert from "node:assert/strict";
+import { BinaryUsageError, prepareServeArgs } from "../../src/binary/entry.ts";
+import { binaryPermissionFlags } from "../../src/binary/permissions.ts";
+
+Deno.test("prepareServeArgs() makes the log directory absolute against the working directory", () => {
+  const p = prepareServeArgs(
+    ["--model", "models/m.gguf", "--log-dir", "var/log"],
+    "/srv",
+    undefined,
+  );
+  assert.deepEqual(p.serveArgs, ["--model", "models/m.gguf", "--log-dir", "/srv/var/log"]);
+  assert.equal(p.cacheDir, "/srv/.cache/smolvlm-deno");
+  const d = prepareServeArgs(["--port", "0"], "/srv", undefined);
+  assert.deepEqual(d.serveArgs, ["--port", "0", "--log-dir", "/srv/logs"]);
+  assert.deepEqual(prepareServeArgs(["--no-log-file"], "/srv", undefined).serveArgs, [
+    "--no-log-file",
+  ]);
+});
+
+Deno.test("prepareServeArgs() takes the cache directory from --lib-cache, then the environment", () => {
+  assert.equal(
+    prepareServeArgs([], "/srv", "/srv/.cache/smolvlm-deno/a").cacheDir,
+    "/srv/.cache/smolvlm-deno/a",
+  );
+  const p = prepareServeArgs(["--lib-cache=.cache/smolvlm-deno/b"], "/srv", "/elsewhere");
+  assert.equal(p.cacheDir, "/srv/.cache/smolvlm-deno/b");
+  assert.ok(!p.serveArgs.some((a) => a.startsWith("--lib-cache")));
+  assert.throws(() => prepareServeArgs(["--lib-cache"], "/srv", undefined), BinaryUsageError);
+});
+
+Deno.test("prepareServeArgs() refuses what the binary's permissions cannot honour, saying why", () => {
+  assert.throws(() => prepareServeArgs(["--demo"], "/srv", undefined), /demo model; put the GGUF/);
+  assert.throws(() => prepareServeArgs(["--static-dir=x"], "/srv", undefined), /frontend built/);
+  assert.throws(
+    () => prepareServeArgs(["--allow-image-host", "a.example"], "/srv", undefined),
+    /no outbound network grant/,
+  );
+});
+
+Deno.test("binaryPermissionFlags() are exact allow-lists, never a blanket grant", () => {
+  const flags = binaryPermissionFlags();
+  assert.deepEqual(flags, [
+    "--allow-net=127.0.0.1,localhost,0.0.0.0",
+    "--allow-read=.cache/smolvlm-deno,models,.cache/huggingface,config",
+    "--allow-write=.cache/smolvlm-deno,logs",
+    "--allow-ffi",
+    "--allow-env=SMOLVLM_LIB_DIR,SMOLVLM_API_KEY,SMOLVLM_CACHE_DIR",
+  ]);
+  assert.ok(
+    !flags.some((f) =>
+      f === "-A" || f === "--allow-all" || /^--allow-(read|write|net|env|run)$/.test(f)
+    ),
+  );
+  assert.ok(!flags.some((f) => f.startsWith("--allow-run") || f.startsWith("--allow-sys")));
+  assert.ok(binaryPermissionFlags({ embeddedRoot: "/tmp/x" })[1]!.endsWith(",config,/tmp/x"));
+});
