@@ -244,6 +244,7 @@ async function treeBytes(path: string): Promise<number> {
  * src/binary/native_payload.ts replaced by the generated embedding.
  */
 export async function stageBinary(dir: string, libDir: string = NATIVE_LIB_DIR): Promise<Stage> {
+  await Deno.mkdir(dir, { recursive: true });
   for (const s of STAGE_SOURCES) {
     await copyTree(`${REPO_ROOT}/${s}`, `${dir}/${s}`, STAGE_SKIP);
   }
@@ -261,7 +262,9 @@ export async function stageBinary(dir: string, libDir: string = NATIVE_LIB_DIR):
     const path = `${libDir}/${name}`;
     const info = await Deno.lstat(path);
     if (info.isSymlink) {
-      entries.push({ name, target: await Deno.readLink(path) });
+      // Chains (libllama.so → .so.0 → .so.0.1) point at the final file.
+      const real = await Deno.realPath(path);
+      entries.push({ name, target: real.slice(real.lastIndexOf("/") + 1) });
     } else if (info.isFile) {
       const bytes = await Deno.readFile(path);
       await Deno.writeFile(`${dir}/native_embed/${name}`, bytes);

@@ -60,12 +60,13 @@ export async function verifyDirectory(
     if (hash !== file.sha256) return `${path} has SHA-256 ${hash}, expected ${file.sha256}`;
   }
   for (const link of payload.links) {
+    const target = payload.files.find((f) => f.name === link.target);
+    if (!target) return `${link.name} links to ${link.target}, which the payload lacks`;
     const path = `${dir}/${plainName(link.name)}`;
-    try {
-      if ((await Deno.readLink(path)) !== link.target) return `${path} points elsewhere`;
-    } catch {
-      return `${path} is not the expected link to ${link.target}`;
-    }
+    const info = await Deno.lstat(path).catch(() => null);
+    if (!info?.isFile) return `${path} is missing`;
+    const hash = await sha256Hex(await Deno.readFile(path));
+    if (hash !== target.sha256) return `${path} has SHA-256 ${hash}, expected ${target.sha256}`;
   }
   return null;
 }
@@ -82,8 +83,13 @@ async function writePayload(dir: string, payload: NativePayload): Promise<void> 
     }
     await Deno.writeFile(`${dir}/${plainName(file.name)}`, file.bytes, { mode: 0o755 });
   }
+  // A copy, not a symlink: Deno.symlink needs unscoped read and write permission.
   for (const link of payload.links) {
-    await Deno.symlink(plainName(link.target), `${dir}/${plainName(link.name)}`);
+    const target = payload.files.find((f) => f.name === link.target);
+    if (!target) {
+      throw new NativeExtractionError(`${link.name} links to ${link.target}, which is missing`);
+    }
+    await Deno.writeFile(`${dir}/${plainName(link.name)}`, target.bytes, { mode: 0o755 });
   }
 }
 

@@ -14,7 +14,10 @@ export interface EmbeddedFile {
   readonly bytes: Uint8Array;
 }
 
-/** A symbolic link in the library directory (`libllama.so` → `libllama.so.0`). */
+/**
+ * A symbolic link in the build's library directory (`libllama.so` → `libllama.so.0`); it is
+ * extracted as a copy of its target, which must be one of the payload's files.
+ */
 export interface EmbeddedLink {
   readonly name: string;
   readonly target: string;
