@@ -49,9 +49,14 @@ const STAGE_SKIP = ["src/image/kernels/assembly"];
 /** A failure the user can fix; the message is the whole explanation. */
 export class CompileError extends Error {}
 
-/** Which files of the library directory travel: shared libraries and the build manifest. */
+/**
+ * Which files of the library directory travel: ggml (every backend and CPU variant), llama,
+ * mtmd and the build manifest. llama.cpp's own tools' libraries (libllama-common,
+ * libllama-server-impl) stay behind.
+ */
 export function isPayloadFile(name: string): boolean {
-  return name === "manifest.json" || /\.(so|dylib|dll)(\.[0-9]+)*$/.test(name);
+  return name === "manifest.json" ||
+    /^(lib)?(ggml(-[a-z0-9_-]+)?|llama|mtmd)\.(so|dylib|dll)(\.[0-9]+)*$/.test(name);
 }
 
 /** The targets a library file can run on, from its header (ELF, Mach-O or PE). */
