@@ -46,6 +46,9 @@ const STAGE_FILES_EXTRA = ["native/manifest.ts"] as const;
 /** Not part of the product graph (AssemblyScript sources of the prebuilt wasm kernels). */
 const STAGE_SKIP = ["src/image/kernels/assembly"];
 
+/** npm packages only the tests and tools import: the binary does not carry them. */
+const DEV_PACKAGES = ["openai", "playwright-core"];
+
 /** A failure the user can fix; the message is the whole explanation. */
 export class CompileError extends Error {}
 
@@ -280,11 +283,32 @@ export async function stageBinary(dir: string, libDir: string = NATIVE_LIB_DIR):
   if (!entries.some((e) => e.name === libraryName())) {
     throw new CompileError(`${libDir} holds no ${libraryName()}: run ./run native first`);
   }
+  await Deno.writeTextFile(
+    `${dir}/deno.json`,
+    stageConfig(await Deno.readTextFile(`${dir}/deno.json`)),
+  );
   // The payload's types stay in a module of their own so the generated one can re-export them.
   const types = await Deno.readTextFile(`${dir}/src/binary/native_payload.ts`);
   await Deno.writeTextFile(`${dir}/src/binary/native_payload_types.ts`, types);
   await Deno.writeTextFile(`${dir}/src/binary/native_payload.ts`, payloadModule(entries));
   return { dir, entry: `${dir}/binary.ts`, sourceBytes, libraryBytes };
+}
+
+/**
+ * The stage's deno.json: the repository's import map and compiler options, no tasks, and npm
+ * packages from Deno's global cache instead of a node_modules folder (which `deno compile`
+ * would embed whole, test tooling included: 52 MB against the few MB the graph uses).
+ */
+export function stageConfig(repoConfig: string): string {
+  const config = JSON.parse(repoConfig) as Record<string, unknown>;
+  delete config.tasks;
+  config.nodeModulesDir = "none";
+  const imports = config.imports as Record<string, string>;
+  for (const name of DEV_PACKAGES) {
+    delete imports[name];
+    delete imports[`${name}/`];
+  }
+  return JSON.stringify(config, null, 2) + "\n";
 }
 
 /** `deno compile`'s arguments for a stage. */

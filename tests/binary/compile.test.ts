@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import {
   cachedRuntimePath,
+  compileArgs,
   CompileError,
   denoDir,
   resolveRuntime,
+  stageBinary,
   targetsForLibrary,
 } from "../../tools/compile.ts";
 import { REPO } from "../http/helpers.ts";
@@ -124,6 +126,35 @@ Deno.test("resolveRuntime() takes DENORT_BIN, then the download cache, and refus
       resolveRuntime(target, { denoDir: dir, denortBin: `${dir}/absent` }),
       /is not a file/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno compile takes the staged tree and the baked-in flags: libraries, workers and page embedded, no test tooling", async () => {
+  nativeMissing();
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-binary-compile-" });
+  try {
+    const stage = await stageBinary(`${dir}/stage`);
+    // The deno CLI stands in for denort so the compile step itself runs here (the task refuses
+    // it for users: such a binary starts a REPL, not the service).
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: compileArgs(stage, Deno.build.target, `${dir}/smolvlm`),
+      cwd: stage.dir,
+      env: { DENORT_BIN: Deno.execPath(), NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, text);
+    for (const embedded of ["native_embed/*", "pipeline_worker.ts", "worker.ts", "static/*"]) {
+      assert.ok(text.includes(embedded), `${embedded} not embedded:\n${text}`);
+    }
+    assert.match(text, /worker\/\* \(/, "the engine's worker modules");
+    assert.doesNotMatch(text, /playwright-core|openai|node_modules\/\*/);
+    const files = /Files: ([\d.]+)MB/.exec(text);
+    assert.ok(files && Number(files[1]) * 1e6 > stage.libraryBytes, text);
+    console.log(`embedded by deno compile: ${files[1]} MB (native ${stage.libraryBytes} B)`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
