@@ -8,6 +8,7 @@
  * @module
  */
 import { runServe } from "../cli/serve.ts";
+import { resolveRelativePathsFrom } from "../config/service_config.ts";
 import { type EmbeddedStaticFile, serveEmbeddedStatic } from "../http/static_files.ts";
 import { extractNativeLibraries, NativeExtractionError } from "./extract.ts";
 import type { NativePayload } from "./native_payload.ts";
@@ -145,5 +146,7 @@ export async function runBinary(
   // The engine's worker thread opens the libraries; the environment reaches every thread.
   Deno.env.set("SMOLVLM_LIB_DIR", dir);
   serveEmbeddedStatic(staticFiles);
+  // A config file's relative paths (log_dir, auth.api_keys_file) mean the working directory.
+  resolveRelativePathsFrom(Deno.cwd());
   return await runServe(prepared.serveArgs);
 }
