@@ -256,8 +256,19 @@ export class ConfigError extends Error {
 export const REPO_ROOT: string = decodeURIComponent(new URL("../../", import.meta.url).pathname)
   .replace(/\/$/, "");
 
+let relativeBase = REPO_ROOT;
+
+/**
+ * Relative paths in the config file and flags resolve against `dir` from now on instead of the
+ * repository root: the single binary (src/binary/entry.ts) has no source tree, only the
+ * directory it was started in.
+ */
+export function resolveRelativePathsFrom(dir: string): void {
+  relativeBase = dir;
+}
+
 function resolveFromRoot(p: string): string {
-  return p.startsWith("/") ? p : `${REPO_ROOT}/${p}`;
+  return p.startsWith("/") ? p : `${relativeBase}/${p}`;
 }
 
 /** Keys whose values never appear in a message. */

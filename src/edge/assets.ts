@@ -18,6 +18,7 @@ import jsGeometryJs from "../../static/js/geometry.js" with { type: "text" };
 import jsImagesJs from "../../static/js/images.js" with { type: "text" };
 import jsMarkdownJs from "../../static/js/markdown.js" with { type: "text" };
 import jsRealtimeJs from "../../static/js/realtime.js" with { type: "text" };
+import jsVideoJs from "../../static/js/video.js" with { type: "text" };
 import jsSseJs from "../../static/js/sse.js" with { type: "text" };
 import jsValidateJs from "../../static/js/validate.js" with { type: "text" };
 import styleCss from "../../static/style.css" with { type: "text" };
@@ -42,6 +43,7 @@ export const STATIC_ASSETS: Readonly<Record<string, EmbeddedAsset>> = {
   "/js/images.js": { body: jsImagesJs, type: "text/javascript; charset=utf-8" },
   "/js/markdown.js": { body: jsMarkdownJs, type: "text/javascript; charset=utf-8" },
   "/js/realtime.js": { body: jsRealtimeJs, type: "text/javascript; charset=utf-8" },
+  "/js/video.js": { body: jsVideoJs, type: "text/javascript; charset=utf-8" },
   "/js/sse.js": { body: jsSseJs, type: "text/javascript; charset=utf-8" },
   "/js/validate.js": { body: jsValidateJs, type: "text/javascript; charset=utf-8" },
   "/style.css": { body: styleCss, type: "text/css; charset=utf-8" },

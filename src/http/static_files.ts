@@ -111,6 +111,48 @@ export async function serveStatic(req: Request, opts: StaticOptions): Promise<Re
   return new Response(file.readable, { status: 200, headers });
 }
 
+/** A file carried in the module graph (the single binary's frontend). */
+export interface EmbeddedStaticFile {
+  readonly body: string;
+  readonly type: string;
+}
+
+let embeddedFiles: Readonly<Record<string, EmbeddedStaticFile>> | null = null;
+
+/**
+ * Serve the page from `files` (URL path → file) instead of a directory, for the rest of the
+ * process: the single binary (binary.ts) carries static/ in its module graph and reads no
+ * directory.
+ */
+export function serveEmbeddedStatic(files: Readonly<Record<string, EmbeddedStaticFile>>): void {
+  embeddedFiles = files;
+}
+
+/** The embedded files when serveEmbeddedStatic() was called, else null. */
+export function embeddedStatic(): Readonly<Record<string, EmbeddedStaticFile>> | null {
+  return embeddedFiles;
+}
+
+/** GET/HEAD from an embedded table (exact paths only; `/` is index.html); null when absent. */
+export function serveEmbedded(
+  req: Request,
+  files: Readonly<Record<string, EmbeddedStaticFile>>,
+): Response | null {
+  if (req.method !== "GET" && req.method !== "HEAD") return null;
+  const raw = rawPathOf(req.url);
+  const path = raw === "/" ? "/index.html" : raw;
+  const file = Object.hasOwn(files, path) ? files[path] : undefined;
+  if (!file) return null;
+  const body = new TextEncoder().encode(file.body);
+  const headers = new Headers({
+    "content-type": file.type,
+    "content-length": String(body.byteLength),
+    "x-content-type-options": "nosniff",
+    "cache-control": file.type.startsWith("text/html") ? "no-cache" : "public, max-age=300",
+  });
+  return new Response(req.method === "HEAD" ? null : body, { status: 200, headers });
+}
+
 /** The path part of a URL exactly as sent (no decoding). */
 export function rawPathOf(url: string): string {
   const afterScheme = url.indexOf("//");
