@@ -8,12 +8,22 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 
+/**
+ * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
+ * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
+ */
+// @ts-ignore: decorator
+@inline function smallInt(v: v128): v128 {
+  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bilateral filter (OpenCV bilateralFilter_8u, 3 channels).
 
 /**
- * Interleaved RGB rows (already in vertical REFLECT_101 order) → three f32 planes with `r`
- * columns of horizontal REFLECT_101 padding on each side. Plane stride: planeStride floats.
+ * Interleaved RGB rows (already in vertical REFLECT_101 order) → three f32 planes (values to
+ * average) and three u8 planes (for the colour distance), both with `r` columns of horizontal
+ * REFLECT_101 padding on each side. Plane strides: planeStride floats, byteStride bytes.
  */
 export function bilateralPlanes(
   src: usize,
@@ -23,12 +33,16 @@ export function bilateralPlanes(
   planes: usize,
   pw: i32,
   planeStride: i32,
+  bytes: usize,
+  byteStride: i32,
 ): void {
   const p1 = planes + (<usize>planeStride << 2);
   const p2 = p1 + (<usize>planeStride << 2);
+  const b1 = bytes + <usize>byteStride;
+  const b2 = b1 + <usize>byteStride;
   for (let y = 0; y < rows; y++) {
     const s = src + <usize>(y * width * 3);
-    const o = <usize>(y * pw) << 2;
+    const o = <usize>(y * pw);
     for (let px = 0; px < pw; px++) {
       let sx = px - r;
       // REFLECT_101 (pw - 2r = width ≥ 1; a 1-pixel row reflects onto itself).
@@ -40,31 +54,34 @@ export function bilateralPlanes(
         }
       }
       const q = s + <usize>(sx * 3);
-      const d = o + (<usize>px << 2);
-      store<f32>(planes + d, <f32>load<u8>(q));
-      store<f32>(p1 + d, <f32>load<u8>(q, 1));
-      store<f32>(p2 + d, <f32>load<u8>(q, 2));
+      const i = o + <usize>px;
+      const d = i << 2;
+      const vr = load<u8>(q), vg = load<u8>(q, 1), vb = load<u8>(q, 2);
+      store<f32>(planes + d, <f32>vr);
+      store<f32>(p1 + d, <f32>vg);
+      store<f32>(p2 + d, <f32>vb);
+      store<u8>(bytes + i, vr);
+      store<u8>(b1 + i, vg);
+      store<u8>(b2 + i, vb);
     }
   }
 }
 
-/**
- * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
- * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
- */
+/** tab[idx[lane]] for lanes 0..3 and 4..7 of 8 u16 byte offsets into the colour LUT. */
 // @ts-ignore: decorator
-@inline function smallInt(v: v128): v128 {
-  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
+@inline function gatherLo(tab: usize, idx: v128): v128 {
+  let w = v128.load32_zero(tab + <usize>i16x8.extract_lane_u(idx, 0));
+  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 1), w, 1);
+  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 2), w, 2);
+  return v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 3), w, 3);
 }
 
-/** tab[idx[i]] for 4 lanes; idx is clamped to 767 (lanes past the row end read stale memory). */
 // @ts-ignore: decorator
-@inline function gather4(tab: usize, raw: v128): v128 {
-  const idx = i32x4.min_u(raw, i32x4.splat(767));
-  let w = f32x4.splat(load<f32>(tab + (<usize>i32x4.extract_lane(idx, 0) << 2)));
-  w = f32x4.replace_lane(w, 1, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 1) << 2)));
-  w = f32x4.replace_lane(w, 2, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 2) << 2)));
-  return f32x4.replace_lane(w, 3, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 3) << 2)));
+@inline function gatherHi(tab: usize, idx: v128): v128 {
+  let w = v128.load32_zero(tab + <usize>i16x8.extract_lane_u(idx, 4));
+  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 5), w, 1);
+  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 6), w, 2);
+  return v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 7), w, 3);
 }
 
 // @ts-ignore: decorator
@@ -94,14 +111,18 @@ export function bilateralPlanes(
 }
 
 /**
- * Filters `rows` output rows. planes: from bilateralPlanes (rows + 2r rows each). taps: n i32
- * offsets (dy * pw + dx, in floats); space: n f32 space weights; color: the 768-entry f32 colour
- * LUT indexed by |dR| + |dG| + |dB|. Weight = space × colour in f32, sums in f32, result
- * round-half-even of sum × (1 / wsum): OpenCV's arithmetic, 8 pixels per step.
+ * Filters `rows` output rows. planes/bytes: from bilateralPlanes (rows + 2r rows each). taps: n
+ * i32 offsets (dy * pw + dx, in pixels); space: n f32 space weights; color: the 768-entry f32
+ * colour LUT indexed by |dR| + |dG| + |dB|. The distance is integer (u8 planes widened to i16,
+ * 8 pixels per vector), so lanes past the row end still index inside the LUT. Weight = space ×
+ * colour in f32, sums in f32, result round-half-even of sum × (1 / wsum): OpenCV's arithmetic,
+ * 8 pixels per step.
  */
 export function bilateralRun(
   planes: usize,
   planeStride: i32,
+  bytes: usize,
+  byteStride: i32,
   pw: i32,
   width: i32,
   rows: i32,
@@ -113,41 +134,41 @@ export function bilateralRun(
   dst: usize,
 ): void {
   const gs = <usize>planeStride << 2;
+  const bs = <usize>byteStride;
   const one = f32x4.splat(1);
   for (let y = 0; y < rows; y++) {
-    const rowC = planes + (<usize>((y + r) * pw + r) << 2);
+    const centre = <usize>((y + r) * pw + r);
+    const rowC = planes + (centre << 2);
+    const rowB = bytes + centre;
     const out = dst + <usize>(y * width * 3);
     for (let x = 0; x < width; x += 8) {
       const pR = rowC + (<usize>x << 2);
       const pG = pR + gs;
       const pB = pG + gs;
-      const r0 = v128.load(pR), g0 = v128.load(pG), b0 = v128.load(pB);
-      const r1 = v128.load(pR, 16), g1 = v128.load(pG, 16), b1 = v128.load(pB, 16);
+      const bR = rowB + <usize>x;
+      const c0 = v128.load8x8_u(bR), c1 = v128.load8x8_u(bR + bs), c2 = v128.load8x8_u(bR + 2 * bs);
       let sr0 = f32x4.splat(0), sg0 = f32x4.splat(0), sb0 = f32x4.splat(0), ws0 = f32x4.splat(0);
       let sr1 = f32x4.splat(0), sg1 = f32x4.splat(0), sb1 = f32x4.splat(0), ws1 = f32x4.splat(0);
       for (let t = 0; t < n; t++) {
-        const o = <usize>(load<i32>(taps + (<usize>t << 2)) << 2);
+        const tap = <usize>load<i32>(taps + (<usize>t << 2));
         const sw = f32x4.splat(load<f32>(space + (<usize>t << 2)));
+        const q = bR + tap;
+        const dr = i16x8.abs(i16x8.sub(v128.load8x8_u(q), c0));
+        const dg = i16x8.abs(i16x8.sub(v128.load8x8_u(q + bs), c1));
+        const db = i16x8.abs(i16x8.sub(v128.load8x8_u(q + 2 * bs), c2));
+        // Byte offsets into the LUT: 4 × (0..765) fits u16.
+        const idx = i16x8.shl(i16x8.add(i16x8.add(dr, dg), db), 2);
+        const w0 = f32x4.mul(gatherLo(color, idx), sw);
+        const w1 = f32x4.mul(gatherHi(color, idx), sw);
+        const o = tap << 2;
         const qR = pR + o, qG = pG + o, qB = pB + o;
-        const vr0 = v128.load(qR), vg0 = v128.load(qG), vb0 = v128.load(qB);
-        const vr1 = v128.load(qR, 16), vg1 = v128.load(qG, 16), vb1 = v128.load(qB, 16);
-        const d0 = f32x4.add(
-          f32x4.add(f32x4.abs(f32x4.sub(vr0, r0)), f32x4.abs(f32x4.sub(vg0, g0))),
-          f32x4.abs(f32x4.sub(vb0, b0)),
-        );
-        const d1 = f32x4.add(
-          f32x4.add(f32x4.abs(f32x4.sub(vr1, r1)), f32x4.abs(f32x4.sub(vg1, g1))),
-          f32x4.abs(f32x4.sub(vb1, b1)),
-        );
-        const w0 = f32x4.mul(gather4(color, smallInt(d0)), sw);
-        const w1 = f32x4.mul(gather4(color, smallInt(d1)), sw);
-        sr0 = f32x4.add(sr0, f32x4.mul(vr0, w0));
-        sg0 = f32x4.add(sg0, f32x4.mul(vg0, w0));
-        sb0 = f32x4.add(sb0, f32x4.mul(vb0, w0));
+        sr0 = f32x4.add(sr0, f32x4.mul(v128.load(qR), w0));
+        sg0 = f32x4.add(sg0, f32x4.mul(v128.load(qG), w0));
+        sb0 = f32x4.add(sb0, f32x4.mul(v128.load(qB), w0));
         ws0 = f32x4.add(ws0, w0);
-        sr1 = f32x4.add(sr1, f32x4.mul(vr1, w1));
-        sg1 = f32x4.add(sg1, f32x4.mul(vg1, w1));
-        sb1 = f32x4.add(sb1, f32x4.mul(vb1, w1));
+        sr1 = f32x4.add(sr1, f32x4.mul(v128.load(qR, 16), w1));
+        sg1 = f32x4.add(sg1, f32x4.mul(v128.load(qG, 16), w1));
+        sb1 = f32x4.add(sb1, f32x4.mul(v128.load(qB, 16), w1));
         ws1 = f32x4.add(ws1, w1);
       }
       const inv0 = f32x4.div(one, ws0), inv1 = f32x4.div(one, ws1);
