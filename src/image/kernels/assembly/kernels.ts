@@ -67,21 +67,24 @@ export function bilateralPlanes(
   }
 }
 
-/** tab[idx[lane]] for lanes 0..3 and 4..7 of 8 u16 byte offsets into the colour LUT. */
+/** 16 bytes where the LUT indices go through memory: scalar loads beat 8 lane extracts. */
+const IDX: usize = memory.data(16, 16);
+
+/** tab[idx[lane]] for lanes 0..3 and 4..7 of the u16 byte offsets at IDX. */
 // @ts-ignore: decorator
-@inline function gatherLo(tab: usize, idx: v128): v128 {
-  let w = v128.load32_zero(tab + <usize>i16x8.extract_lane_u(idx, 0));
-  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 1), w, 1);
-  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 2), w, 2);
-  return v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 3), w, 3);
+@inline function gatherLo(tab: usize): v128 {
+  let w = v128.load32_zero(tab + <usize>load<u16>(IDX));
+  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 2), w, 1);
+  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 4), w, 2);
+  return v128.load32_lane(tab + <usize>load<u16>(IDX, 6), w, 3);
 }
 
 // @ts-ignore: decorator
-@inline function gatherHi(tab: usize, idx: v128): v128 {
-  let w = v128.load32_zero(tab + <usize>i16x8.extract_lane_u(idx, 4));
-  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 5), w, 1);
-  w = v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 6), w, 2);
-  return v128.load32_lane(tab + <usize>i16x8.extract_lane_u(idx, 7), w, 3);
+@inline function gatherHi(tab: usize): v128 {
+  let w = v128.load32_zero(tab + <usize>load<u16>(IDX, 8));
+  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 10), w, 1);
+  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 12), w, 2);
+  return v128.load32_lane(tab + <usize>load<u16>(IDX, 14), w, 3);
 }
 
 // @ts-ignore: decorator
@@ -157,9 +160,9 @@ export function bilateralRun(
         const dg = i16x8.abs(i16x8.sub(v128.load8x8_u(q + bs), c1));
         const db = i16x8.abs(i16x8.sub(v128.load8x8_u(q + 2 * bs), c2));
         // Byte offsets into the LUT: 4 × (0..765) fits u16.
-        const idx = i16x8.shl(i16x8.add(i16x8.add(dr, dg), db), 2);
-        const w0 = f32x4.mul(gatherLo(color, idx), sw);
-        const w1 = f32x4.mul(gatherHi(color, idx), sw);
+        v128.store(IDX, i16x8.shl(i16x8.add(i16x8.add(dr, dg), db), 2));
+        const w0 = f32x4.mul(gatherLo(color), sw);
+        const w1 = f32x4.mul(gatherHi(color), sw);
         const o = tap << 2;
         const qR = pR + o, qG = pG + o, qB = pB + o;
         sr0 = f32x4.add(sr0, f32x4.mul(v128.load(qR), w0));
