@@ -70,21 +70,27 @@ export function bilateralPlanes(
 /** 16 bytes where the LUT indices go through memory: scalar loads beat 8 lane extracts. */
 const IDX: usize = memory.data(16, 16);
 
-/** tab[idx[lane]] for lanes 0..3 and 4..7 of the u16 byte offsets at IDX. */
+/**
+ * The colour LUT (768 f32), static so that its address is below 64 KiB: the u16 lanes at IDX
+ * hold whole addresses of LUT entries, no per-lane add.
+ */
+const LUT: usize = memory.data(3072, 16);
+
+/** LUT values for lanes 0..3 and 4..7 of the u16 addresses at IDX. */
 // @ts-ignore: decorator
-@inline function gatherLo(tab: usize): v128 {
-  let w = v128.load32_zero(tab + <usize>load<u16>(IDX));
-  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 2), w, 1);
-  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 4), w, 2);
-  return v128.load32_lane(tab + <usize>load<u16>(IDX, 6), w, 3);
+@inline function gatherLo(): v128 {
+  let w = v128.load32_zero(<usize>load<u16>(IDX));
+  w = v128.load32_lane(<usize>load<u16>(IDX, 2), w, 1);
+  w = v128.load32_lane(<usize>load<u16>(IDX, 4), w, 2);
+  return v128.load32_lane(<usize>load<u16>(IDX, 6), w, 3);
 }
 
 // @ts-ignore: decorator
-@inline function gatherHi(tab: usize): v128 {
-  let w = v128.load32_zero(tab + <usize>load<u16>(IDX, 8));
-  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 10), w, 1);
-  w = v128.load32_lane(tab + <usize>load<u16>(IDX, 12), w, 2);
-  return v128.load32_lane(tab + <usize>load<u16>(IDX, 14), w, 3);
+@inline function gatherHi(): v128 {
+  let w = v128.load32_zero(<usize>load<u16>(IDX, 8));
+  w = v128.load32_lane(<usize>load<u16>(IDX, 10), w, 1);
+  w = v128.load32_lane(<usize>load<u16>(IDX, 12), w, 2);
+  return v128.load32_lane(<usize>load<u16>(IDX, 14), w, 3);
 }
 
 // @ts-ignore: decorator
@@ -139,6 +145,10 @@ export function bilateralRun(
   const gs = <usize>planeStride << 2;
   const bs = <usize>byteStride;
   const one = f32x4.splat(1);
+  // u16 lanes address the LUT (its static address is a few hundred bytes in).
+  if (LUT + 3072 > 0x10000) unreachable();
+  memory.copy(LUT, color, 3072);
+  const lutBase = i16x8.splat(<i16>LUT);
   for (let y = 0; y < rows; y++) {
     const centre = <usize>((y + r) * pw + r);
     const rowC = planes + (centre << 2);
@@ -160,9 +170,10 @@ export function bilateralRun(
         const dg = i16x8.abs(i16x8.sub(v128.load8x8_u(q + bs), c1));
         const db = i16x8.abs(i16x8.sub(v128.load8x8_u(q + 2 * bs), c2));
         // Byte offsets into the LUT: 4 × (0..765) fits u16.
-        v128.store(IDX, i16x8.shl(i16x8.add(i16x8.add(dr, dg), db), 2));
-        const w0 = f32x4.mul(gatherLo(color), sw);
-        const w1 = f32x4.mul(gatherHi(color), sw);
+        const sad = i16x8.add(i16x8.add(dr, dg), db);
+        v128.store(IDX, i16x8.add(i16x8.shl(sad, 2), lutBase));
+        const w0 = f32x4.mul(gatherLo(), sw);
+        const w1 = f32x4.mul(gatherHi(), sw);
         const o = tap << 2;
         const qR = pR + o, qG = pG + o, qB = pB + o;
         sr0 = f32x4.add(sr0, f32x4.mul(v128.load(qR), w0));
