@@ -169,17 +169,18 @@ export function bilateralRun(
         const dr = i16x8.abs(i16x8.sub(v128.load8x8_u(q), c0));
         const dg = i16x8.abs(i16x8.sub(v128.load8x8_u(q + bs), c1));
         const db = i16x8.abs(i16x8.sub(v128.load8x8_u(q + 2 * bs), c2));
-        // Byte offsets into the LUT: 4 × (0..765) fits u16.
+        // Addresses of LUT entries: LUT + 4 × (0..765) fits u16.
         const sad = i16x8.add(i16x8.add(dr, dg), db);
         v128.store(IDX, i16x8.add(i16x8.shl(sad, 2), lutBase));
-        const w0 = f32x4.mul(gatherLo(), sw);
-        const w1 = f32x4.mul(gatherHi(), sw);
         const o = tap << 2;
         const qR = pR + o, qG = pG + o, qB = pB + o;
+        // One half at a time keeps fewer vectors live (x64 has 16 registers).
+        const w0 = f32x4.mul(gatherLo(), sw);
         sr0 = f32x4.add(sr0, f32x4.mul(v128.load(qR), w0));
         sg0 = f32x4.add(sg0, f32x4.mul(v128.load(qG), w0));
         sb0 = f32x4.add(sb0, f32x4.mul(v128.load(qB), w0));
         ws0 = f32x4.add(ws0, w0);
+        const w1 = f32x4.mul(gatherHi(), sw);
         sr1 = f32x4.add(sr1, f32x4.mul(v128.load(qR, 16), w1));
         sg1 = f32x4.add(sg1, f32x4.mul(v128.load(qG, 16), w1));
         sb1 = f32x4.add(sb1, f32x4.mul(v128.load(qB, 16), w1));
