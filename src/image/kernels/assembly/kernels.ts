@@ -20,10 +20,22 @@ export function heapBase(): usize {
 // ---------------------------------------------------------------------------------------------
 // Bilateral filter (OpenCV bilateralFilter_8u, 3 channels).
 
+/** REFLECT_101 column index (a 1-pixel row reflects onto itself). */
+// @ts-ignore: decorator
+@inline function reflect101(x: i32, n: i32): i32 {
+  if (n == 1) return 0;
+  while (x < 0 || x >= n) {
+    if (x < 0) x = -x;
+    if (x >= n) x = 2 * n - 2 - x;
+  }
+  return x;
+}
+
 /**
- * Interleaved RGB rows (already in vertical REFLECT_101 order) → three f32 planes (values to
- * average) and three u8 planes (for the colour distance), both with `r` columns of horizontal
- * REFLECT_101 padding on each side. Plane strides: planeStride floats, byteStride bytes.
+ * Interleaved RGB rows (already in vertical REFLECT_101 order) → three u8 planes (for the colour
+ * distance) and three f32 planes (values to average), both with `r` columns of horizontal
+ * REFLECT_101 padding on each side. Plane strides: planeStride floats, byteStride bytes; each
+ * plane needs 16 elements of slack past rows × pw.
  */
 export function bilateralPlanes(
   src: usize,
@@ -36,33 +48,57 @@ export function bilateralPlanes(
   bytes: usize,
   byteStride: i32,
 ): void {
-  const p1 = planes + (<usize>planeStride << 2);
-  const p2 = p1 + (<usize>planeStride << 2);
   const b1 = bytes + <usize>byteStride;
   const b2 = b1 + <usize>byteStride;
   for (let y = 0; y < rows; y++) {
     const s = src + <usize>(y * width * 3);
-    const o = <usize>(y * pw);
-    for (let px = 0; px < pw; px++) {
-      let sx = px - r;
-      // REFLECT_101 (pw - 2r = width ≥ 1; a 1-pixel row reflects onto itself).
-      if (width == 1) sx = 0;
-      else {
-        while (sx < 0 || sx >= width) {
-          if (sx < 0) sx = -sx;
-          if (sx >= width) sx = 2 * width - 2 - sx;
-        }
-      }
-      const q = s + <usize>(sx * 3);
-      const i = o + <usize>px;
-      const d = i << 2;
-      const vr = load<u8>(q), vg = load<u8>(q, 1), vb = load<u8>(q, 2);
-      store<f32>(planes + d, <f32>vr);
-      store<f32>(p1 + d, <f32>vg);
-      store<f32>(p2 + d, <f32>vb);
-      store<u8>(bytes + i, vr);
-      store<u8>(b1 + i, vg);
-      store<u8>(b2 + i, vb);
+    const o = <usize>(y * pw + r);
+    // Interior, 16 pixels per step: 48 bytes deinterleaved by two shuffles per channel.
+    let x = 0;
+    for (; x + 16 <= width; x += 16) {
+      const q = s + <usize>(x * 3);
+      const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32);
+      const i = o + <usize>x;
+      const r01 = i8x16.shuffle(v0, v1, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0);
+      v128.store(bytes + i, i8x16.shuffle(r01, v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29));
+      const g01 = i8x16.shuffle(v0, v1, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0);
+      v128.store(b1 + i, i8x16.shuffle(g01, v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30));
+      const b01 = i8x16.shuffle(v0, v1, 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0);
+      v128.store(b2 + i, i8x16.shuffle(b01, v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31));
+    }
+    for (; x < width; x++) {
+      const q = s + <usize>(x * 3);
+      const i = o + <usize>x;
+      store<u8>(bytes + i, load<u8>(q));
+      store<u8>(b1 + i, load<u8>(q, 1));
+      store<u8>(b2 + i, load<u8>(q, 2));
+    }
+    // Padding columns: REFLECT_101 copies from the row just written.
+    const row = o - <usize>r;
+    for (let k = 1; k <= r; k++) {
+      const lx = reflect101(-k, width), rx = reflect101(width - 1 + k, width);
+      const li = row + <usize>(r - k), ri = row + <usize>(r + width - 1 + k);
+      store<u8>(bytes + li, load<u8>(bytes + o + <usize>lx));
+      store<u8>(b1 + li, load<u8>(b1 + o + <usize>lx));
+      store<u8>(b2 + li, load<u8>(b2 + o + <usize>lx));
+      store<u8>(bytes + ri, load<u8>(bytes + o + <usize>rx));
+      store<u8>(b1 + ri, load<u8>(b1 + o + <usize>rx));
+      store<u8>(b2 + ri, load<u8>(b2 + o + <usize>rx));
+    }
+  }
+  // u8 → f32, 16 per step (reads and writes up to 15 elements of slack).
+  const n = rows * pw;
+  for (let c = 0; c < 3; c++) {
+    const bp = bytes + <usize>(c * byteStride);
+    const fp = planes + (<usize>(c * planeStride) << 2);
+    for (let i = 0; i < n; i += 16) {
+      const v = v128.load(bp + <usize>i);
+      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+      const f = fp + (<usize>i << 2);
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)));
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), 16);
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), 32);
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), 48);
     }
   }
 }
