@@ -129,30 +129,19 @@ const LUT: usize = memory.data(3072, 16);
   return v128.load32_lane(<usize>load<u16>(IDX, 14), w, 3);
 }
 
+/**
+ * 4 pixels of interleaved output from rounded values in 0..255: 12 bytes plus 4 bytes of junk
+ * (the caller writes in increasing order, so the next store or row overwrites them, and the
+ * output buffer has 16 bytes of slack).
+ */
 // @ts-ignore: decorator
-@inline function storeRgb4(dst: usize, r: v128, g: v128, b: v128, n: i32): void {
-  // n (1..4) pixels of interleaved output; values are already rounded and in 0..255.
+@inline function storeRgb4(dst: usize, r: v128, g: v128, b: v128): void {
   const ri = i32x4.trunc_sat_f32x4_s(r);
   const gi = i32x4.trunc_sat_f32x4_s(g);
   const bi = i32x4.trunc_sat_f32x4_s(b);
-  store<u8>(dst, <u8>i32x4.extract_lane(ri, 0));
-  store<u8>(dst, <u8>i32x4.extract_lane(gi, 0), 1);
-  store<u8>(dst, <u8>i32x4.extract_lane(bi, 0), 2);
-  if (n > 1) {
-    store<u8>(dst, <u8>i32x4.extract_lane(ri, 1), 3);
-    store<u8>(dst, <u8>i32x4.extract_lane(gi, 1), 4);
-    store<u8>(dst, <u8>i32x4.extract_lane(bi, 1), 5);
-  }
-  if (n > 2) {
-    store<u8>(dst, <u8>i32x4.extract_lane(ri, 2), 6);
-    store<u8>(dst, <u8>i32x4.extract_lane(gi, 2), 7);
-    store<u8>(dst, <u8>i32x4.extract_lane(bi, 2), 8);
-  }
-  if (n > 3) {
-    store<u8>(dst, <u8>i32x4.extract_lane(ri, 3), 9);
-    store<u8>(dst, <u8>i32x4.extract_lane(gi, 3), 10);
-    store<u8>(dst, <u8>i32x4.extract_lane(bi, 3), 11);
-  }
+  const rg = i16x8.narrow_i32x4_s(ri, gi);
+  const v = i8x16.narrow_i16x8_u(rg, i16x8.narrow_i32x4_s(bi, bi));
+  v128.store(dst, i8x16.shuffle(v, v, 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 12, 13, 14, 15));
 }
 
 /**
@@ -223,21 +212,19 @@ export function bilateralRun(
         ws1 = f32x4.add(ws1, w1);
       }
       const inv0 = f32x4.div(one, ws0), inv1 = f32x4.div(one, ws1);
-      const left = width - x;
       storeRgb4(
         out + <usize>(x * 3),
         f32x4.nearest(f32x4.mul(sr0, inv0)),
         f32x4.nearest(f32x4.mul(sg0, inv0)),
         f32x4.nearest(f32x4.mul(sb0, inv0)),
-        left < 4 ? left : 4,
       );
-      if (left > 4) {
+      // Past the row end its lanes are junk; only the last row's could pass the 16-byte slack.
+      if (x + 4 < width) {
         storeRgb4(
           out + <usize>((x + 4) * 3),
           f32x4.nearest(f32x4.mul(sr1, inv1)),
           f32x4.nearest(f32x4.mul(sg1, inv1)),
           f32x4.nearest(f32x4.mul(sb1, inv1)),
-          left - 4 < 4 ? left - 4 : 4,
         );
       }
     }
