@@ -88,7 +88,7 @@ export function bilateralRows(
   const maxRows = chunk + 2 * r;
   // Each plane gets 16 pixels of slack: 8-pixel steps read past the last column.
   const planeStride = maxRows * pw + 16;
-  const byteStride = planeStride + 15 & ~15;
+  const byteStride = (planeStride + 15) & ~15;
   const kx = kernels();
   const lay = kx.layout();
   const inPtr = lay.take(maxRows * w3);
