@@ -8,15 +8,6 @@ export function heapBase(): usize {
   return (__heap_base + 15) & ~15;
 }
 
-/**
- * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
- * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
- */
-// @ts-ignore: decorator
-@inline function smallInt(v: v128): v128 {
-  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Bilateral filter (OpenCV bilateralFilter_8u, 3 channels).
 
@@ -288,6 +279,15 @@ export function resizeHorizontal(
 
 // ---------------------------------------------------------------------------------------------
 // LAB balance (OpenCV's float RGB2Lab / Lab2RGB with the L and ab boosts), 4 pixels per step.
+
+/**
+ * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
+ * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
+ */
+// @ts-ignore: decorator
+@inline function smallInt(v: v128): v128 {
+  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
+}
 
 // sRGB → XYZ (D65) rows divided by the white point; XYZ → sRGB columns multiplied by it.
 const WX: f32 = 0.950456;
