@@ -86,12 +86,14 @@ export function bilateralRows(
   const pw = width + 2 * r;
   const chunk = Math.max(1, Math.min(y1 - y0, Math.floor(CHUNK_PIXELS / width)));
   const maxRows = chunk + 2 * r;
-  // Each plane gets 16 floats of slack: 8-pixel steps read past the last column.
+  // Each plane gets 16 pixels of slack: 8-pixel steps read past the last column.
   const planeStride = maxRows * pw + 16;
+  const byteStride = (planeStride + 15) & ~15;
   const kx = kernels();
   const lay = kx.layout();
   const inPtr = lay.take(maxRows * w3);
   const planes = lay.take(3 * planeStride * 4);
+  const bytes = lay.take(3 * byteStride);
   const taps = lay.take(n * 4), space = lay.take(n * 4), color = lay.take(768 * 4);
   const outPtr = lay.take(chunk * w3 + 16);
   const mem = kx.reserve(lay.size);
@@ -107,10 +109,12 @@ export function bilateralRows(
       const sy = reflect101(c0 - r + j, height) * w3;
       mem.set(src.subarray(sy, sy + w3), inPtr + j * w3);
     }
-    kx.exports.bilateralPlanes(inPtr, rows, width, r, planes, pw, planeStride);
+    kx.exports.bilateralPlanes(inPtr, rows, width, r, planes, pw, planeStride, bytes, byteStride);
     kx.exports.bilateralRun(
       planes,
       planeStride,
+      bytes,
+      byteStride,
       pw,
       width,
       c1 - c0,

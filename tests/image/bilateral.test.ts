@@ -66,6 +66,19 @@ Deno.test("bilateralRows() over bands gives the same bytes as one whole-image ca
   assert.deepEqual(banded, whole);
 });
 
+Deno.test("bilateralRows() writes only the bytes of its band (the kernel's 16-byte stores stay inside)", () => {
+  // 37 = 2 × 16 + 5: the SIMD and scalar column paths, a partial 8-pixel step at the row end.
+  const w = 37, h = 30, y0 = 10, y1 = 20;
+  const img = textured(w, h, 21);
+  const whole = bilateralFilter(img.data, w, h, P);
+  const dst = new Uint8Array(img.data.length).fill(0xa5);
+  bilateralRows(img.data, dst, w, h, y0, y1, P);
+  const a = y0 * w * 3, b = y1 * w * 3;
+  assert.deepEqual(dst.subarray(a, b), whole.subarray(a, b));
+  assert.ok(dst.subarray(0, a).every((v) => v === 0xa5), "rows above the band were written");
+  assert.ok(dst.subarray(b).every((v) => v === 0xa5), "rows below the band were written");
+});
+
 Deno.test("bilateralRows() on a tall image crosses wasm chunks without seams", () => {
   // 65536 px per wasm chunk: a 16-wide image is processed 4096 rows at a time.
   const w = 16, h = 5000;

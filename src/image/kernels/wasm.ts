@@ -16,10 +16,14 @@ export interface KernelExports {
     planes: number,
     pw: number,
     planeStride: number,
+    bytes: number,
+    byteStride: number,
   ): void;
   bilateralRun(
     planes: number,
     planeStride: number,
+    bytes: number,
+    byteStride: number,
     pw: number,
     width: number,
     rows: number,

@@ -11,9 +11,22 @@ export function heapBase(): usize {
 // ---------------------------------------------------------------------------------------------
 // Bilateral filter (OpenCV bilateralFilter_8u, 3 channels).
 
+/** REFLECT_101 column index (a 1-pixel row reflects onto itself). */
+// @ts-ignore: decorator
+@inline function reflect101(x: i32, n: i32): i32 {
+  if (n == 1) return 0;
+  while (x < 0 || x >= n) {
+    if (x < 0) x = -x;
+    if (x >= n) x = 2 * n - 2 - x;
+  }
+  return x;
+}
+
 /**
- * Interleaved RGB rows (already in vertical REFLECT_101 order) → three f32 planes with `r`
- * columns of horizontal REFLECT_101 padding on each side. Plane stride: planeStride floats.
+ * Interleaved RGB rows (already in vertical REFLECT_101 order) → three u8 planes (for the colour
+ * distance) and three f32 planes (values to average), both with `r` columns of horizontal
+ * REFLECT_101 padding on each side. Plane strides: planeStride floats, byteStride bytes; each
+ * plane needs 16 elements of slack past rows × pw.
  */
 export function bilateralPlanes(
   src: usize,
@@ -23,85 +36,118 @@ export function bilateralPlanes(
   planes: usize,
   pw: i32,
   planeStride: i32,
+  bytes: usize,
+  byteStride: i32,
 ): void {
-  const p1 = planes + (<usize>planeStride << 2);
-  const p2 = p1 + (<usize>planeStride << 2);
+  const b1 = bytes + <usize>byteStride;
+  const b2 = b1 + <usize>byteStride;
   for (let y = 0; y < rows; y++) {
     const s = src + <usize>(y * width * 3);
-    const o = <usize>(y * pw) << 2;
-    for (let px = 0; px < pw; px++) {
-      let sx = px - r;
-      // REFLECT_101 (pw - 2r = width ≥ 1; a 1-pixel row reflects onto itself).
-      if (width == 1) sx = 0;
-      else {
-        while (sx < 0 || sx >= width) {
-          if (sx < 0) sx = -sx;
-          if (sx >= width) sx = 2 * width - 2 - sx;
-        }
-      }
-      const q = s + <usize>(sx * 3);
-      const d = o + (<usize>px << 2);
-      store<f32>(planes + d, <f32>load<u8>(q));
-      store<f32>(p1 + d, <f32>load<u8>(q, 1));
-      store<f32>(p2 + d, <f32>load<u8>(q, 2));
+    const o = <usize>(y * pw + r);
+    // Interior, 16 pixels per step: 48 bytes deinterleaved by two shuffles per channel.
+    let x = 0;
+    for (; x + 16 <= width; x += 16) {
+      const q = s + <usize>(x * 3);
+      const v0 = v128.load(q), v1 = v128.load(q, 16), v2 = v128.load(q, 32);
+      const i = o + <usize>x;
+      const r01 = i8x16.shuffle(v0, v1, 0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0);
+      v128.store(bytes + i, i8x16.shuffle(r01, v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29));
+      const g01 = i8x16.shuffle(v0, v1, 1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0);
+      v128.store(b1 + i, i8x16.shuffle(g01, v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30));
+      const b01 = i8x16.shuffle(v0, v1, 2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0);
+      v128.store(b2 + i, i8x16.shuffle(b01, v2, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31));
+    }
+    for (; x < width; x++) {
+      const q = s + <usize>(x * 3);
+      const i = o + <usize>x;
+      store<u8>(bytes + i, load<u8>(q));
+      store<u8>(b1 + i, load<u8>(q, 1));
+      store<u8>(b2 + i, load<u8>(q, 2));
+    }
+    // Padding columns: REFLECT_101 copies from the row just written.
+    const row = o - <usize>r;
+    for (let k = 1; k <= r; k++) {
+      const lx = reflect101(-k, width), rx = reflect101(width - 1 + k, width);
+      const li = row + <usize>(r - k), ri = row + <usize>(r + width - 1 + k);
+      store<u8>(bytes + li, load<u8>(bytes + o + <usize>lx));
+      store<u8>(b1 + li, load<u8>(b1 + o + <usize>lx));
+      store<u8>(b2 + li, load<u8>(b2 + o + <usize>lx));
+      store<u8>(bytes + ri, load<u8>(bytes + o + <usize>rx));
+      store<u8>(b1 + ri, load<u8>(b1 + o + <usize>rx));
+      store<u8>(b2 + ri, load<u8>(b2 + o + <usize>rx));
+    }
+  }
+  // u8 → f32, 16 per step (reads and writes up to 15 elements of slack).
+  const n = rows * pw;
+  for (let c = 0; c < 3; c++) {
+    const bp = bytes + <usize>(c * byteStride);
+    const fp = planes + (<usize>(c * planeStride) << 2);
+    for (let i = 0; i < n; i += 16) {
+      const v = v128.load(bp + <usize>i);
+      const lo = i16x8.extend_low_i8x16_u(v), hi = i16x8.extend_high_i8x16_u(v);
+      const f = fp + (<usize>i << 2);
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(lo)));
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(lo)), 16);
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_u(hi)), 32);
+      v128.store(f, f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_u(hi)), 48);
     }
   }
 }
 
+/** 16 bytes where the LUT indices go through memory: scalar loads beat 8 lane extracts. */
+const IDX: usize = memory.data(16, 16);
+
 /**
- * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
- * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
+ * The colour LUT (768 f32), static so that its address is below 64 KiB: the u16 lanes at IDX
+ * hold whole addresses of LUT entries, no per-lane add.
+ */
+const LUT: usize = memory.data(3072, 16);
+
+/** LUT values for lanes 0..3 and 4..7 of the u16 addresses at IDX. */
+// @ts-ignore: decorator
+@inline function gatherLo(): v128 {
+  let w = v128.load32_zero(<usize>load<u16>(IDX));
+  w = v128.load32_lane(<usize>load<u16>(IDX, 2), w, 1);
+  w = v128.load32_lane(<usize>load<u16>(IDX, 4), w, 2);
+  return v128.load32_lane(<usize>load<u16>(IDX, 6), w, 3);
+}
+
+// @ts-ignore: decorator
+@inline function gatherHi(): v128 {
+  let w = v128.load32_zero(<usize>load<u16>(IDX, 8));
+  w = v128.load32_lane(<usize>load<u16>(IDX, 10), w, 1);
+  w = v128.load32_lane(<usize>load<u16>(IDX, 12), w, 2);
+  return v128.load32_lane(<usize>load<u16>(IDX, 14), w, 3);
+}
+
+/**
+ * 4 pixels of interleaved output from rounded values in 0..255: 12 bytes plus 4 bytes of junk
+ * (the caller writes in increasing order, so the next store or row overwrites them, and the
+ * output buffer has 16 bytes of slack).
  */
 // @ts-ignore: decorator
-@inline function smallInt(v: v128): v128 {
-  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
-}
-
-/** tab[idx[i]] for 4 lanes; idx is clamped to 767 (lanes past the row end read stale memory). */
-// @ts-ignore: decorator
-@inline function gather4(tab: usize, raw: v128): v128 {
-  const idx = i32x4.min_u(raw, i32x4.splat(767));
-  let w = f32x4.splat(load<f32>(tab + (<usize>i32x4.extract_lane(idx, 0) << 2)));
-  w = f32x4.replace_lane(w, 1, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 1) << 2)));
-  w = f32x4.replace_lane(w, 2, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 2) << 2)));
-  return f32x4.replace_lane(w, 3, load<f32>(tab + (<usize>i32x4.extract_lane(idx, 3) << 2)));
-}
-
-// @ts-ignore: decorator
-@inline function storeRgb4(dst: usize, r: v128, g: v128, b: v128, n: i32): void {
-  // n (1..4) pixels of interleaved output; values are already rounded and in 0..255.
+@inline function storeRgb4(dst: usize, r: v128, g: v128, b: v128): void {
   const ri = i32x4.trunc_sat_f32x4_s(r);
   const gi = i32x4.trunc_sat_f32x4_s(g);
   const bi = i32x4.trunc_sat_f32x4_s(b);
-  store<u8>(dst, <u8>i32x4.extract_lane(ri, 0));
-  store<u8>(dst, <u8>i32x4.extract_lane(gi, 0), 1);
-  store<u8>(dst, <u8>i32x4.extract_lane(bi, 0), 2);
-  if (n > 1) {
-    store<u8>(dst, <u8>i32x4.extract_lane(ri, 1), 3);
-    store<u8>(dst, <u8>i32x4.extract_lane(gi, 1), 4);
-    store<u8>(dst, <u8>i32x4.extract_lane(bi, 1), 5);
-  }
-  if (n > 2) {
-    store<u8>(dst, <u8>i32x4.extract_lane(ri, 2), 6);
-    store<u8>(dst, <u8>i32x4.extract_lane(gi, 2), 7);
-    store<u8>(dst, <u8>i32x4.extract_lane(bi, 2), 8);
-  }
-  if (n > 3) {
-    store<u8>(dst, <u8>i32x4.extract_lane(ri, 3), 9);
-    store<u8>(dst, <u8>i32x4.extract_lane(gi, 3), 10);
-    store<u8>(dst, <u8>i32x4.extract_lane(bi, 3), 11);
-  }
+  const rg = i16x8.narrow_i32x4_s(ri, gi);
+  const v = i8x16.narrow_i16x8_u(rg, i16x8.narrow_i32x4_s(bi, bi));
+  v128.store(dst, i8x16.shuffle(v, v, 0, 4, 8, 1, 5, 9, 2, 6, 10, 3, 7, 11, 12, 13, 14, 15));
 }
 
 /**
- * Filters `rows` output rows. planes: from bilateralPlanes (rows + 2r rows each). taps: n i32
- * offsets (dy * pw + dx, in floats); space: n f32 space weights; color: the 768-entry f32 colour
- * LUT indexed by |dR| + |dG| + |dB|. Weight = space × colour in f32, sums in f32, result
- * round-half-even of sum × (1 / wsum): OpenCV's arithmetic, 8 pixels per step.
+ * Filters `rows` output rows. planes/bytes: from bilateralPlanes (rows + 2r rows each). taps: n
+ * i32 offsets (dy * pw + dx, in pixels); space: n f32 space weights; color: the 768-entry f32
+ * colour LUT indexed by |dR| + |dG| + |dB|. The distance is integer (u8 planes widened to i16,
+ * 8 pixels per vector), so lanes past the row end still index inside the LUT. Weight = space ×
+ * colour in f32, sums in f32, result round-half-even of sum × (1 / wsum): OpenCV's arithmetic,
+ * 8 pixels per step.
  */
 export function bilateralRun(
   planes: usize,
   planeStride: i32,
+  bytes: usize,
+  byteStride: i32,
   pw: i32,
   width: i32,
   rows: i32,
@@ -113,59 +159,63 @@ export function bilateralRun(
   dst: usize,
 ): void {
   const gs = <usize>planeStride << 2;
+  const bs = <usize>byteStride;
   const one = f32x4.splat(1);
+  // u16 lanes address the LUT (its static address is a few hundred bytes in).
+  if (LUT + 3072 > 0x10000) unreachable();
+  memory.copy(LUT, color, 3072);
+  const lutBase = i16x8.splat(<i16>LUT);
   for (let y = 0; y < rows; y++) {
-    const rowC = planes + (<usize>((y + r) * pw + r) << 2);
+    const centre = <usize>((y + r) * pw + r);
+    const rowC = planes + (centre << 2);
+    const rowB = bytes + centre;
     const out = dst + <usize>(y * width * 3);
     for (let x = 0; x < width; x += 8) {
       const pR = rowC + (<usize>x << 2);
       const pG = pR + gs;
       const pB = pG + gs;
-      const r0 = v128.load(pR), g0 = v128.load(pG), b0 = v128.load(pB);
-      const r1 = v128.load(pR, 16), g1 = v128.load(pG, 16), b1 = v128.load(pB, 16);
+      const bR = rowB + <usize>x;
+      const c0 = v128.load8x8_u(bR), c1 = v128.load8x8_u(bR + bs), c2 = v128.load8x8_u(bR + 2 * bs);
       let sr0 = f32x4.splat(0), sg0 = f32x4.splat(0), sb0 = f32x4.splat(0), ws0 = f32x4.splat(0);
       let sr1 = f32x4.splat(0), sg1 = f32x4.splat(0), sb1 = f32x4.splat(0), ws1 = f32x4.splat(0);
       for (let t = 0; t < n; t++) {
-        const o = <usize>(load<i32>(taps + (<usize>t << 2)) << 2);
+        const tap = <usize>load<i32>(taps + (<usize>t << 2));
         const sw = f32x4.splat(load<f32>(space + (<usize>t << 2)));
+        const q = bR + tap;
+        const dr = i16x8.abs(i16x8.sub(v128.load8x8_u(q), c0));
+        const dg = i16x8.abs(i16x8.sub(v128.load8x8_u(q + bs), c1));
+        const db = i16x8.abs(i16x8.sub(v128.load8x8_u(q + 2 * bs), c2));
+        // Addresses of LUT entries: LUT + 4 × (0..765) fits u16.
+        const sad = i16x8.add(i16x8.add(dr, dg), db);
+        v128.store(IDX, i16x8.add(i16x8.shl(sad, 2), lutBase));
+        const o = tap << 2;
         const qR = pR + o, qG = pG + o, qB = pB + o;
-        const vr0 = v128.load(qR), vg0 = v128.load(qG), vb0 = v128.load(qB);
-        const vr1 = v128.load(qR, 16), vg1 = v128.load(qG, 16), vb1 = v128.load(qB, 16);
-        const d0 = f32x4.add(
-          f32x4.add(f32x4.abs(f32x4.sub(vr0, r0)), f32x4.abs(f32x4.sub(vg0, g0))),
-          f32x4.abs(f32x4.sub(vb0, b0)),
-        );
-        const d1 = f32x4.add(
-          f32x4.add(f32x4.abs(f32x4.sub(vr1, r1)), f32x4.abs(f32x4.sub(vg1, g1))),
-          f32x4.abs(f32x4.sub(vb1, b1)),
-        );
-        const w0 = f32x4.mul(gather4(color, smallInt(d0)), sw);
-        const w1 = f32x4.mul(gather4(color, smallInt(d1)), sw);
-        sr0 = f32x4.add(sr0, f32x4.mul(vr0, w0));
-        sg0 = f32x4.add(sg0, f32x4.mul(vg0, w0));
-        sb0 = f32x4.add(sb0, f32x4.mul(vb0, w0));
+        // One half at a time keeps fewer vectors live (x64 has 16 registers).
+        const w0 = f32x4.mul(gatherLo(), sw);
+        sr0 = f32x4.add(sr0, f32x4.mul(v128.load(qR), w0));
+        sg0 = f32x4.add(sg0, f32x4.mul(v128.load(qG), w0));
+        sb0 = f32x4.add(sb0, f32x4.mul(v128.load(qB), w0));
         ws0 = f32x4.add(ws0, w0);
-        sr1 = f32x4.add(sr1, f32x4.mul(vr1, w1));
-        sg1 = f32x4.add(sg1, f32x4.mul(vg1, w1));
-        sb1 = f32x4.add(sb1, f32x4.mul(vb1, w1));
+        const w1 = f32x4.mul(gatherHi(), sw);
+        sr1 = f32x4.add(sr1, f32x4.mul(v128.load(qR, 16), w1));
+        sg1 = f32x4.add(sg1, f32x4.mul(v128.load(qG, 16), w1));
+        sb1 = f32x4.add(sb1, f32x4.mul(v128.load(qB, 16), w1));
         ws1 = f32x4.add(ws1, w1);
       }
       const inv0 = f32x4.div(one, ws0), inv1 = f32x4.div(one, ws1);
-      const left = width - x;
       storeRgb4(
         out + <usize>(x * 3),
         f32x4.nearest(f32x4.mul(sr0, inv0)),
         f32x4.nearest(f32x4.mul(sg0, inv0)),
         f32x4.nearest(f32x4.mul(sb0, inv0)),
-        left < 4 ? left : 4,
       );
-      if (left > 4) {
+      // Past the row end its lanes are junk; only the last row's could pass the 16-byte slack.
+      if (x + 4 < width) {
         storeRgb4(
           out + <usize>((x + 4) * 3),
           f32x4.nearest(f32x4.mul(sr1, inv1)),
           f32x4.nearest(f32x4.mul(sg1, inv1)),
           f32x4.nearest(f32x4.mul(sb1, inv1)),
-          left - 4 < 4 ? left - 4 : 4,
         );
       }
     }
@@ -229,6 +279,15 @@ export function resizeHorizontal(
 
 // ---------------------------------------------------------------------------------------------
 // LAB balance (OpenCV's float RGB2Lab / Lab2RGB with the L and ab boosts), 4 pixels per step.
+
+/**
+ * Exact float → int for whole numbers in [0, 2^23): adding 2^23 puts the value in the mantissa
+ * (two instructions, where i32x4.trunc_sat needs NaN/overflow fix-ups).
+ */
+// @ts-ignore: decorator
+@inline function smallInt(v: v128): v128 {
+  return v128.and(f32x4.add(v, f32x4.splat(8388608.0)), i32x4.splat(0x7fffff));
+}
 
 // sRGB → XYZ (D65) rows divided by the white point; XYZ → sRGB columns multiplied by it.
 const WX: f32 = 0.950456;
