@@ -85,6 +85,9 @@ const ui = {
   realtime: el("realtime", HTMLElement),
   rtLatest: el("rt-latest", HTMLOutputElement),
   rtLatestTime: el("rt-latest-time", HTMLElement),
+  rtDetail: el("rt-detail", HTMLSelectElement),
+  rtDetailUsed: el("rt-detail-used", HTMLElement),
+  rtTtft: el("rt-ttft", HTMLElement),
   rtLog: el("rt-log", HTMLOListElement),
   rtLogCount: el("rt-log-count", HTMLElement),
 };
@@ -519,7 +522,7 @@ function maxTokens() {
  * The chat request: the conversation so far (the image goes with its first question) and the
  * new question.
  * @param {{ image: string, exchanges: { question: string, answer: string }[],
- *   question: string }} turn
+ *   question: string, detail?: "low" | "high" }} turn
  * @param {number} tokens
  */
 function buildRequest(turn, tokens) {
@@ -923,7 +926,7 @@ const realtimeView = {
   answer: ui.rtLatest,
   tokens: null,
   rate: null,
-  ttft: null,
+  ttft: ui.rtTtft,
   total: null,
   text: "",
 };
@@ -963,10 +966,14 @@ const realtime = createLatestFrameScheduler({
     const url = await toUploadUrl(frame.blob, "image/jpeg");
     if (signal.aborted) return;
     const question = ui.question.value.trim() || DEFAULT_PROMPT;
+    // One encoder pass per frame unless the user asks for all tiles (the server's default
+    // for a session's frames is one tile too; saying it keeps the choice visible).
+    const detail = ui.rtDetail.value === "high" ? "high" : "low";
     const body = buildRequest(
-      { image: url, exchanges: [], question },
+      { image: url, exchanges: [], question, detail },
       Math.min(maxTokens(), REALTIME_MAX_TOKENS),
     );
+    ui.rtDetailUsed.textContent = detail === "low" ? "one tile" : "all tiles";
     // One session per page: the server drops a stale frame's request when a newer one arrives.
     const result = await runRequest(body, signal, realtimeView, {
       replaceOnFirstToken: true,

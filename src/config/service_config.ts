@@ -64,6 +64,11 @@ const inferenceSchema = z.object({
   gpu_layers: z.number().int().min(-1).optional(),
   max_queue: z.number().int().min(0).default(8),
   max_tokens: positiveInt.default(256),
+  /**
+   * Images of a realtime session (X-Session-Id) whose `detail` is "auto": "low" = one encoder
+   * pass per frame (the frame as one 512 px image), "high" = tiles plus an overview.
+   */
+  session_image_detail: z.enum(["low", "high"]).default("low"),
 });
 
 /** API keys are bearer tokens: the characters RFC 6750 allows (hono/bearer-auth checks them). */
@@ -211,6 +216,8 @@ export interface ServiceConfig {
   readonly maxQueue: number;
   /** Default completion budget when a request names none. */
   readonly defaultMaxTokens: number;
+  /** `inference.session_image_detail`: how a realtime session's images are encoded by default. */
+  readonly sessionImageDetail: "low" | "high";
   /**
    * Configured image-processing defaults: `image_processing` with the top-level
    * `noise_reduction` / `color_balance` merged in, validated by the image module; null = its
@@ -373,6 +380,7 @@ function fromFile(
     gpuLayers: f.inference.gpu_layers ?? null,
     maxQueue: f.inference.max_queue,
     defaultMaxTokens: f.inference.max_tokens,
+    sessionImageDetail: f.inference.session_image_detail,
     imageProcessing: image as Record<string, unknown> | null,
     apiKey: f.api_key ?? null,
     apiKeys: f.auth.api_keys,

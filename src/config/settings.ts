@@ -26,6 +26,11 @@ export const SETTINGS: readonly Setting[] = [
   { key: "timeout", flag: "timeout", env: "SMOLVLM_TIMEOUT", kind: "number" },
   { key: "model_path", flag: "model", env: "SMOLVLM_MODEL", kind: "string" },
   { key: "smolvlm_version", env: "SMOLVLM_VERSION", kind: "string" },
+  {
+    key: "inference.session_image_detail",
+    env: "SMOLVLM_SESSION_IMAGE_DETAIL",
+    kind: "string",
+  },
   { key: "mmproj_path", flag: "mmproj", env: "SMOLVLM_MMPROJ", kind: "string" },
   { key: "demo", flag: "demo", env: "SMOLVLM_DEMO", kind: "bool" },
   { key: "model_id", env: "SMOLVLM_MODEL_ID", kind: "string" },

@@ -89,7 +89,11 @@ function toWire(
           }));
           return { type: "video", video: { frames, duration: part.video.duration } };
         }
-        return { type: "image", image: wireImage(part.image, transfer) };
+        return {
+          type: "image",
+          image: wireImage(part.image, transfer),
+          singleTile: part.singleTile === true,
+        };
       }),
     };
   });

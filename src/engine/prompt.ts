@@ -8,7 +8,7 @@ import { Template } from "@huggingface/jinja";
 import { InvalidRequestError } from "./errors.ts";
 import { HAND_BUILT_FORMAT } from "./model_facts.ts";
 import type { ChatMessage, RgbImage } from "./types.ts";
-import { videoPromptText } from "./video_prompt.ts";
+import { FRAME_CLOSE, FRAME_OPEN, videoPromptText } from "./video_prompt.ts";
 
 export interface RenderedPrompt {
   readonly text: string;
@@ -199,6 +199,11 @@ export function renderPrompt(
       }
       validateImage(part.image, `messages[${m}].content[${p}]`);
       images.push(part.image);
+      if (part.singleTile) {
+        // What SmolVLM's processor writes for an image it does not split.
+        isFrame.push(true);
+        return { type: "media", text: `${FRAME_OPEN}${marker}${FRAME_CLOSE}` };
+      }
       isFrame.push(false);
       return { type: "image" };
     });

@@ -28,7 +28,7 @@ export interface WireVideo {
 
 export type WireContentPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly image: WireImage }
+  | { readonly type: "image"; readonly image: WireImage; readonly singleTile?: boolean }
   | { readonly type: "video"; readonly video: WireVideo };
 
 export interface WireMessage {

@@ -30,7 +30,15 @@ export interface VideoClip {
 
 export type ChatContentPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly image: RgbImage }
+  | {
+    readonly type: "image";
+    readonly image: RgbImage;
+    /**
+     * One encoder pass: the picture as SmolVLM's single (unsplit) image, 64 tokens, like a
+     * video frame, instead of tiles plus an overview (realtime frames, OpenAI's `detail: "low"`).
+     */
+    readonly singleTile?: boolean;
+  }
   | { readonly type: "video"; readonly video: VideoClip };
 
 export type ChatRole = "system" | "user" | "assistant";

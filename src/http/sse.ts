@@ -39,6 +39,8 @@ export interface TimingsJson {
   /** The engine's own total for this generation. */
   engine_total_ms: number;
   image_encoder_passes: number;
+  /** Image tiles whose embeddings came from the engine's cache instead of the encoder. */
+  image_cache_hits: number;
 }
 
 const r2 = (n: number) => Math.round(n * 100) / 100;
@@ -61,6 +63,7 @@ export function timingsJson(imagePreprocessMs: number, t: Timings, totalMs: numb
     tokenize_ms: r2(t.tokenizeMs),
     engine_total_ms: r2(t.totalMs),
     image_encoder_passes: t.imageEncoderPasses,
+    image_cache_hits: t.imageCacheHits ?? 0,
   };
 }
 

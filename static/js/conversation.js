@@ -10,11 +10,17 @@
  */
 
 /**
- * @param {{ image: string, exchanges: readonly Exchange[], question: string }} turn
+ * `detail` is OpenAI's `image_url.detail`: "low" asks the server for one encoder pass (one
+ * tile), "high" for all tiles; absent, the server decides.
+ * @param {{ image: string, exchanges: readonly Exchange[], question: string,
+ *   detail?: "low" | "high" }} turn
  * @returns {ChatMessage[]}
  */
 export function chatMessages(turn) {
-  const image = { type: "image_url", image_url: { url: turn.image } };
+  const image = {
+    type: "image_url",
+    image_url: turn.detail ? { url: turn.image, detail: turn.detail } : { url: turn.image },
+  };
   /** @param {string} text @param {boolean} first @returns {ChatMessage} */
   const ask = (text, first) => ({
     role: "user",

@@ -79,3 +79,19 @@ Deno.test("renderPrompt() turns a broken template into an invalid_request error"
     /chat template does not parse/,
   );
 });
+
+Deno.test("renderPrompt() writes a single-tile image as SmolVLM's unsplit image and marks it a frame", () => {
+  const image: RgbImage = { width: 2, height: 2, data: new Uint8Array(12) };
+  const messages: ChatMessage[] = [{
+    role: "user",
+    content: [{ type: "image", image, singleTile: true }, { type: "text", text: "What?" }],
+  }];
+  for (const template of [SMOLVLM_CHAT_TEMPLATE, null]) {
+    const { text, isFrame } = renderPrompt(messages, template, MARKER);
+    assert.ok(
+      text.includes(`<fake_token_around_image><global-img>${MARKER}<fake_token_around_image>`),
+      text,
+    );
+    assert.deepEqual(isFrame, [true]);
+  }
+});

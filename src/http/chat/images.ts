@@ -12,12 +12,14 @@ import type { AppContext } from "../context.ts";
 import { fromImageError } from "../errors.ts";
 import { type ImageReport, loadImageBytes } from "../images.ts";
 import { throwIfAborted } from "./aborts.ts";
-import type { ParsedChatRequest } from "./request_schema.ts";
+import type { ImageDetail, ParsedChatRequest } from "./request_schema.ts";
 import { frameOverride, resolveVideo } from "./video.ts";
 
 export interface ResolvedImages {
   /** Decoded images in request order. */
   readonly rgb: readonly RgbImage[];
+  /** Per entry of `rgb`: encoded as one tile (isSingleTile). */
+  readonly singleTile: readonly boolean[];
   readonly reports: readonly ImageReport[];
   /** Video parts in request order, their frames decoded and preprocessed. */
   readonly videos: readonly VideoClip[];
@@ -37,11 +39,25 @@ async function asParam<T>(param: string, fn: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Whether an image is encoded as one tile: `detail: "low"` always, "high" never, "auto" for a
+ * realtime session's frames when the config says so (inference.session_image_detail).
+ */
+export function isSingleTile(
+  detail: ImageDetail,
+  sessionId: string | undefined,
+  sessionDetail: "low" | "high",
+): boolean {
+  if (detail !== "auto") return detail === "low";
+  return sessionId !== undefined && sessionDetail === "low";
+}
+
 export async function resolveImages(
   ctx: AppContext,
   req: ParsedChatRequest,
   signal: AbortSignal,
   media?: JsonWithMedia,
+  sessionId?: string,
 ): Promise<ResolvedImages> {
   const t0 = ctx.clock.perf();
   const config = await asParam(
@@ -49,6 +65,7 @@ export async function resolveImages(
     () => ctx.images.resolveConfig(req.imageProcessing),
   );
   const rgb: RgbImage[] = [];
+  const singleTile: boolean[] = [];
   const reports: ImageReport[] = [];
   const videos: VideoClip[] = [];
   let videoDecodeMs = 0;
@@ -84,15 +101,24 @@ export async function resolveImages(
         signal,
         media,
       );
+      const single = isSingleTile(part.detail, sessionId, ctx.config.sessionImageDetail);
+      if (single) {
+        // The model sees a one-tile image as its square overview: send it at that size.
+        frameConfig ??= await asParam(
+          "image_processing",
+          () => ctx.images.resolveConfig(frameOverride(req.imageProcessing)),
+        );
+      }
       const prepared = await asParam(
         part.param,
-        () => ctx.images.process(loaded.bytes, loaded.mime, config, signal),
+        () => ctx.images.process(loaded.bytes, loaded.mime, single ? frameConfig : config, signal),
       );
       rgb.push(prepared.image);
+      singleTile.push(single);
       reports.push(prepared.report);
       throwIfAborted(signal);
     }
   }
   throwIfAborted(signal);
-  return { rgb, reports, videos, videoDecodeMs, ms: ctx.clock.perf() - t0 };
+  return { rgb, singleTile, reports, videos, videoDecodeMs, ms: ctx.clock.perf() - t0 };
 }

@@ -48,6 +48,7 @@ export function grammarFor(req: ParsedChatRequest, limits: RequestLimits): strin
 export function toGenerateRequest(
   req: ParsedChatRequest,
   images: readonly RgbImage[],
+  singleTile: readonly boolean[],
   videos: readonly VideoClip[],
   opts: {
     defaultMaxTokens: number;
@@ -68,9 +69,10 @@ export function toGenerateRequest(
         if (!video) throw new ApiError(500, "video count mismatch", { type: "server_error" });
         return { type: "video", video };
       }
+      const single = singleTile[next] === true;
       const image = images[next++];
       if (!image) throw new ApiError(500, "image count mismatch", { type: "server_error" });
-      return { type: "image", image };
+      return single ? { type: "image", image, singleTile: true } : { type: "image", image };
     });
     return { role: m.role, content: parts };
   });

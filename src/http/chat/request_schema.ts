@@ -14,6 +14,8 @@ import type { ChatRole, SamplingOptions } from "../../engine/mod.ts";
 import type { RequestLimits } from "../../config/service_config.ts";
 import { checkSchemaCost } from "./schema_cost.ts";
 
+export type ImageDetail = "auto" | "low" | "high";
+
 /** A clip as the client sent it: encoded video, or frames it sampled itself. */
 export type ParsedVideoSource =
   | { readonly kind: "url"; readonly url: string }
@@ -25,7 +27,13 @@ export type ParsedVideoSource =
 
 export type ParsedPart =
   | { readonly type: "text"; readonly text: string }
-  | { readonly type: "image"; readonly url: string; readonly param: string }
+  | {
+    readonly type: "image";
+    readonly url: string;
+    readonly param: string;
+    /** OpenAI's `image_url.detail`: "low" is one encoder pass, "high" tiles, "auto" decides. */
+    readonly detail: ImageDetail;
+  }
   | { readonly type: "video"; readonly source: ParsedVideoSource; readonly param: string };
 
 export interface ParsedMessage {
@@ -70,8 +78,11 @@ function refuse(ctx: z.RefinementCtx, path: PropertyKey[], message: string, code
 const textPart = z.object({ type: z.literal("text"), text: z.string() });
 const imagePart = z.object({
   type: z.literal("image_url"),
-  image_url: z.union([z.string(), z.object({ url: z.string() })], {
-    error: "expected a URL string or an object with `url`",
+  image_url: z.union([
+    z.string(),
+    z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).optional() }),
+  ], {
+    error: "expected a URL string or an object with `url` (and optionally `detail`)",
   }),
 });
 /** vLLM's shape: encoded video (mp4, webm) as a data: URL. */
@@ -247,8 +258,13 @@ function toParsedMessage(m: RawMessage, i: number): ParsedMessage {
       }
       const at = `messages[${i}].content[${j}].image_url`;
       return typeof p.image_url === "string"
-        ? { type: "image", url: p.image_url, param: at }
-        : { type: "image", url: p.image_url.url, param: `${at}.url` };
+        ? { type: "image", url: p.image_url, param: at, detail: "auto" }
+        : {
+          type: "image",
+          url: p.image_url.url,
+          param: `${at}.url`,
+          detail: p.image_url.detail ?? "auto",
+        };
     }),
   };
 }

@@ -39,13 +39,14 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           throw modelNotFound(req.model);
         }
         const grammar = grammarFor(req, limits);
-        const images = await resolveImages(ctx, req, run.signal, run.media);
+        const sessionId = sessionIdOf(c.req.header("x-session-id"));
+        const images = await resolveImages(ctx, req, run.signal, run.media, sessionId);
         if (images.videos.length > 0) run.fields.video_decode_ms = Math.round(images.videoDecodeMs);
-        const request = toGenerateRequest(req, images.rgb, images.videos, {
+        const request = toGenerateRequest(req, images.rgb, images.singleTile, images.videos, {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),
           grammar,
           signal: run.signal,
-          sessionId: sessionIdOf(c.req.header("x-session-id")),
+          sessionId,
           timeoutMs: run.enterEngine(),
         });
         throwIfAborted(run.signal);
