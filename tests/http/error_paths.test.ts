@@ -36,11 +36,15 @@ Deno.test("every error path answers OpenAI error JSON with its status", async ()
   assert.equal(e.code, "invalid_json");
 
   e = await openAiError(
-    await post(app, chatBody({}, [{ type: "video_url", video_url: "x" }]), auth),
+    await post(
+      app,
+      chatBody({}, [{ type: "input_audio", input_audio: { data: "x", format: "wav" } }]),
+      auth,
+    ),
     400,
   );
   assert.equal(e.param, "messages[0].content[0].type");
-  assert.match(e.message, /'video_url' is not supported/);
+  assert.match(e.message, /'input_audio' is not supported/);
 
   e = await openAiError(await post(app, chatBody({}, "x".repeat(5000)), auth), 413);
   assert.equal(e.code, "request_too_large");
