@@ -192,7 +192,7 @@ Deno.test("./run serve --help prints the usage without building, writing or star
 
 Deno.test("planServe() grants ffmpeg and ffprobe by path and hands FFMPEG_PATH over, or no run at all", async () => {
   const decoder = locateDecoder();
-  assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision_ffmpeg.sh`");
+  assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision.sh`");
   const args = ["--model", TINY.model, "--mmproj", TINY.mmproj];
   const found = await planServe(args);
   assert.deepEqual(flag(found.flags, "run"), [decoder.ffmpeg, decoder.ffprobe]);
@@ -210,7 +210,7 @@ Deno.test("planServe() grants ffmpeg and ffprobe by path and hands FFMPEG_PATH o
 
 Deno.test("planDescribe() grants the video file and ffmpeg only with --video", () => {
   const decoder = locateDecoder();
-  assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision_ffmpeg.sh`");
+  assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision.sh`");
   const base = ["--model", TINY.model, "--mmproj", TINY.mmproj];
   const plain = planDescribe(base);
   assert.deepEqual(flag(plain.flags, "run"), []);

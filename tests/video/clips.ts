@@ -6,7 +6,7 @@ export function testDecoder(): FfmpegDecoder {
   const paths = locateDecoder();
   if (!paths) {
     throw new Error(
-      "ffmpeg and ffprobe are missing: run `sh tools/provision_ffmpeg.sh` (or apt-get install ffmpeg)",
+      "ffmpeg and ffprobe are missing: run `sh tools/provision.sh` (or apt-get install ffmpeg)",
     );
   }
   return new FfmpegDecoder(paths);

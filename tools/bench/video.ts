@@ -46,7 +46,7 @@ function median(xs: number[]): number {
 
 export async function benchVideo(): Promise<{ markdown: string }> {
   const paths = locateDecoder();
-  if (!paths) throw new Error("ffmpeg is missing: run `sh tools/provision_ffmpeg.sh`");
+  if (!paths) throw new Error("ffmpeg is missing: run `sh tools/provision.sh`");
   const decoder = new FfmpegDecoder(paths);
   const clip = await makeClip(decoder);
   const { model, mmproj } = fixturePaths("500m");
