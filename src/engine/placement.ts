@@ -4,28 +4,10 @@
  * devices ggml registered; tests pass made-up ones.
  */
 
-/** ggml's device kinds (ffi/backends.ts reads them from the registry). */
-export type DeviceKind = "cpu" | "gpu" | "igpu" | "accel" | "meta" | "unknown";
+import type { BackendDevice, CpuBackendInfo, DeviceKind } from "../../ffi/backends.ts";
+
+export type { BackendDevice, CpuBackendInfo, DeviceKind };
 export type FlashAttention = "auto" | "on" | "off";
-
-export interface BackendDevice {
-  /** ggml's device name: "CPU", "CUDA0", ... */
-  readonly name: string;
-  /** The hardware: the CPU model, or the GPU's name. */
-  readonly description: string;
-  readonly kind: DeviceKind;
-  /** The backend it belongs to: "CPU", "CUDA", ... */
-  readonly backend: string;
-  readonly memoryTotalBytes: number;
-  readonly memoryFreeBytes: number;
-}
-
-export interface CpuBackendInfo {
-  /** The libggml-cpu-<variant> a portable build loaded ("zen4", "haswell"); null otherwise. */
-  readonly variant: string | null;
-  /** The instruction sets the CPU backend was compiled for ("AVX2", "AVX512", ...). */
-  readonly features: readonly string[];
-}
 
 export interface PlacementRequest {
   /** Layers to offload: null = all when a GPU is present, 0 = none, -1 = all, N = the first N. */
