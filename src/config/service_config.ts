@@ -33,6 +33,7 @@ import { z } from "zod";
 import type { Resolver } from "../http/remote_guard.ts";
 import { type ImageConfig, parseImageConfigFile } from "../image/config.ts";
 import { ImageConfigError } from "../image/errors.ts";
+import { toVideoConfig, type VideoConfig, videoConfigSchema } from "../video/config.ts";
 
 export const DEFAULT_MODEL_ID = "smolvlm";
 export const DEFAULT_MODEL_NAME = "SmolVLM2-500M-Video";
@@ -137,6 +138,8 @@ export const configFileSchema = z.object({
   mmproj_path: z.string().min(1).optional(),
   inference: inferenceSchema.default(() => inferenceSchema.parse({})),
   image_processing: z.record(z.string(), z.unknown()).optional(),
+  /** Video sampling and the ceilings on one clip (src/video/config.ts). */
+  video: videoConfigSchema.default(() => videoConfigSchema.parse({})),
   api_key: apiKeySchema.nullable().optional(),
   auth: authSchema.default(() => authSchema.parse({})),
   cors: corsSchema.default(() => corsSchema.parse({})),
@@ -218,6 +221,8 @@ export interface ServiceConfig {
   readonly defaultMaxTokens: number;
   /** `inference.session_image_detail`: how a realtime session's images are encoded by default. */
   readonly sessionImageDetail: "low" | "high";
+  /** The config file's `video` section: sampling and per-clip limits. */
+  readonly video: VideoConfig;
   /**
    * Configured image-processing defaults: `image_processing` with the top-level
    * `noise_reduction` / `color_balance` merged in, validated by the image module; null = its
@@ -381,6 +386,7 @@ function fromFile(
     maxQueue: f.inference.max_queue,
     defaultMaxTokens: f.inference.max_tokens,
     sessionImageDetail: f.inference.session_image_detail,
+    video: toVideoConfig(f.video),
     imageProcessing: image as Record<string, unknown> | null,
     apiKey: f.api_key ?? null,
     apiKeys: f.auth.api_keys,

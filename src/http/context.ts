@@ -11,7 +11,7 @@ import type { EngineHolder, ReloadOutcome } from "./engine_state.ts";
 import type { ImageProcessor } from "./images.ts";
 import { Metrics } from "./metrics.ts";
 import { RequestTracker } from "./tracker.ts";
-import { decoderFromEnv, DEFAULT_VIDEO_CONFIG, type VideoService } from "../video/mod.ts";
+import { decoderFromEnv, type VideoService } from "../video/mod.ts";
 
 /** Per-request variables. */
 export type AppEnv = {
@@ -74,7 +74,7 @@ export function appContext(deps: AppDeps): AppContext {
     holder: deps.engine,
     config: deps.config,
     images: deps.images,
-    video: deps.video ?? { decoder: decoderFromEnv(), config: DEFAULT_VIDEO_CONFIG },
+    video: deps.video ?? { decoder: decoderFromEnv(), config: deps.config.video },
     log: deps.logger ?? getLogger(["smolvlm", "http"]),
     clock,
     metrics: deps.metrics ?? new Metrics(),

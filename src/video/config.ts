@@ -26,7 +26,8 @@ export interface VideoConfig {
   readonly decodeTimeoutMs: number;
 }
 
-const schema = z.strictObject({
+/** The config file's `video` section (snake_case; every key optional). */
+export const videoConfigSchema = z.strictObject({
   fps: z.number().positive().max(30).default(1),
   max_frames: z.number().int().min(1).max(256).default(64),
   skip_seconds: z.number().min(0).max(60).default(1),
@@ -39,7 +40,11 @@ const schema = z.strictObject({
 
 /** The config file's `video` section (every key optional) → VideoConfig; throws ZodError. */
 export function parseVideoConfig(raw: unknown = {}): VideoConfig {
-  const v = schema.parse(raw ?? {});
+  return toVideoConfig(videoConfigSchema.parse(raw ?? {}));
+}
+
+/** A parsed `video` section → VideoConfig. */
+export function toVideoConfig(v: z.output<typeof videoConfigSchema>): VideoConfig {
   return {
     fps: v.fps,
     maxFrames: v.max_frames,
