@@ -28,6 +28,13 @@ export interface Placement {
   /** The device the vision encoder runs on; null without a projector. */
   readonly visionDevice: string | null;
   readonly flashAttention: FlashAttention;
+  /**
+   * The vision encoder's flash attention. It encodes one image at a time, so batching cannot
+   * change its output; on CPU flash attention makes a 512 px tile's pass ~25-35% faster
+   * (measured on the 500m projector), while for the text model's short decode batches it is
+   * slower. llama.cpp's tools set one value for both.
+   */
+  readonly visionFlashAttention: FlashAttention;
   /** Why, in a few words (for the startup log and /v1/info). */
   readonly reason: string;
 }
@@ -72,6 +79,7 @@ export function decidePlacement(
     visionOnGpu,
     visionDevice: request.vision ? (visionOnGpu ? gpus[0]! : cpuName) : null,
     flashAttention: request.flashAttention ?? (batchInvariant ? "off" : "auto"),
+    visionFlashAttention: request.flashAttention ?? "auto",
     reason,
   };
 }

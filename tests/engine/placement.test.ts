@@ -77,6 +77,15 @@ Deno.test("decidePlacement() turns flash attention off only for parallel slots o
   );
 });
 
+Deno.test("decidePlacement() leaves the vision encoder's flash attention on auto unless asked", () => {
+  // One image per encoder pass: batching cannot change its output, so parallel slots keep it.
+  assert.equal(decidePlacement([CPU], { ...auto, parallel: 4 }).visionFlashAttention, "auto");
+  assert.equal(
+    decidePlacement([CPU], { ...auto, parallel: 4, flashAttention: "off" }).visionFlashAttention,
+    "off",
+  );
+});
+
 Deno.test("decidePlacement() reports no vision device for a text-only model", () => {
   assert.equal(decidePlacement([CUDA0, CPU], { ...auto, vision: false }).visionDevice, null);
 });

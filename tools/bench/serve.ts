@@ -446,17 +446,10 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   if (o.scenarios.includes("concurrent")) {
     const slots = o.clients;
     const context = o.context * slots;
-    // Ours turns CPU flash attention off with parallel > 1 (batch-invariant results): match it.
-    const theirArgs = [
-      ...common,
-      "-c",
-      String(context),
-      "-np",
-      String(slots),
-      "-kvu",
-      "-fa",
-      "off",
-    ];
+    // llama-server at its default flash attention (auto: on for the CPU, for both the text model
+    // and the vision encoder; -fa sets one value for both). Ours keeps it off for the text model
+    // with parallel slots (batch-invariant results) and on for the encoder (placement.ts).
+    const theirArgs = [...common, "-c", String(context), "-np", String(slots), "-kvu"];
     commands.push(
       `loadEngine(${
         JSON.stringify({

@@ -97,7 +97,7 @@ export async function openNativeSession(
         imageMaxTokens,
         warmup: options.warmup,
         useGpu: placement.visionOnGpu,
-        flashAttention: placement.flashAttention,
+        flashAttention: placement.visionFlashAttention,
       });
       if (vision === null) {
         throw new ModelLoadError(

@@ -54,6 +54,8 @@ interface Generation {
   readonly reusedPositions: number;
   /** Next prompt item to evaluate. */
   cursor: number;
+  /** Index of the prompt's last image item; -1 without images. */
+  readonly lastImage: number;
   /** Next position in the slot's sequence. */
   position: number;
   phase: "prefill" | "generate";
@@ -260,7 +262,9 @@ export class StepLoop {
     this.#mailboxChanged();
     await this.#admit();
     this.#endStopped();
-    if (this.#imagePhase() && this.#mailboxChanged()) return; // a stop arrived mid-step
+    const burst = !this.#slots.some((s) => s.generation?.phase === "generate");
+    if (this.#imagePhase(burst) && this.#mailboxChanged()) return; // a stop arrived mid-step
+    if (burst && this.#mediaPending()) return; // media first, then everyone's tokens together
     this.#tokenPhase();
   }
 
@@ -411,6 +415,7 @@ export class StepLoop {
       startedAt: now - prompt.tokenizeMs,
       reusedPositions: prefix.positions,
       cursor: prefix.items,
+      lastImage: prompt.items.findLastIndex((item) => item.kind === "image"),
       position: prefix.positions,
       phase: "prefill",
       logitsRow: -1,
@@ -468,54 +473,121 @@ export class StepLoop {
 
   // --- images ----------------------------------------------------------------------------
 
-  /** One image tile per step (encode or cache hit, then decode), round robin over slots. */
-  #imagePhase(): boolean {
-    const { vision, context, model } = this.#session;
-    if (vision === null) return false;
+  /**
+   * The image work of a step: one image tile (encode or cache hit, then decode), round robin
+   * over the slots in prefill. While some slot generates, the token phase follows, so the
+   * generating slots get a token between encoder passes. While none does, the tile's leading
+   * text is decoded here too and the token phase waits until no prompt has media left (see
+   * #step), as llama.cpp's server evaluates all media in one step: on a CPU the encoder and the
+   * decoder share the cores, so interleaving would only shrink later decode batches, and
+   * requests that arrived together start generating together, in full batches.
+   */
+  #imagePhase(burst: boolean): boolean {
+    if (this.#session.vision === null) return false;
     const n = this.#slots.length;
     for (let k = 0; k < n; k++) {
       const slot = this.#slots[(this.#imageTurn + k) % n]!;
       const g = slot.generation;
-      const item = g?.phase === "prefill" ? g.prompt.items[g.cursor] : undefined;
-      if (!g || item?.kind !== "image") continue;
+      if (g?.phase !== "prefill" || g.cursor > g.lastImage) continue;
+      const textFirst = g.prompt.items[g.cursor]?.kind === "text";
+      if (textFirst && !burst) continue; // the token phase decodes it with the others' tokens
       this.#imageTurn = (this.#imageTurn + k + 1) % n;
-      try {
-        let embeddings = this.#imageCache.get(item.key);
-        if (embeddings === undefined) {
-          const t0 = performance.now();
-          this.#log.clearLastError();
-          embeddings = vision.encodeChunk(item.chunk, model.embeddingSize);
-          g.encodeMs += performance.now() - t0;
-          g.encoderPasses++;
-          this.#imageCache.set(item.key, embeddings);
-        } else {
-          g.cacheHits++;
-        }
-        this.#log.clearLastError();
-        g.position = vision.decodeImageChunk(
-          context,
-          item.chunk,
-          embeddings,
-          g.position,
-          slot.sequence,
-          this.#batchSize,
-        );
-      } catch (error) {
-        this.#failGeneration(
-          g,
-          new NativeCallError(
-            "encode_failed",
-            `image tile ${item.key.slice(-8)}: ${errorText(error)}${this.#log.reason()}`,
-          ),
-        );
-        return true;
-      }
-      g.cursor++;
-      this.#evaluated += item.positions;
-      this.#statsDirty = true;
+      if (textFirst && !this.#evaluateInnerText(g)) return true;
+      this.#evaluateImage(g);
       return true;
     }
     return false;
+  }
+
+  /** Some prompt in prefill still has an image ahead of its cursor. */
+  #mediaPending(): boolean {
+    return this.#slots.some((s) => {
+      const g = s.generation;
+      return g?.phase === "prefill" && g.cursor <= g.lastImage;
+    });
+  }
+
+  /**
+   * Decodes the run of text at the cursor when an image follows it (the markers between tiles),
+   * so the next tile's embeddings see it. False for the prompt's last text, which the token
+   * phase decodes with the other slots' tokens.
+   */
+  #evaluateInnerText(g: Generation): boolean {
+    const items = g.prompt.items;
+    let end = g.cursor;
+    while (items[end]?.kind === "text") end++;
+    if (end === g.cursor || end >= items.length) return false;
+    const { batch, context } = this.#session;
+    while (g.cursor < end) {
+      batch.clear();
+      const from = g.cursor;
+      for (let i = from; i < end && batch.length < batch.capacity; i++) {
+        const item = items[i]!;
+        if (item.kind === "text") {
+          batch.add(item.token, g.position + (i - from), g.slot.sequence, false);
+        }
+      }
+      this.#log.clearLastError();
+      const code = context.decode(batch);
+      if (code !== 0) {
+        this.#failGeneration(
+          g,
+          new NativeCallError(
+            "decode_failed",
+            `${code === 1 ? "the KV cache is full" : `llama_decode returned ${code}`}` +
+              this.#log.reason(),
+          ),
+        );
+        return false;
+      }
+      g.cursor += batch.length;
+      g.position += batch.length;
+      this.#evaluated += batch.length;
+    }
+    this.#statsDirty = true;
+    return true;
+  }
+
+  /** One image tile: embeddings from the cache or the encoder, then decoded into the slot. */
+  #evaluateImage(g: Generation): boolean {
+    const { vision, context, model } = this.#session;
+    const item = g.prompt.items[g.cursor];
+    if (vision === null || item?.kind !== "image") return false;
+    try {
+      let embeddings = this.#imageCache.get(item.key);
+      if (embeddings === undefined) {
+        const t0 = performance.now();
+        this.#log.clearLastError();
+        embeddings = vision.encodeChunk(item.chunk, model.embeddingSize);
+        g.encodeMs += performance.now() - t0;
+        g.encoderPasses++;
+        this.#imageCache.set(item.key, embeddings);
+      } else {
+        g.cacheHits++;
+      }
+      this.#log.clearLastError();
+      g.position = vision.decodeImageChunk(
+        context,
+        item.chunk,
+        embeddings,
+        g.position,
+        g.slot.sequence,
+        this.#batchSize,
+      );
+    } catch (error) {
+      this.#failGeneration(
+        g,
+        new NativeCallError(
+          "encode_failed",
+          `image tile ${item.key.slice(-8)}: ${errorText(error)}${this.#log.reason()}`,
+        ),
+      );
+      return false;
+    }
+    g.cursor++;
+    this.#evaluated += item.positions;
+    this.#statsDirty = true;
+    return true;
   }
 
   // --- tokens ----------------------------------------------------------------------------
