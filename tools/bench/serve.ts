@@ -24,7 +24,8 @@ import { createApp } from "../../src/http/app.ts";
 import { EngineHolder } from "../../src/http/engine_state.ts";
 import { createImageProcessor } from "../../src/http/image_adapter.ts";
 import { NATIVE_LIB_DIR } from "../../native/manifest.ts";
-import { fixturePaths } from "../gguf/cli.ts";
+import { DEFAULT_SEED, fixturePaths, resolveVocabPath } from "../gguf/cli.ts";
+import { writeSmolVlmPair } from "../gguf/smolvlm.ts";
 
 const REPO = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
 const LLAMA_SERVER = `${Deno.env.get("SMOLVLM_LIB_DIR") ?? NATIVE_LIB_DIR}/llama-server`;
@@ -38,7 +39,7 @@ interface Options {
   perClient: number;
   context: number;
   /**
-   * Which scenarios to run: "one" (one client + same image twice), "concurrent", "oob" (each
+   * Which scenarios to run: "one" (one client + same image twice), "concurrent", "concurrent-fa-off", "oob" (each
    * side's default tiling).
    */
   scenarios: readonly string[];
@@ -443,13 +444,16 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   }
 
   // Concurrent clients on N slots: aggregate throughput and latency percentiles.
-  if (o.scenarios.includes("concurrent")) {
+  // Two llama-server settings: its default flash attention (auto: on for the CPU, for the text
+  // model and the vision encoder alike; -fa sets one value for both), and -fa off, whose text
+  // model arithmetic is batch-invariant like ours. Ours keeps flash attention off for the text
+  // model with parallel slots (batch-invariant results) and on auto for the encoder.
+  const concurrent = o.scenarios.filter((s) => s === "concurrent" || s === "concurrent-fa-off");
+  for (const scenario of concurrent) {
     const slots = o.clients;
     const context = o.context * slots;
-    // llama-server at its default flash attention (auto: on for the CPU, for both the text model
-    // and the vision encoder; -fa sets one value for both). Ours keeps it off for the text model
-    // with parallel slots (batch-invariant results) and on for the encoder (placement.ts).
-    const theirArgs = [...common, "-c", String(context), "-np", String(slots), "-kvu"];
+    const theirFa = scenario === "concurrent" ? [] : ["-fa", "off"];
+    const theirArgs = [...common, "-c", String(context), "-np", String(slots), "-kvu", ...theirFa];
     commands.push(
       `loadEngine(${
         JSON.stringify({
@@ -546,10 +550,12 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
         throughput.ours.push(ours.tps), throughput.theirs.push(theirs.tps);
         p50.ours.push(ours.p50), p50.theirs.push(theirs.p50);
         p99.ours.push(ours.p99), p99.theirs.push(theirs.p99);
-        console.error(`bench serve: ${o.clients} clients, run ${run + 1}/${o.runs} done`);
+        console.error(`bench serve: ${scenario}, run ${run + 1}/${o.runs} done`);
       }
       rows.push(
-        `| **${o.clients} clients x ${o.perClient} requests, ${size}x${size} images, ${o.tokens} tokens, ${slots} slots** | | | | | | |`,
+        `| **${o.clients} clients x ${o.perClient} requests, ${size}x${size} images, ${o.tokens} tokens, ${slots} slots; llama-server ${
+          theirFa.length ? "-fa off" : "default flash attention (auto)"
+        }** | | | | | | |`,
         row("aggregate completion tok/s", throughput, 2, false, 1.05),
         row("p50 latency ms", p50, 0, true, 1),
         row("p99 latency ms", p99, 0, true, 1),
@@ -575,13 +581,35 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   // Out of the box: each side's defaults for a 1024 px photo. llama-server tiles a SmolVLM mmproj
   // at its preproc_image_size (2048 px: 16 tiles + overview); ours fits max_image_size 1024.
   if (o.scenarios.includes("oob")) {
-    const theirArgs = [...common.slice(0, -2), "-c", String(o.context), "-np", "1"];
-    const oursDefaults = { modelPath: model, mmprojPath: mmproj, threads: o.threads };
+    // The real SmolVLM mmproj files carry clip.vision.preproc_image_size 2048 (the synthetic
+    // fixture leaves it out): this pair has it, same weights otherwise.
+    const dir = await Deno.makeTempDir({ prefix: "smolvlm-oob-" });
+    const real = await writeSmolVlmPair({
+      preset: "500m",
+      seed: DEFAULT_SEED,
+      type: "f16",
+      outDir: dir,
+      vocabGguf: await resolveVocabPath(),
+      preprocImageSize: 2048,
+    });
+    const common2048 = [
+      "-m",
+      real.model,
+      "--mmproj",
+      real.mmproj,
+      "-t",
+      String(o.threads),
+      "-tb",
+      String(o.threads),
+    ];
+    const theirArgs = [...common2048, "-c", String(o.context), "-np", "1"];
+    const oursDefaults = { modelPath: real.model, mmprojPath: real.mmproj, threads: o.threads };
     commands.push(
+      `writeSmolVlmPair({ preset: "500m", type: "f16", preprocImageSize: 2048, outDir: "$TMP" })`,
       `loadEngine(${
-        JSON.stringify({ ...oursDefaults, modelPath: rel(model), mmprojPath: rel(mmproj) })
+        JSON.stringify({ ...oursDefaults, modelPath: "$TMP/model", mmprojPath: "$TMP/mmproj" })
       })`,
-      `native/lib/llama-server ${theirArgs.join(" ")}`,
+      `native/lib/llama-server ${theirArgs.join(" ").replaceAll(dir, "$TMP")}`,
     );
     const engine = await loadEngine(oursDefaults);
     const server = await LlamaServer.start(theirArgs);
@@ -600,12 +628,13 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
         console.error(`bench serve: out of the box, run ${run + 1}/${runs} done`);
       }
       rows.push(
-        `| **out of the box: each side's default tiling, ${o.image}x${o.image} image** | | | | | | |`,
+        `| **out of the box: each side's default tiling, ${o.image}x${o.image} image, mmproj with preproc_image_size 2048** | | | | | | |`,
         row("TTFT ms", ttft, 0, true, 0.29),
       );
     } finally {
       await engine.close();
       await server.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   }
 
@@ -650,7 +679,7 @@ if (import.meta.main) {
       clients: { type: "string", default: "4" },
       "per-client": { type: "string", default: "2" },
       context: { type: "string", default: "4096" },
-      scenarios: { type: "string", default: "one,concurrent,oob" },
+      scenarios: { type: "string", default: "one,concurrent,concurrent-fa-off,oob" },
     },
   });
   const options: Options = {
