@@ -460,8 +460,8 @@ export async function benchImage(
       "## Image pipeline",
       "",
       `Measured ${new Date().toISOString().slice(0, 16).replace("T", " ")} UTC on this machine ` +
-      `(${all} cores${load ? `, load average ${load} when done` : ""}; shared with other jobs, ` +
-      "so absolute figures are noisy and the alternating runs keep the ratios fair) beside OpenCV " +
+      `(${all} cores${load ? `, load average ${load} when done` : ""}; absolute figures vary ` +
+      "with the machine and its load, the alternating runs keep the ratios fair) beside OpenCV " +
       `${
         cv?.version ?? "n/a (python3-opencv missing)"
       } in the same run, runs alternating. Threads: our ImagePool ` +
