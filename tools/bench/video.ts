@@ -144,8 +144,8 @@ export async function benchVideo(): Promise<{ markdown: string }> {
     } ms |`,
     "",
     "Decode is measured on the same bytes just before each request (ffmpeg's share of the " +
-    "server's `image_preprocess_ms`); the rest comes from the response's `timings`. " +
-    "Recorded on a shared, loaded machine (other work running): treat as an upper bound.",
+    "server's `image_preprocess_ms`, so the preprocessing column is approximate); the rest " +
+    `comes from the response's \`timings\`. Load average when done: ${loadAverage()}.`,
   ].join("\n");
   return { markdown };
 }
@@ -155,4 +155,12 @@ if (import.meta.main) {
   const { writeBenchmarksSection } = await import("./sections.ts");
   await writeBenchmarksSection("video", markdown);
   console.log(markdown);
+}
+
+function loadAverage(): string {
+  try {
+    return Deno.loadavg().map((n) => n.toFixed(2)).join(" / ");
+  } catch {
+    return "n/a";
+  }
 }
