@@ -19,6 +19,7 @@ import {
   readModelFacts,
 } from "../../src/engine/mod.ts";
 import { encodePng } from "../../src/image/codecs.ts";
+import { closeSharedIsolatedPipeline } from "../../src/image/isolated.ts";
 import { defaultServiceConfig } from "../../src/config/service_config.ts";
 import { createApp } from "../../src/http/app.ts";
 import { EngineHolder } from "../../src/http/engine_state.ts";
@@ -696,4 +697,6 @@ if (import.meta.main) {
   const { markdown } = await benchServe(options);
   await writeBenchmarksSection("serve", markdown);
   console.log(markdown);
+  // The /health probe's app started the shared image workers; live workers keep a process up.
+  closeSharedIsolatedPipeline();
 }

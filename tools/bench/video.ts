@@ -6,6 +6,7 @@
  * encoder, 10 passes), prefill. Each run uses a fresh system line and no embedding cache, so no
  * run reuses another's work. Rewrites the `video` section of BENCHMARKS.md.
  */
+import { closeSharedIsolatedPipeline } from "../../src/image/isolated.ts";
 import { defaultServiceConfig } from "../../src/config/service_config.ts";
 import { loadEngine } from "../../src/engine/mod.ts";
 import { createApp } from "../../src/http/app.ts";
@@ -155,6 +156,7 @@ if (import.meta.main) {
   const { writeBenchmarksSection } = await import("./sections.ts");
   await writeBenchmarksSection("video", markdown);
   console.log(markdown);
+  closeSharedIsolatedPipeline(); // its live image workers would keep the process up
 }
 
 function loadAverage(): string {
