@@ -63,6 +63,13 @@ interface Slot {
 
 const WORKER_URL = new URL("./pipeline_worker.ts", import.meta.url).href;
 
+/** `bytes` when it spans its whole, non-shared buffer (which can then move), else a copy. */
+function movable(bytes: Uint8Array): Uint8Array {
+  const whole = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength;
+  return whole ? bytes : bytes.slice();
+}
+
 export class IsolatedImagePipeline {
   readonly #size: number;
   readonly #deadlineMs: number;
@@ -113,9 +120,7 @@ export class IsolatedImagePipeline {
     config: ImageConfig,
     opts: IsolatedProcessOptions = {},
   ): Promise<PreprocessResult> {
-    const owned = opts.transfer === true && input.bytes.buffer instanceof ArrayBuffer &&
-      input.bytes.byteOffset === 0 && input.bytes.byteLength === input.bytes.buffer.byteLength;
-    const bytes = owned ? input.bytes : input.bytes.slice();
+    const bytes = opts.transfer === true ? movable(input.bytes) : input.bytes.slice();
     return this.#enqueue<PreprocessResult>(
       {
         kind: "image",
@@ -141,9 +146,7 @@ export class IsolatedImagePipeline {
     bytes: Uint8Array,
     opts: { nonce: string; minLength: number; signal?: AbortSignal },
   ): Promise<JsonWithMedia> {
-    const owned = bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 &&
-      bytes.byteLength === bytes.buffer.byteLength;
-    const own = owned ? bytes : bytes.slice();
+    const own = movable(bytes);
     return this.#enqueue<JsonWithMedia>(
       {
         kind: "json",

@@ -69,17 +69,20 @@ export async function resolveImages(
   const reports: ImageReport[] = [];
   const videos: VideoClip[] = [];
   let videoDecodeMs = 0;
+  // Video frames and single-tile images: the picture squared to one tile (frameOverride).
   let frameConfig: unknown = null;
+  const tileConfig = async () =>
+    frameConfig ??= await asParam(
+      "image_processing",
+      () => ctx.images.resolveConfig(frameOverride(req.imageProcessing)),
+    );
   const processFrame = (bytes: Uint8Array, mime: string | null, param: string) =>
     asParam(param, () => ctx.images.process(bytes, mime, frameConfig, signal));
   for (const m of req.messages) {
     if (typeof m.content === "string") continue;
     for (const part of m.content) {
       if (part.type === "video") {
-        frameConfig ??= await asParam(
-          "image_processing",
-          () => ctx.images.resolveConfig(frameOverride(req.imageProcessing)),
-        );
+        await tileConfig();
         const video = await resolveVideo(
           ctx,
           part.source,
@@ -102,16 +105,11 @@ export async function resolveImages(
         media,
       );
       const single = isSingleTile(part.detail, sessionId, ctx.config.sessionImageDetail);
-      if (single) {
-        // The model sees a one-tile image as its square overview: send it at that size.
-        frameConfig ??= await asParam(
-          "image_processing",
-          () => ctx.images.resolveConfig(frameOverride(req.imageProcessing)),
-        );
-      }
+      // The model sees a one-tile image as its square overview: send it at that size.
+      const partConfig = single ? await tileConfig() : config;
       const prepared = await asParam(
         part.param,
-        () => ctx.images.process(loaded.bytes, loaded.mime, single ? frameConfig : config, signal),
+        () => ctx.images.process(loaded.bytes, loaded.mime, partConfig, signal),
       );
       rgb.push(prepared.image);
       singleTile.push(single);
