@@ -527,17 +527,10 @@ export class StepLoop {
           batch.add(item.token, g.position + (i - from), g.slot.sequence, false);
         }
       }
-      this.#log.clearLastError();
-      const code = context.decode(batch);
+      const code = this.#decode();
       if (code !== 0) {
-        this.#failGeneration(
-          g,
-          new NativeCallError(
-            "decode_failed",
-            `${code === 1 ? "the KV cache is full" : `llama_decode returned ${code}`}` +
-              this.#log.reason(),
-          ),
-        );
+        this.#failGeneration(g, this.#decodeError(code));
+        this.#resetAfterFailure();
         return false;
       }
       g.cursor += batch.length;
@@ -624,21 +617,11 @@ export class StepLoop {
       }
     }
     if (batch.length === 0) return;
-    this.#log.clearLastError();
-    let code = context.decode(batch);
-    if (code === 1) {
-      // No KV cells left: give idle slots' caches back and try once more.
-      for (const slot of this.#slots) if (slot.generation === null) this.#forget(slot);
-      code = context.decode(batch);
-    }
+    const code = this.#decode();
     if (code !== 0) {
-      const why = code === 1 ? "the KV cache is full" : `llama_decode returned ${code}`;
       for (const g of inBatch) {
         if (g.phase === "generate") this.#finish(g, "length", true);
-        else {this.#failGeneration(
-            g,
-            new NativeCallError("decode_failed", why + this.#log.reason()),
-          );}
+        else this.#failGeneration(g, this.#decodeError(code));
       }
       this.#resetAfterFailure();
       return;
@@ -665,6 +648,23 @@ export class StepLoop {
    * prefix is trusted again. With nothing running the whole memory is cleared; otherwise the
    * idle slots' sequences are (running generations outside the failed batch keep theirs).
    */
+  /** llama_decode of the shared batch; when the KV cache is full, idle slots' caches go first. */
+  #decode(): number {
+    const { batch, context } = this.#session;
+    this.#log.clearLastError();
+    let code = context.decode(batch);
+    if (code === 1) {
+      for (const slot of this.#slots) if (slot.generation === null) this.#forget(slot);
+      code = context.decode(batch);
+    }
+    return code;
+  }
+
+  #decodeError(code: number): NativeCallError {
+    const why = code === 1 ? "the KV cache is full" : `llama_decode returned ${code}`;
+    return new NativeCallError("decode_failed", why + this.#log.reason());
+  }
+
   #resetAfterFailure(): void {
     const { context } = this.#session;
     if (this.#slots.every((s) => s.generation === null)) {
