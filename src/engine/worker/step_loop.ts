@@ -517,7 +517,7 @@ export class StepLoop {
     let end = g.cursor;
     while (items[end]?.kind === "text") end++;
     if (end === g.cursor || end >= items.length) return false;
-    const { batch, context } = this.#session;
+    const { batch } = this.#session;
     while (g.cursor < end) {
       batch.clear();
       const from = g.cursor;
