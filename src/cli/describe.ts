@@ -95,7 +95,7 @@ function cliDecoder(): FfmpegDecoder | null {
 }
 
 /** A clip's sampled frames, each through the image pipeline as the server does. */
-async function readVideo(path: string): Promise<VideoClip> {
+async function readVideo(path: string, tileSize: number): Promise<VideoClip> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
@@ -104,11 +104,11 @@ async function readVideo(path: string): Promise<VideoClip> {
     throw error;
   }
   const service = { decoder: cliDecoder(), config: DEFAULT_VIDEO_CONFIG };
-  const clip = await decodeClip(service, bytes, null, TILE_SIZE).catch((error) => {
+  const clip = await decodeClip(service, bytes, null, tileSize).catch((error) => {
     throw new Error(`cannot read video ${path}: ${errorLine(error)}`);
   });
   images ??= createImageProcessor({ defaults: null });
-  const config = images.resolveConfig(frameOverride(null));
+  const config = images.resolveConfig(frameOverride(null, tileSize));
   const frames = [];
   for (const [i, rgb] of clip.frames.entries()) {
     const bmp = rgbToBmp(clip.side, clip.side, rgb);
@@ -155,7 +155,6 @@ export async function runDescribe(args: string[]): Promise<number> {
     const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
     if (!Number.isFinite(temperature)) throw new Error("--temperature must be a number");
     const pictures = await Promise.all(imagePaths.map(readImage));
-    const video = values.video ? await readVideo(values.video) : null;
     await using engine = await loadEngine({
       modelPath: values.model,
       mmprojPath: values.mmproj,
@@ -163,6 +162,9 @@ export async function runDescribe(args: string[]): Promise<number> {
       threads: positiveInt("threads", values.threads),
       maxImageSize: positiveInt("max-image-size", values["max-image-size"]),
     });
+    // Frames are squared to the model's own tile side, as the API does.
+    const tileSize = engine.info.facts?.vision?.tileSize ?? TILE_SIZE;
+    const video = values.video ? await readVideo(values.video, tileSize) : null;
     const content: ChatContentPart[] = [
       ...pictures.map((image) => ({ type: "image" as const, image })),
       ...(video ? [{ type: "video" as const, video }] : []),

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { TILE_SIZE } from "../../image/pipeline.ts";
 import type { RgbImage, VideoClip } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
@@ -52,13 +53,22 @@ export function isSingleTile(
   return sessionId !== undefined && sessionDetail === "low";
 }
 
+export interface ResolveImagesOptions {
+  /** Inline media the worker decoded while parsing the body (read_body.ts). */
+  readonly media?: JsonWithMedia;
+  /** The realtime session (X-Session-Id), which decides `detail: "auto"`. */
+  readonly sessionId?: string;
+  /** The model's tile side: video frames and one-tile images are squared to it. */
+  readonly tileSize?: number;
+}
+
 export async function resolveImages(
   ctx: AppContext,
   req: ParsedChatRequest,
   signal: AbortSignal,
-  media?: JsonWithMedia,
-  sessionId?: string,
+  opts: ResolveImagesOptions = {},
 ): Promise<ResolvedImages> {
+  const { media, sessionId, tileSize = TILE_SIZE } = opts;
   const t0 = ctx.clock.perf();
   const config = await asParam(
     "image_processing",
@@ -74,7 +84,7 @@ export async function resolveImages(
   const tileConfig = async () =>
     frameConfig ??= await asParam(
       "image_processing",
-      () => ctx.images.resolveConfig(frameOverride(req.imageProcessing)),
+      () => ctx.images.resolveConfig(frameOverride(req.imageProcessing, tileSize)),
     );
   const processFrame = (bytes: Uint8Array, mime: string | null, param: string) =>
     asParam(param, () => ctx.images.process(bytes, mime, frameConfig, signal));
@@ -90,6 +100,7 @@ export async function resolveImages(
           processFrame,
           signal,
           media,
+          tileSize,
         );
         videos.push(video.clip);
         reports.push(...video.reports);

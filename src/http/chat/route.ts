@@ -12,6 +12,7 @@ import { zValidator } from "@hono/zod-validator";
 import type { AppContext } from "../context.ts";
 import { ApiError, fromZodError, modelNotFound } from "../errors.ts";
 import { abortAware, throwIfAborted } from "./aborts.ts";
+import { TILE_SIZE } from "../../image/pipeline.ts";
 import { resolveImages } from "./images.ts";
 import { grammarFor, toGenerateRequest } from "./prompt.ts";
 import { readJsonBody } from "./read_body.ts";
@@ -40,7 +41,13 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         }
         const grammar = grammarFor(req, limits);
         const sessionId = sessionIdOf(c.req.header("x-session-id"));
-        const images = await resolveImages(ctx, req, run.signal, run.media, sessionId);
+        // The model's own tile side (its projector's facts) for frames and one-tile images.
+        const tileSize = run.engine.info.facts?.vision?.tileSize ?? TILE_SIZE;
+        const images = await resolveImages(ctx, req, run.signal, {
+          media: run.media,
+          sessionId,
+          tileSize,
+        });
         if (images.videos.length > 0) run.fields.video_decode_ms = Math.round(images.videoDecodeMs);
         const request = toGenerateRequest(req, images.rgb, images.singleTile, images.videos, {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),

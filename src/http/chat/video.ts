@@ -20,13 +20,14 @@ import type { ParsedVideoSource } from "./request_schema.ts";
 /** The request's `image_processing` with what makes a frame a frame. */
 export function frameOverride(
   override: Readonly<Record<string, unknown>> | null,
+  tileSize: number = TILE_SIZE,
 ): Record<string, unknown> {
   return {
     ...override,
     smart_crop: false,
     preserve_aspect_ratio: false,
-    size: [TILE_SIZE, TILE_SIZE],
-    min_size: TILE_SIZE,
+    size: [tileSize, tileSize],
+    min_size: tileSize,
   };
 }
 
@@ -52,6 +53,7 @@ export async function resolveVideo(
   }>,
   signal: AbortSignal,
   media?: JsonWithMedia,
+  tileSize: number = TILE_SIZE,
 ): Promise<ResolvedVideo> {
   const { maxFrames } = ctx.video.config;
   const frames: VideoFrame[] = [];
@@ -76,7 +78,7 @@ export async function resolveVideo(
   const loaded = await loadImageBytes(source.url, param, ctx.config.remoteImages, signal, media);
   let decoded;
   try {
-    decoded = await decodeClip(ctx.video, loaded.bytes, loaded.mime, TILE_SIZE, signal);
+    decoded = await decodeClip(ctx.video, loaded.bytes, loaded.mime, tileSize, signal);
   } catch (e) {
     throw asApiError(e, param);
   }
