@@ -586,7 +586,7 @@ export class StepLoop {
   // --- tokens ----------------------------------------------------------------------------
 
   #tokenPhase(): void {
-    const { batch, context } = this.#session;
+    const { batch } = this.#session;
     batch.clear();
     const inBatch: Generation[] = [];
     for (const slot of this.#slots) {
