@@ -1,13 +1,15 @@
 /**
- * GGUF header and tensor-table check, in TypeScript, before llama.cpp sees a file: magic,
- * version, tensor/kv counts, every tensor's offset and size inside the file, the architecture
- * (`clip` for a projector, a text architecture otherwise) and the projector type. A corrupt,
- * truncated or swapped file becomes a GgufCheckError with the reason, never a native crash.
+ * The project's one GGUF reader. Its first job is the check before llama.cpp sees a file:
+ * magic, version, tensor/kv counts, every tensor's offset and size inside the file, the
+ * architecture (`clip` for a projector, a text architecture otherwise) and the projector type. A
+ * corrupt, truncated or swapped file becomes a GgufCheckError with the reason, never a native
+ * crash. By default metadata arrays are skipped (type and length only), which keeps the check at
+ * every model load cheap; the fixture tools ask for `{ arrays: true }` to get a vocabulary's
+ * items, and read tensor bytes with readTensorBytes(). Every read is bounds-checked.
  *
  * Written here rather than with `@huggingface/gguf`: that library refuses local files inside a
  * worker (it treats a DedicatedWorkerGlobalScope as a browser), and the check runs in the engine
- * worker; it also exposes no tensor byte sizes. Adapted from tools/gguf/reader.ts (which reads
- * the synthetic models' tensors); this one keeps scalars only and bounds every read.
+ * worker; it also exposes no tensor byte sizes.
  *
  * @module
  */
@@ -16,10 +18,26 @@ export const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 const MAX_TENSORS = 1 << 20;
 const MAX_KVS = 1 << 20;
 const MAX_DIMS = 4; // GGML_MAX_DIMS
+/** Items of one array read with `{ arrays: true }` (a 262k-token vocabulary fits many times). */
+const MAX_ARRAY_ITEMS = 1 << 22;
 
-/** A header value: scalars as read, arrays by item type and length only. */
+/** A scalar header value; 64-bit integers are bigints so they stay exact. */
 export type GgufScalar = number | bigint | boolean | string;
-export type GgufMetaValue = GgufScalar | { readonly arrayOf: number; readonly length: number };
+
+/** A header array: its item type (a GGUF value type) and length, and its items when asked for. */
+export interface GgufArray {
+  readonly arrayOf: number;
+  readonly length: number;
+  /** Read only with `{ arrays: true }`: strings, numbers, bigints or booleans as `arrayOf` says. */
+  readonly items?: readonly GgufScalar[];
+}
+
+export type GgufMetaValue = GgufScalar | GgufArray;
+
+export interface GgufReadOptions {
+  /** Read metadata arrays' items too (at most 2^22 per array); default: type and length only. */
+  readonly arrays?: boolean;
+}
 
 export interface GgufTensor {
   readonly name: string;
@@ -36,6 +54,8 @@ export interface GgufHeader {
   readonly version: number;
   readonly fileSize: number;
   readonly metadata: ReadonlyMap<string, GgufMetaValue>;
+  /** Each key's GGUF value type (`enum gguf_type`: 0 u8 … 8 string, 9 array, 12 f64). */
+  readonly metadataTypes: ReadonlyMap<string, number>;
   readonly tensors: readonly GgufTensor[];
   readonly alignment: number;
   readonly dataOffset: number;
@@ -183,10 +203,11 @@ class Cursor {
   }
 }
 
-function readValue(c: Cursor, type: number, key: string): GgufMetaValue {
+function readValue(c: Cursor, type: number, key: string, arrays: boolean): GgufMetaValue {
   if (type !== ARRAY) return c.scalar(type, `value of ${key}`);
   const itemType = c.u32(`array type of ${key}`);
   const length = c.u64(`array length of ${key}`);
+  if (arrays) return { arrayOf: itemType, length, items: readItems(c, itemType, length, key) };
   if (itemType === STRING) {
     // Each string advances the cursor by at least its 8-byte length: the loop ends at EOF.
     for (let i = 0; i < length; i++) c.skip(c.u64(`${key}[${i}] length`), `${key}[${i}]`);
@@ -198,7 +219,28 @@ function readValue(c: Cursor, type: number, key: string): GgufMetaValue {
   return { arrayOf: itemType, length };
 }
 
-function parseHeader(buf: Uint8Array, fileSize: number, path: string): GgufHeader {
+function readItems(c: Cursor, itemType: number, length: number, key: string): GgufScalar[] {
+  if (itemType !== STRING && FIXED_SIZE[itemType] === undefined) {
+    throw new RangeError(`${key} is an array of unknown type ${itemType}`);
+  }
+  // The least the items can take (a string is at least its 8-byte length) must be in the file
+  // before the array is allocated; each item then advances the cursor by at least a byte.
+  const itemBytes = itemType === STRING ? 8 : FIXED_SIZE[itemType]!;
+  c.need(length * itemBytes, `array ${key}`);
+  if (length > MAX_ARRAY_ITEMS) {
+    throw new RangeError(`array ${key} has ${length} items (at most ${MAX_ARRAY_ITEMS} are read)`);
+  }
+  const items = new Array<GgufScalar>(length);
+  for (let i = 0; i < length; i++) items[i] = c.scalar(itemType, `${key}[${i}]`);
+  return items;
+}
+
+function parseHeader(
+  buf: Uint8Array,
+  fileSize: number,
+  path: string,
+  arrays: boolean,
+): GgufHeader {
   const c = new Cursor(buf, fileSize);
   if (fileSize < 4 || c.u32("magic") !== GGUF_MAGIC) {
     throw new RangeError("not a GGUF file (its first bytes are not the GGUF magic)");
@@ -212,10 +254,13 @@ function parseHeader(buf: Uint8Array, fileSize: number, path: string): GgufHeade
   if (nTensors > MAX_TENSORS) throw new RangeError(`tensor count ${nTensors} is implausible`);
   if (nKv > MAX_KVS) throw new RangeError(`metadata count ${nKv} is implausible`);
   const metadata = new Map<string, GgufMetaValue>();
+  const metadataTypes = new Map<string, number>();
   for (let i = 0; i < nKv; i++) {
     const key = c.str(`metadata key ${i}`);
     if (metadata.has(key)) throw new RangeError(`metadata key ${key} appears twice`);
-    metadata.set(key, readValue(c, c.u32(`type of ${key}`), key));
+    const type = c.u32(`type of ${key}`);
+    metadata.set(key, readValue(c, type, key, arrays));
+    metadataTypes.set(key, type);
   }
   const tensors: GgufTensor[] = [];
   const names = new Set<string>();
@@ -276,6 +321,7 @@ function parseHeader(buf: Uint8Array, fileSize: number, path: string): GgufHeade
     version,
     fileSize,
     metadata,
+    metadataTypes,
     tensors,
     alignment,
     dataOffset,
@@ -284,7 +330,11 @@ function parseHeader(buf: Uint8Array, fileSize: number, path: string): GgufHeade
 }
 
 /** Reads and checks a GGUF's header and tensor table; the header is read in growing windows. */
-export async function readGgufHeader(path: string): Promise<GgufHeader> {
+export async function readGgufHeader(
+  path: string,
+  options: GgufReadOptions = {},
+): Promise<GgufHeader> {
+  const arrays = options.arrays ?? false;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -313,6 +363,7 @@ export async function readGgufHeader(path: string): Promise<GgufHeader> {
           buf,
           Math.min(fileSize, buf.length < want ? buf.length : fileSize),
           path,
+          arrays,
         );
       } catch (e) {
         if (e instanceof NeedMore && want < fileSize) {
@@ -343,6 +394,67 @@ export function metaNumber(h: GgufHeader, key: string): number | null {
 export function metaBool(h: GgufHeader, key: string): boolean | null {
   const v = h.metadata.get(key);
   return typeof v === "boolean" ? v : null;
+}
+
+/** An array's items; throws when the header was read without `{ arrays: true }`. */
+function arrayItems(h: GgufHeader, key: string, v: GgufArray): readonly GgufScalar[] {
+  if (!v.items) {
+    throw new Error(
+      `${h.path}: metadata array ${key} was not read; read the header with { arrays: true }`,
+    );
+  }
+  return v.items;
+}
+
+/** A string array (a vocabulary, its merges), or null when absent or of another type. */
+export function metaStringArray(h: GgufHeader, key: string): readonly string[] | null {
+  const v = h.metadata.get(key);
+  if (typeof v !== "object" || v.arrayOf !== STRING) return null;
+  return arrayItems(h, key, v) as readonly string[];
+}
+
+/** GGUF types whose items read as JS numbers: u8 … i32, f32, f64 (not 64-bit integers). */
+const NUMBER_ITEM_TYPES: ReadonlySet<number> = new Set([0, 1, 2, 3, 4, 5, 6, 12]);
+
+/** A numeric array (token types, image mean), or null when absent or of another type. */
+export function metaNumberArray(h: GgufHeader, key: string): readonly number[] | null {
+  const v = h.metadata.get(key);
+  if (typeof v !== "object" || !NUMBER_ITEM_TYPES.has(v.arrayOf)) return null;
+  return arrayItems(h, key, v) as readonly number[];
+}
+
+/**
+ * One tensor's bytes, read from the file the header came from. The header check has already
+ * placed the tensor inside the file; a file that changed since is refused.
+ */
+export async function readTensorBytes(h: GgufHeader, name: string): Promise<Uint8Array> {
+  const t = h.tensors.find((x) => x.name === name);
+  if (!t) throw new GgufCheckError(h.path, `has no tensor ${name}`);
+  if (t.size === null) {
+    throw new GgufCheckError(h.path, `tensor ${name} has type ${t.type}, of unknown byte size`);
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(h.path, { read: true });
+  } catch (e) {
+    throw new GgufCheckError(h.path, `cannot open: ${(e as Error).message}`);
+  }
+  try {
+    if ((await file.stat()).size !== h.fileSize) {
+      throw new GgufCheckError(h.path, "changed size since its header was read");
+    }
+    await file.seek(h.dataOffset + t.offset, Deno.SeekMode.Start);
+    const out = new Uint8Array(t.size);
+    let off = 0;
+    while (off < out.length) {
+      const n = await file.read(out.subarray(off));
+      if (n === null || n === 0) throw new GgufCheckError(h.path, `truncated inside ${name}`);
+      off += n;
+    }
+    return out;
+  } finally {
+    file.close();
+  }
 }
 
 /** The projector type of a `clip` GGUF (older files keep it under clip.vision.). */

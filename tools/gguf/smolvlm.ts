@@ -16,7 +16,8 @@
  * @module
  */
 
-import { metaNumberArray, metaStringArray, readGguf } from "./reader.ts";
+import { metaNumberArray, metaStringArray, readGgufHeader } from "../../src/models/gguf.ts";
+import { required } from "./required.ts";
 import { GgmlType, type GgufValue, gv } from "./types.ts";
 import { type GgufWriteProgress, type TensorFiller, type TensorSpec, writeGguf } from "./writer.ts";
 
@@ -199,10 +200,10 @@ export function loadSmolVlmVocab(vocabGguf: string): Promise<SmolVlmVocab> {
 }
 
 async function buildVocab(vocabGguf: string): Promise<SmolVlmVocab> {
-  const g = await readGguf(vocabGguf);
-  const baseTokens = metaStringArray(g, "tokenizer.ggml.tokens");
-  const baseTypes = metaNumberArray(g, "tokenizer.ggml.token_type");
-  const merges = metaStringArray(g, "tokenizer.ggml.merges");
+  const g = await readGgufHeader(vocabGguf, { arrays: true });
+  const baseTokens = required(g, "tokenizer.ggml.tokens", metaStringArray);
+  const baseTypes = required(g, "tokenizer.ggml.token_type", metaNumberArray);
+  const merges = required(g, "tokenizer.ggml.merges", metaStringArray);
   if (baseTokens.length !== BASE_VOCAB_SIZE || baseTypes.length !== BASE_VOCAB_SIZE) {
     throw new Error(
       `${vocabGguf}: expected ${BASE_VOCAB_SIZE} tokens, got ${baseTokens.length} (use ` +

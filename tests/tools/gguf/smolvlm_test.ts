@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { ensureFixturePair, resolveVocabPath, runFixtures } from "../../../tools/gguf/cli.ts";
 import {
+  type GgufArray,
+  metaBool,
   metaNumber,
+  metaNumberArray,
   metaString,
   metaStringArray,
-  readGguf,
+  readGgufHeader,
   readTensorBytes,
-} from "../../../tools/gguf/reader.ts";
+} from "../../../src/models/gguf.ts";
 import {
   BASE_VOCAB_SIZE,
   SMOLVLM_CHAT_TEMPLATE,
@@ -82,7 +85,7 @@ Deno.test("tiny pair: text model metadata, special tokens and tensor shapes", as
       outDir: dir,
       vocabGguf: vocab,
     });
-    const g = await readGguf(model);
+    const g = await readGgufHeader(model, { arrays: true });
     assert.equal(metaString(g, "general.architecture"), "llama");
     assert.equal(metaString(g, "tokenizer.ggml.model"), "gpt2");
     assert.equal(metaString(g, "tokenizer.ggml.pre"), "smollm");
@@ -91,7 +94,7 @@ Deno.test("tiny pair: text model metadata, special tokens and tensor shapes", as
     assert.ok(SMOLVLM_CHAT_TEMPLATE.includes("<end_of_utterance>"));
     assert.equal(metaNumber(g, "tokenizer.ggml.bos_token_id"), 1);
     assert.equal(metaNumber(g, "tokenizer.ggml.eos_token_id"), 49279);
-    assert.deepEqual(g.metadata.get("tokenizer.ggml.add_bos_token"), gv.bool(false));
+    assert.equal(metaBool(g, "tokenizer.ggml.add_bos_token"), false);
     assert.equal(metaNumber(g, "llama.embedding_length"), 64);
     assert.equal(metaNumber(g, "llama.block_count"), 2);
     assert.equal(metaNumber(g, "llama.attention.head_count"), 4);
@@ -101,9 +104,14 @@ Deno.test("tiny pair: text model metadata, special tokens and tensor shapes", as
     assert.equal(metaNumber(g, "llama.vocab_size"), SMOLVLM_VOCAB_SIZE);
 
     const tokens = metaStringArray(g, "tokenizer.ggml.tokens");
-    const typesV = g.metadata.get("tokenizer.ggml.token_type");
-    assert.ok(typesV?.type === "array" && typesV.itemType === "i32");
-    const types = typesV.value;
+    const types = metaNumberArray(g, "tokenizer.ggml.token_type");
+    assert.ok(tokens && types);
+    assert.equal(g.metadataTypes.get("tokenizer.ggml.token_type"), 9);
+    assert.deepEqual(g.metadata.get("tokenizer.ggml.token_type"), {
+      arrayOf: 5, // i32
+      length: 49280,
+      items: types,
+    });
     assert.equal(tokens.length, 49280);
     assert.equal(types.length, 49280);
     const expected: Record<string, number> = {
@@ -145,10 +153,10 @@ Deno.test("tiny pair: text model metadata, special tokens and tensor shapes", as
     assert.deepEqual(shapes["blk.0.ffn_norm.weight"], [[64], GgmlType.F32]);
 
     // norms are 1; weights have roughly the requested std (0.2)
-    const norm = new Float32Array((await readTensorBytes(model, g, "output_norm.weight")).buffer);
+    const norm = new Float32Array((await readTensorBytes(g, "output_norm.weight")).buffer);
     assert.ok(norm.every((v) => v === 1));
     const w = Float32Array.from(
-      new Float16Array((await readTensorBytes(model, g, "blk.0.ffn_up.weight")).buffer),
+      new Float16Array((await readTensorBytes(g, "blk.0.ffn_up.weight")).buffer),
     );
     const mean = w.reduce((a, b) => a + b, 0) / w.length;
     const std = Math.sqrt(w.reduce((a, b) => a + (b - mean) ** 2, 0) / w.length);
@@ -165,18 +173,19 @@ Deno.test("tiny pair: mmproj metadata and tensor shapes", async () => {
       outDir: dir,
       vocabGguf: vocab,
     });
-    const g = await readGguf(mmproj);
+    const g = await readGgufHeader(mmproj, { arrays: true });
     assert.equal(metaString(g, "general.architecture"), "clip");
     assert.equal(metaString(g, "clip.projector_type"), "idefics3");
-    assert.deepEqual(g.metadata.get("clip.has_vision_encoder"), gv.bool(true));
-    assert.deepEqual(g.metadata.get("clip.use_gelu"), gv.bool(true));
+    assert.equal(metaBool(g, "clip.has_vision_encoder"), true);
+    assert.equal(metaBool(g, "clip.use_gelu"), true);
     assert.equal(metaNumber(g, "clip.vision.image_size"), 512);
     assert.equal(metaNumber(g, "clip.vision.patch_size"), 16);
     assert.equal(metaNumber(g, "clip.vision.projector.scale_factor"), 4);
     assert.equal(metaNumber(g, "clip.vision.projection_dim"), 64);
     assert.equal(metaNumber(g, "clip.vision.embedding_length"), 64);
     assert.equal(metaNumber(g, "clip.vision.block_count"), 2);
-    assert.deepEqual(g.metadata.get("clip.vision.image_mean"), gv.arrF32([0.5, 0.5, 0.5]));
+    assert.deepEqual(metaNumberArray(g, "clip.vision.image_mean"), [0.5, 0.5, 0.5]);
+    assert.equal((g.metadata.get("clip.vision.image_mean") as GgufArray).arrayOf, 6); // f32
     assert.ok(!g.metadata.has("clip.vision.preproc_image_size"));
     const shapes = Object.fromEntries(g.tensors.map((t) => [t.name, [t.shape, t.type]]));
     assert.equal(g.tensors.length, 3 + 2 * 16 + 3);
@@ -197,7 +206,7 @@ Deno.test("tiny pair: mmproj metadata and tensor shapes", async () => {
       vocabGguf: vocab,
       preprocImageSize: 2048,
     });
-    const g2 = await readGguf(withPreproc);
+    const g2 = await readGgufHeader(withPreproc);
     assert.equal(metaNumber(g2, "clip.vision.preproc_image_size"), 2048);
   });
 });
@@ -213,10 +222,10 @@ Deno.test("tiny pair: f32 and q8_0 weight types", async () => {
         type,
       });
       const want = type === "f32" ? GgmlType.F32 : GgmlType.Q8_0;
-      const g = await readGguf(model);
+      const g = await readGgufHeader(model);
       assert.equal(metaNumber(g, "general.file_type"), type === "f32" ? 0 : 7);
       assert.equal(g.tensors.find((t) => t.name === "blk.0.ffn_down.weight")?.type, want);
-      const p = await readGguf(mmproj);
+      const p = await readGgufHeader(mmproj);
       assert.equal(p.tensors.find((t) => t.name === "mm.model.fc.weight")?.type, want);
       assert.equal(p.tensors.find((t) => t.name === "v.patch_embd.weight")?.type, GgmlType.F32);
     }
@@ -271,15 +280,16 @@ Deno.test({
         outDir: dir,
         vocabGguf: realVocab,
       });
-      const g = await readGguf(model);
+      const g = await readGgufHeader(model, { arrays: true });
       const tokens = metaStringArray(g, "tokenizer.ggml.tokens");
+      assert.ok(tokens);
       assert.equal(tokens[0], "<|endoftext|>");
       assert.equal(tokens[1], "<|im_start|>");
       assert.equal(tokens[2], "<|im_end|>");
       assert.equal(tokens[49279], "<end_of_utterance>");
       assert.ok(tokens.includes("Ċ") && tokens.includes("ĊĊ")); // mtmd looks up "\n", "\n\n"
       assert.ok(!tokens.includes("<fim_pad>")); // would be an extra EOG token in llama.cpp
-      assert.ok(metaStringArray(g, "tokenizer.ggml.merges").length > 40000);
+      assert.ok(metaStringArray(g, "tokenizer.ggml.merges")!.length > 40000);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
