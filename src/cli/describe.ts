@@ -130,7 +130,9 @@ async function readVideo(path: string, tileSize: number): Promise<VideoClip> {
 function videoTileSize(info: EngineInfo): number {
   const tileSize = info.facts.vision?.tileSize;
   if (tileSize === undefined) {
-    throw new Error(`--video: ${info.mmprojPath} gives no vision tile size (clip.vision.image_size)`);
+    throw new Error(
+      `--video: ${info.mmprojPath} gives no vision tile size (clip.vision.image_size)`,
+    );
   }
   return tileSize;
 }

@@ -76,7 +76,9 @@ export interface PreprocessResult {
  * the model's tile side (its projector's `clip.vision.image_size`, e.g. 512).
  */
 export function tileGrid(width: number, height: number, tile: number): TileGrid {
-  if (!Number.isInteger(tile) || tile < 1) throw new RangeError(`tile side ${tile} is not a positive integer`);
+  if (!Number.isInteger(tile) || tile < 1) {
+    throw new RangeError(`tile side ${tile} is not a positive integer`);
+  }
   const cols = Math.ceil(width / tile), rows = Math.ceil(height / tile);
   const n = cols * rows;
   return { cols, rows, passes: n > 1 ? n + 1 : n };

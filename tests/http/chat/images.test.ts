@@ -49,7 +49,11 @@ Deno.test("resolveImages() estimates tiles and squares one-tile images at the en
 Deno.test("resolveImages() refuses an image or video part for a text-only model before the engine", async (t) => {
   const url = await pngDataUrl(40, 30);
   const parts: [string, unknown, string][] = [
-    ["image_url", { type: "image_url", image_url: { url } }, "messages[0].content[1].image_url.url"],
+    [
+      "image_url",
+      { type: "image_url", image_url: { url } },
+      "messages[0].content[1].image_url.url",
+    ],
     [
       "video_frames",
       {
