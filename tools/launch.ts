@@ -145,7 +145,7 @@ export function planDescribe(args: string[]): LaunchPlan {
   return { flags: permissionFlags(set), env };
 }
 
-/** The plan for `preprocess <in> <out.png> [--config F] [--jpeg J]`. */
+/** The plan for `preprocess <in> <out.png> [--config F] [--jpeg J] [--tile-size N]`. */
 export function planPreprocess(args: string[]): LaunchPlan {
   const { values, positionals } = parseArgs({
     args,

@@ -10,9 +10,14 @@ import { ImageError } from "../image/errors.ts";
 import { closeSharedIsolatedPipeline } from "../image/isolated.ts";
 import { closeSharedImagePool } from "../image/workers.ts";
 import { createImageProcessor } from "../http/image_adapter.ts";
-import { type ChatContentPart, EngineError, loadEngine, type VideoClip } from "../engine/mod.ts";
+import {
+  type ChatContentPart,
+  EngineError,
+  type EngineInfo,
+  loadEngine,
+  type VideoClip,
+} from "../engine/mod.ts";
 import { frameOverride } from "../http/chat/video.ts";
-import { TILE_SIZE } from "../image/pipeline.ts";
 import {
   decodeClip,
   decoderFromEnv,
@@ -76,7 +81,10 @@ async function readImage(path: string) {
   }
   try {
     images ??= createImageProcessor({ defaults: null });
-    return (await images.process(bytes, null, images.resolveConfig(null))).image;
+    // Read before the model loads (a bad file fails fast); describe prints no report, so no
+    // tile estimate is asked for.
+    const config = images.resolveConfig(null);
+    return (await images.process(bytes, null, config, { tileSize: null })).image;
   } catch (error) {
     throw new Error(`cannot read image ${path}: ${errorLine(error)}`);
   }
@@ -112,10 +120,21 @@ async function readVideo(path: string, tileSize: number): Promise<VideoClip> {
   const frames = [];
   for (const [i, rgb] of clip.frames.entries()) {
     const bmp = rgbToBmp(clip.side, clip.side, rgb);
-    const { image } = await images.process(bmp, "image/bmp", config);
+    const { image } = await images.process(bmp, "image/bmp", config, { tileSize });
     frames.push({ image, timestamp: clip.timestamps[i]! });
   }
   return { frames, duration: clip.duration };
+}
+
+/** The side video frames are squared to: the projector's tile side, which --video needs. */
+function videoTileSize(info: EngineInfo): number {
+  const tileSize = info.facts.vision?.tileSize;
+  if (tileSize === undefined) {
+    throw new Error(
+      `--video: ${info.mmprojPath} gives no vision tile size (clip.vision.image_size)`,
+    );
+  }
+  return tileSize;
 }
 
 function positiveInt(name: string, value: string | undefined): number | undefined {
@@ -163,8 +182,7 @@ export async function runDescribe(args: string[]): Promise<number> {
       maxImageSize: positiveInt("max-image-size", values["max-image-size"]),
     });
     // Frames are squared to the model's own tile side, as the API does.
-    const tileSize = engine.info.facts?.vision?.tileSize ?? TILE_SIZE;
-    const video = values.video ? await readVideo(values.video, tileSize) : null;
+    const video = values.video ? await readVideo(values.video, videoTileSize(engine.info)) : null;
     const content: ChatContentPart[] = [
       ...pictures.map((image) => ({ type: "image" as const, image })),
       ...(video ? [{ type: "video" as const, video }] : []),

@@ -1,6 +1,9 @@
 /**
- * `./run preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N]`
- * Runs the image pipeline as configured, writes the result and prints what it did.
+ * `./run preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N]
+ * [--tile-size N]`
+ * Runs the image pipeline as configured, writes the result and prints what it did. The tile
+ * estimate needs the model's tile side (`--tile-size`, its projector's `clip.vision.image_size`):
+ * without a model loaded there is no honest default, so without the flag there is no estimate.
  */
 import { parseArgs } from "node:util";
 import { encodePng } from "../image/codecs.ts";
@@ -10,7 +13,7 @@ import { preprocessImage, type PreprocessReport } from "../image/pipeline.ts";
 import { ImagePool } from "../image/workers.ts";
 
 export const PREPROCESS_USAGE =
-  "usage: ./run preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N] [--json]";
+  "usage: ./run preprocess <input> <output.png> [--config <file.json>] [--jpeg <out.jpg>] [--threads N] [--tile-size N] [--json]";
 const USAGE = PREPROCESS_USAGE;
 
 /** preprocess's flags, for node:util parseArgs (the launcher parses with the same table). */
@@ -18,6 +21,7 @@ export const PREPROCESS_OPTIONS = {
   config: { type: "string" },
   jpeg: { type: "string" },
   threads: { type: "string" },
+  "tile-size": { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -43,9 +47,13 @@ export function formatReport(r: PreprocessReport): string {
     }`,
     `denoise:     ${r.denoised ? "bilateral" : "off"}`,
     `color:       ${r.colorBalanced ? "lab" : "off"}`,
-    `tiles:       ${r.tiles.cols}x${r.tiles.rows} (${r.tiles.passes} encoder pass${
-      r.tiles.passes === 1 ? "" : "es"
-    })`,
+    `tiles:       ${
+      r.tiles
+        ? `${r.tiles.cols}x${r.tiles.rows} (${r.tiles.passes} encoder pass${
+          r.tiles.passes === 1 ? "" : "es"
+        })`
+        : "no estimate (--tile-size N: the model's tile side, 512 for SmolVLM)"
+    }`,
     `threads:     ${r.threads}`,
     `stages ms:   ${Object.entries(r.stagesMs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ")}`,
     `total ms:    ${r.totalMs.toFixed(1)}`,
@@ -82,6 +90,14 @@ export async function runPreprocess(args: string[]): Promise<number> {
       return 2;
     }
   }
+  let tileSize: number | null = null;
+  if (parsed.values["tile-size"] !== undefined) {
+    tileSize = Number(parsed.values["tile-size"]);
+    if (!Number.isInteger(tileSize) || tileSize < 1 || tileSize > 65535) {
+      console.error(`preprocess: --tile-size must be an integer 1..65535 (the model's tile side)`);
+      return 2;
+    }
+  }
   let config: ImageConfig = defaultImageConfig();
   if (parsed.values.config) {
     let text: string;
@@ -110,6 +126,7 @@ export async function runPreprocess(args: string[]): Promise<number> {
     const res = await preprocessImage(bytes, config, {
       pool,
       output: parsed.values.jpeg ? "jpeg" : "rgb",
+      tileSize,
     });
     const png = await encodePng(res.image);
     await Deno.writeFile(output, png);

@@ -93,7 +93,9 @@ export async function preprocessRequestImages(
         stats.bytesIn += parsed.bytes.length;
         let result;
         try {
-          result = await pipeline.process(parsed, cfg, { signal, output: "jpeg" });
+          // No tile estimate (tileSize null): the edge has no model, and the upstream that
+          // has one reports its own tiles for the JPEG it receives.
+          result = await pipeline.process(parsed, cfg, { signal, output: "jpeg", tileSize: null });
         } catch (e) {
           throw toEdgeError(e, param);
         }

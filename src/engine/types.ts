@@ -172,7 +172,7 @@ export interface EngineInfo {
   /** Memory bound of the image-embedding cache. */
   readonly imageCacheBytes?: number;
   /** Per-model facts from the GGUF headers (src/engine/model_facts.ts). */
-  readonly facts?: ModelFacts;
+  readonly facts: ModelFacts;
 }
 
 export type SlotState = "idle" | "prefill" | "generate";

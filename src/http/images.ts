@@ -26,7 +26,8 @@ export interface ImageReport {
     | { readonly x: number; readonly y: number; readonly width: number; readonly height: number }
     | null;
   readonly processed: { readonly width: number; readonly height: number };
-  readonly tiles: { readonly cols: number; readonly rows: number; readonly passes: number };
+  /** The tile grid at the model's tile side; null when the caller gave none (describe). */
+  readonly tiles: { readonly cols: number; readonly rows: number; readonly passes: number } | null;
   readonly stages_ms: Readonly<Record<string, number>>;
   readonly [extra: string]: unknown;
 }
@@ -34,6 +35,15 @@ export interface ImageReport {
 export interface PreparedImage {
   readonly image: RgbImage;
   readonly report: ImageReport;
+}
+
+export interface ProcessImageOptions {
+  /**
+   * The model's vision tile side (the engine's `facts.vision.tileSize`) for the report's tile
+   * estimate; null: no estimate (`tiles: null`).
+   */
+  readonly tileSize: number | null;
+  readonly signal?: AbortSignal;
 }
 
 /** What the HTTP layer needs from the image pipeline. */
@@ -48,7 +58,7 @@ export interface ImageProcessor {
     bytes: Uint8Array,
     declaredMime: string | null,
     config: unknown,
-    signal?: AbortSignal,
+    opts: ProcessImageOptions,
   ): Promise<PreparedImage>;
   /**
    * Parses a JSON request body off the main thread, its large inline media (data: URLs)

@@ -30,6 +30,8 @@ export interface IsolatedProcessOptions {
    * afterwards). Only when `bytes` spans its whole, non-shared buffer.
    */
   readonly transfer?: boolean;
+  /** The model's tile side for the report's estimate; absent or null: `tiles: null`. */
+  readonly tileSize?: number | null;
   /** Tests only: the worker sleeps this long first, to exercise the deadline. */
   readonly testDelayMs?: number;
 }
@@ -129,6 +131,7 @@ export class IsolatedImagePipeline {
         mime: input.mime,
         config,
         output: opts.output,
+        tileSize: opts.tileSize,
         testDelayMs: opts.testDelayMs,
       },
       bytes,

@@ -33,7 +33,6 @@ export {
   type PreprocessOptions,
   type PreprocessReport,
   type PreprocessResult,
-  TILE_SIZE,
   type TileGrid,
   tileGrid,
 } from "./pipeline.ts";

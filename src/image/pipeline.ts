@@ -28,6 +28,12 @@ export interface PreprocessOptions {
   parallelMinPixels?: number;
   /** JPEG only: decode at 1/2, 1/4 or 1/8 scale when that still exceeds the target. Default true. */
   jpegDctScaling?: boolean;
+  /**
+   * The model's vision tile side, from its projector (the engine's `facts.vision.tileSize`),
+   * for the report's tile estimate. Absent or null: no estimate (`tiles: null`); the pipeline
+   * knows no model, so it never guesses one.
+   */
+  tileSize?: number | null;
 }
 
 export interface TileGrid {
@@ -52,7 +58,8 @@ export interface PreprocessReport {
   resized: { width: number; height: number; resampled: boolean };
   denoised: boolean;
   colorBalanced: boolean;
-  tiles: TileGrid;
+  /** The tile grid at the caller's tile size; null when none was given. */
+  tiles: TileGrid | null;
   stagesMs: Record<string, number>;
   totalMs: number;
   threads: number;
@@ -65,13 +72,13 @@ export interface PreprocessResult {
 }
 
 /**
- * SmolVLM's vision tile side (256M/500M), for the report's estimate and video frames' size; the
- * engine reads the model's real tile size from the mmproj (model_facts.ts).
+ * The tile grid SmolVLM (idefics3 in llama.cpp) uses for an image of this size, `tile` being
+ * the model's tile side (its projector's `clip.vision.image_size`, e.g. 512).
  */
-export const TILE_SIZE = 512;
-
-/** The tile grid SmolVLM (idefics3 in llama.cpp) uses for an image of this size. */
-export function tileGrid(width: number, height: number, tile = TILE_SIZE): TileGrid {
+export function tileGrid(width: number, height: number, tile: number): TileGrid {
+  if (!Number.isInteger(tile) || tile < 1) {
+    throw new RangeError(`tile side ${tile} is not a positive integer`);
+  }
   const cols = Math.ceil(width / tile), rows = Math.ceil(height / tile);
   const n = cols * rows;
   return { cols, rows, passes: n > 1 ? n + 1 : n };
@@ -96,6 +103,7 @@ export async function preprocessImage(
   opts: PreprocessOptions = {},
 ): Promise<PreprocessResult> {
   const t0 = performance.now();
+  const tileSize = opts.tileSize ?? null;
   const stages: Record<string, number> = {};
   let mark = t0;
   const lap = (name: string) => {
@@ -246,7 +254,7 @@ export async function preprocessImage(
     resized: { width: img.width, height: img.height, resampled },
     denoised: nr.enabled,
     colorBalanced: cb.enabled,
-    tiles: tileGrid(img.width, img.height),
+    tiles: tileSize === null ? null : tileGrid(img.width, img.height, tileSize),
     stagesMs: stages,
     totalMs: Math.round((performance.now() - t0) * 100) / 100,
     threads: pool ? pool.size : 1,

@@ -12,6 +12,8 @@ export interface PipelineJob {
   /** A validated ImageConfig (plain data). */
   readonly config: unknown;
   readonly output?: "rgb" | "jpeg";
+  /** The model's tile side for the report's estimate (PreprocessOptions.tileSize). */
+  readonly tileSize?: number | null;
   /** Tests only: sleep this long before processing, to exercise the deadline. */
   readonly testDelayMs?: number;
 }

@@ -13,6 +13,23 @@ import type {
   GenerationResult,
   TextDelta,
 } from "../../src/engine/types.ts";
+import type { VisionFacts } from "../../src/engine/model_facts.ts";
+
+/** SmolVLM-256M's projector facts, as model_facts.ts reads them from its mmproj. */
+export const SMOLVLM_VISION: VisionFacts = {
+  projectorType: "idefics3",
+  tileSize: 512,
+  patchSize: 16,
+  mergeFactor: 4,
+  tokensPerTile: 64,
+  pixelsPerTokenSide: 64,
+  preprocessSize: 2048,
+  markers: {
+    wrap: "<fake_token_around_image>",
+    overview: "<global-img>",
+    tile: "<row_{row}_col_{col}>",
+  },
+};
 
 export interface FakeEngineOptions {
   deltas?: readonly string[];
@@ -22,12 +39,14 @@ export interface FakeEngineOptions {
   /** Make `result` reject with this error (after `failAfter` deltas). */
   fail?: Error;
   failAfter?: number;
+  /** The projector's facts the engine reports; null: a text-only model. Default SMOLVLM_VISION. */
+  vision?: VisionFacts | null;
 }
 
 export class FakeEngine implements Engine {
   readonly requests: GenerateRequest[] = [];
   readonly info: EngineInfo;
-  readonly #opts: Required<Omit<FakeEngineOptions, "fail">> & { fail?: Error };
+  readonly #opts: Required<Omit<FakeEngineOptions, "fail" | "vision">> & { fail?: Error };
   #running = 0;
   readonly #queue: Array<() => void> = [];
   #completed = 0;
@@ -49,9 +68,10 @@ export class FakeEngine implements Engine {
       fail: opts.fail,
       failAfter: opts.failAfter ?? 0,
     };
+    const vision = opts.vision === undefined ? SMOLVLM_VISION : opts.vision;
     this.info = {
       modelPath: "/fake/model.gguf",
-      mmprojPath: "/fake/mmproj.gguf",
+      mmprojPath: vision ? "/fake/mmproj.gguf" : null,
       modelDescription: "fake 1M",
       contextSize: 4096,
       trainContextSize: 8192,
@@ -59,13 +79,14 @@ export class FakeEngine implements Engine {
       embeddingSize: 64,
       parameterCount: 1_000_000,
       modelSizeBytes: 2_000_000,
-      vision: true,
+      vision: vision !== null,
       maxImageSize: 1024,
       imageMaxTokens: 256,
       threads: 2,
       gpuLayers: 0,
       systemInfo: "FAKE = 1",
       parallelSequences: this.#opts.parallel,
+      facts: { architecture: "llama", contextLength: 8192, chatTemplate: null, vision },
     };
   }
 

@@ -155,7 +155,14 @@ Deno.test("preprocess CLI writes the result, prints the report and reproduces in
       }),
     );
     const r = await capture(() =>
-      runPreprocess([`${dir}/in.png`, `${dir}/out.png`, "--config", `${dir}/cfg.json`])
+      runPreprocess([
+        `${dir}/in.png`,
+        `${dir}/out.png`,
+        "--config",
+        `${dir}/cfg.json`,
+        "--tile-size",
+        "512",
+      ])
     );
     assert.equal(r.code, 0, r.err);
     for (
@@ -179,6 +186,17 @@ Deno.test("preprocess CLI writes the result, prints the report and reproduces in
       runPreprocess([`${dir}/in.png`, `${dir}/out2.png`, "--threads", "2"])
     );
     assert.equal(r2.code, 0, r2.err);
+    // No model, no --tile-size: no tile estimate rather than a guessed tile side.
+    assert.match(r2.out, /tiles:\s+no estimate \(--tile-size N/);
+    const json = async (...extra: string[]) => {
+      const r = await capture(() =>
+        runPreprocess([`${dir}/in.png`, `${dir}/out3.png`, "--json", ...extra])
+      );
+      assert.equal(r.code, 0, r.err);
+      return JSON.parse(r.out).tiles;
+    };
+    assert.deepEqual(await json("--tile-size", "512"), { cols: 2, rows: 2, passes: 5 });
+    assert.equal(await json(), null);
 
     await Deno.writeFile(`${dir}/bad.jpg`, new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 16, 1]));
     const r3 = await capture(() => runPreprocess([`${dir}/bad.jpg`, `${dir}/o.png`]));
@@ -198,6 +216,14 @@ Deno.test("preprocess CLI writes the result, prints the report and reproduces in
 
     const r5 = await capture(() => runPreprocess([`${dir}/in.png`]));
     assert.equal(r5.code, 2);
+
+    for (const bad of ["0", "-512", "1.5", "big"]) {
+      const r6 = await capture(() =>
+        runPreprocess([`${dir}/in.png`, `${dir}/o.png`, `--tile-size=${bad}`])
+      );
+      assert.equal(r6.code, 2, bad);
+      assert.match(r6.err, /--tile-size must be an integer/, bad);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

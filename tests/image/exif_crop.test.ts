@@ -155,11 +155,26 @@ Deno.test("preprocessImage() reports the crop box for letterboxed and panoramic 
   for (let y = 0; y < 300; y++) {
     pano.data.set(obj.data.subarray(y * 600, (y + 1) * 600), (y * 3000 + 2500) * 3);
   }
-  const r2 = await preprocessImage(await encodePng(pano), noEnhance(), { pool: null });
+  const r2 = await preprocessImage(await encodePng(pano), noEnhance(), {
+    pool: null,
+    tileSize: 512,
+  });
   assert.equal(r2.report.crop?.salient, true);
   assert.ok(r2.report.crop!.x <= 2500 && r2.report.crop!.x + r2.report.crop!.width >= 2700);
   assert.deepEqual([r2.image.width, r2.image.height], [1024, 512]);
   assert.deepEqual(r2.report.tiles, { cols: 2, rows: 1, passes: 3 });
+});
+
+Deno.test("preprocessImage() estimates tiles at the caller's tile side, none without one", async () => {
+  const png = await encodePng(textured(600, 400, 5));
+  const at = async (tileSize?: number | null) =>
+    (await preprocessImage(png, noEnhance(), { pool: null, tileSize })).report.tiles;
+  // 600x400 is raised to 768x512 (min_size 512).
+  assert.deepEqual(await at(512), { cols: 2, rows: 1, passes: 3 });
+  assert.deepEqual(await at(384), { cols: 2, rows: 2, passes: 5 });
+  assert.deepEqual(await at(1024), { cols: 1, rows: 1, passes: 1 });
+  assert.equal(await at(null), null);
+  assert.equal(await at(), null);
 });
 
 Deno.test("both enhancements off and input within bounds reproduce the input exactly", async () => {
@@ -185,7 +200,14 @@ Deno.test("resize keeps the longest side <= size and the shortest >= min_size", 
     });
     assert.deepEqual([image.width, image.height], [ew, eh], `${w}x${h}`);
   }
-  assert.deepEqual(tileGrid(512, 512), { cols: 1, rows: 1, passes: 1 });
-  assert.deepEqual(tileGrid(1024, 768), { cols: 2, rows: 2, passes: 5 });
   assert.equal(defaultImageConfig().size[0], 1024);
+});
+
+Deno.test("tileGrid() counts tiles of the given side plus one overview when there are several", () => {
+  assert.deepEqual(tileGrid(512, 512, 512), { cols: 1, rows: 1, passes: 1 });
+  assert.deepEqual(tileGrid(1024, 768, 512), { cols: 2, rows: 2, passes: 5 });
+  assert.deepEqual(tileGrid(1024, 768, 384), { cols: 3, rows: 2, passes: 7 });
+  for (const bad of [0, -512, 1.5, Number.NaN]) {
+    assert.throws(() => tileGrid(512, 512, bad), RangeError, String(bad));
+  }
 });

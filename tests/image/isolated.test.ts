@@ -16,13 +16,17 @@ Deno.test(
     using pipe = new IsolatedImagePipeline({ workers: 1 });
     const png = await encodePng(textured(300, 200, 3));
     const cfg = defaultImageConfig();
-    const inProcess = await preprocessImage(png, cfg, { pool: null });
-    const isolated = await pipe.process({ bytes: png }, cfg);
+    const inProcess = await preprocessImage(png, cfg, { pool: null, tileSize: 384 });
+    const isolated = await pipe.process({ bytes: png }, cfg, { tileSize: 384 });
     assert.equal(isolated.image.width, inProcess.image.width);
     assert.equal(isolated.image.height, inProcess.image.height);
     assert.deepEqual(isolated.image.data, inProcess.image.data);
     assert.equal(isolated.report.format, "png");
-    assert.equal(pipe.stats().completed, 1);
+    // The caller's tile side reaches the worker: 300x200 → 768x512 is 2x2 tiles of 384.
+    assert.deepEqual(isolated.report.tiles, { cols: 2, rows: 2, passes: 5 });
+    assert.deepEqual(isolated.report.tiles, inProcess.report.tiles);
+    assert.equal((await pipe.process({ bytes: png }, cfg)).report.tiles, null);
+    assert.equal(pipe.stats().completed, 2);
   },
 );
 

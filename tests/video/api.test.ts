@@ -10,7 +10,6 @@ import { createApp } from "../../src/http/app.ts";
 import { EngineHolder } from "../../src/http/engine_state.ts";
 import { createImageProcessor } from "../../src/http/image_adapter.ts";
 import { encodePng } from "../../src/image/codecs.ts";
-import { TILE_SIZE } from "../../src/image/pipeline.ts";
 import { decodeClip, parseVideoConfig, type VideoService } from "../../src/video/mod.ts";
 import { TINY } from "../_support/fixtures.ts";
 import { dataUrl, makeClip, testDecoder } from "./clips.ts";
@@ -26,6 +25,9 @@ Deno.test("video parts of a chat request", async (t) => {
     contextSize: 4096,
     nativeLog: "silent",
   });
+  // Frames are squared to the model's own tile side, as the API does.
+  const tileSize = engine.info.facts.vision?.tileSize;
+  assert.ok(tileSize, "the tiny fixture's projector reports its tile side");
   const config = { ...defaultServiceConfig(), logDir: "" };
   const images = createImageProcessor({ defaults: config.imageProcessing });
   const appWith = (video: VideoService) =>
@@ -65,12 +67,12 @@ Deno.test("video parts of a chat request", async (t) => {
       { decoder, config: parseVideoConfig() },
       mp4,
       "video/mp4",
-      TILE_SIZE,
+      tileSize,
     );
     const frames = await Promise.all(clip.frames.map(async (rgb, i) => ({
       url: dataUrl(
         "image/png",
-        await encodePng({ width: TILE_SIZE, height: TILE_SIZE, data: rgb }),
+        await encodePng({ width: tileSize, height: tileSize, data: rgb }),
       ),
       timestamp: clip.timestamps[i]!,
     })));

@@ -12,7 +12,6 @@ import { loadEngine } from "../../src/engine/mod.ts";
 import { createApp } from "../../src/http/app.ts";
 import { EngineHolder } from "../../src/http/engine_state.ts";
 import { createImageProcessor } from "../../src/http/image_adapter.ts";
-import { TILE_SIZE } from "../../src/image/pipeline.ts";
 import {
   decodeClip,
   DEFAULT_VIDEO_CONFIG,
@@ -58,6 +57,9 @@ export async function benchVideo(): Promise<{ markdown: string }> {
     imageCacheBytes: 0,
     nativeLog: "silent",
   });
+  // Frames are decoded at the model's own tile side, as the API does.
+  const tileSize = engine.info.facts.vision?.tileSize;
+  if (tileSize === undefined) throw new Error(`${mmproj} gives no vision tile size`);
   // A 500m encoder pass is slow on a small CPU: the request timeout must not cut the run.
   const config = { ...defaultServiceConfig(), logDir: "", timeoutMs: 900_000 };
   const app = createApp({
@@ -78,7 +80,7 @@ export async function benchVideo(): Promise<{ markdown: string }> {
       { decoder, config: DEFAULT_VIDEO_CONFIG },
       clip,
       "video/mp4",
-      TILE_SIZE,
+      tileSize,
     );
     const t0 = performance.now();
     const res = await app.request("/v1/chat/completions", {

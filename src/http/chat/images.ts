@@ -5,12 +5,11 @@
  *
  * @module
  */
-import { TILE_SIZE } from "../../image/pipeline.ts";
 import type { RgbImage, VideoClip } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
 import type { AppContext } from "../context.ts";
-import { fromImageError } from "../errors.ts";
+import { ApiError, fromImageError } from "../errors.ts";
 import { type ImageReport, loadImageBytes } from "../images.ts";
 import { throwIfAborted } from "./aborts.ts";
 import type { ImageDetail, ParsedChatRequest } from "./request_schema.ts";
@@ -58,17 +57,29 @@ export interface ResolveImagesOptions {
   readonly media?: JsonWithMedia;
   /** The realtime session (X-Session-Id), which decides `detail: "auto"`. */
   readonly sessionId?: string;
-  /** The model's tile side: video frames and one-tile images are squared to it. */
-  readonly tileSize?: number;
+  /**
+   * The model's tile side (its projector's facts): video frames and one-tile images are squared
+   * to it, and every report's tile estimate uses it. null: the model has no vision tower, and
+   * an image or video part is refused before any of it is read.
+   */
+  readonly tileSize: number | null;
+}
+
+/** The 400 for an image or video sent to a model without a vision tower (as the engine's). */
+function visionNotSupported(param: string): ApiError {
+  return new ApiError(400, "this model has no vision projector (mmproj); it cannot take images", {
+    param,
+    code: "vision_not_supported",
+  });
 }
 
 export async function resolveImages(
   ctx: AppContext,
   req: ParsedChatRequest,
   signal: AbortSignal,
-  opts: ResolveImagesOptions = {},
+  opts: ResolveImagesOptions,
 ): Promise<ResolvedImages> {
-  const { media, sessionId, tileSize = TILE_SIZE } = opts;
+  const { media, sessionId, tileSize } = opts;
   const t0 = ctx.clock.perf();
   const config = await asParam(
     "image_processing",
@@ -81,18 +92,20 @@ export async function resolveImages(
   let videoDecodeMs = 0;
   // Video frames and single-tile images: the picture squared to one tile (frameOverride).
   let frameConfig: unknown = null;
-  const tileConfig = async () =>
+  const tileConfig = async (side: number) =>
     frameConfig ??= await asParam(
       "image_processing",
-      () => ctx.images.resolveConfig(frameOverride(req.imageProcessing, tileSize)),
+      () => ctx.images.resolveConfig(frameOverride(req.imageProcessing, side)),
     );
   const processFrame = (bytes: Uint8Array, mime: string | null, param: string) =>
-    asParam(param, () => ctx.images.process(bytes, mime, frameConfig, signal));
+    asParam(param, () => ctx.images.process(bytes, mime, frameConfig, { tileSize, signal }));
   for (const m of req.messages) {
     if (typeof m.content === "string") continue;
     for (const part of m.content) {
+      if (part.type === "text") continue;
+      if (tileSize === null) throw visionNotSupported(part.param);
       if (part.type === "video") {
-        await tileConfig();
+        await tileConfig(tileSize);
         const video = await resolveVideo(
           ctx,
           part.source,
@@ -107,7 +120,6 @@ export async function resolveImages(
         videoDecodeMs += video.decodeMs;
         continue;
       }
-      if (part.type !== "image") continue;
       const loaded = await loadImageBytes(
         part.url,
         part.param,
@@ -117,10 +129,10 @@ export async function resolveImages(
       );
       const single = isSingleTile(part.detail, sessionId, ctx.config.sessionImageDetail);
       // The model sees a one-tile image as its square overview: send it at that size.
-      const partConfig = single ? await tileConfig() : config;
+      const partConfig = single ? await tileConfig(tileSize) : config;
       const prepared = await asParam(
         part.param,
-        () => ctx.images.process(loaded.bytes, loaded.mime, partConfig, signal),
+        () => ctx.images.process(loaded.bytes, loaded.mime, partConfig, { tileSize, signal }),
       );
       rgb.push(prepared.image);
       singleTile.push(single);

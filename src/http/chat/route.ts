@@ -12,7 +12,6 @@ import { zValidator } from "@hono/zod-validator";
 import type { AppContext } from "../context.ts";
 import { ApiError, fromZodError, modelNotFound } from "../errors.ts";
 import { abortAware, throwIfAborted } from "./aborts.ts";
-import { TILE_SIZE } from "../../image/pipeline.ts";
 import { resolveImages } from "./images.ts";
 import { grammarFor, toGenerateRequest } from "./prompt.ts";
 import { readJsonBody } from "./read_body.ts";
@@ -41,8 +40,8 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         }
         const grammar = grammarFor(req, limits);
         const sessionId = sessionIdOf(c.req.header("x-session-id"));
-        // The model's own tile side (its projector's facts) for frames and one-tile images.
-        const tileSize = run.engine.info.facts?.vision?.tileSize ?? TILE_SIZE;
+        // The model's own tile side (its projector's facts); null for a text-only model.
+        const tileSize = run.engine.info.facts.vision?.tileSize ?? null;
         const images = await resolveImages(ctx, req, run.signal, {
           media: run.media,
           sessionId,

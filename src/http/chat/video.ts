@@ -8,7 +8,6 @@
  * @module
  */
 import type { VideoClip, VideoFrame } from "../../engine/mod.ts";
-import { TILE_SIZE } from "../../image/pipeline.ts";
 import { decodeClip, rgbToBmp, VideoError } from "../../video/mod.ts";
 import type { AppContext } from "../context.ts";
 import { ApiError } from "../errors.ts";
@@ -17,10 +16,13 @@ import { type ImageReport, loadImageBytes } from "../images.ts";
 import { throwIfAborted } from "./aborts.ts";
 import type { ParsedVideoSource } from "./request_schema.ts";
 
-/** The request's `image_processing` with what makes a frame a frame. */
+/**
+ * The request's `image_processing` with what makes a frame a frame: squared to `tileSize`, the
+ * model's tile side (its projector's facts).
+ */
 export function frameOverride(
   override: Readonly<Record<string, unknown>> | null,
-  tileSize: number = TILE_SIZE,
+  tileSize: number,
 ): Record<string, unknown> {
   return {
     ...override,
@@ -52,8 +54,8 @@ export async function resolveVideo(
     report: ImageReport;
   }>,
   signal: AbortSignal,
-  media?: JsonWithMedia,
-  tileSize: number = TILE_SIZE,
+  media: JsonWithMedia | undefined,
+  tileSize: number,
 ): Promise<ResolvedVideo> {
   const { maxFrames } = ctx.video.config;
   const frames: VideoFrame[] = [];
