@@ -103,11 +103,12 @@ Deno.test("engine.reload({ graceMs }) stops a generation still running after the
     await reload; // the reload went on and loaded the new file
     const after = await queued.result;
     assert.equal(after.usage.completionTokens, 8, "the queued request was not cut");
+    assert.equal(engine.stats().failed, 1, "only the running generation failed");
+    await engine.close();
     await using fresh = await loadEngine({ modelPath: model, ...options });
     const expected = await fresh.generate(probe).result;
     assert.deepEqual(after.tokens, expected.tokens, "the queued request ran on the new model");
     assert.notDeepEqual(after.tokens, before.tokens, "the new model answers differently");
-    assert.equal(engine.stats().failed, 1, "only the running generation failed");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
