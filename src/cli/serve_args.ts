@@ -37,6 +37,7 @@ export const SERVE_OPTIONS = {
   "api-key": { type: "string" },
   "allow-image-host": { type: "string", multiple: true },
   "shutdown-grace": { type: "string" },
+  "reload-grace": { type: "string" },
   "static-dir": { type: "string" },
   "log-dir": { type: "string" },
   "no-log-file": { type: "boolean" },
@@ -73,6 +74,8 @@ export const SERVE_USAGE =
   --api-key KEY         require "Authorization: Bearer KEY" on /v1/* (or env SMOLVLM_API_KEY)
   --allow-image-host H  allow http(s) image URLs from host H (repeatable; ./run grants the net access)
   --shutdown-grace S    seconds in-flight requests get on SIGTERM (default 10)
+  --reload-grace S      seconds running generations get on a reload (SIGHUP, POST /admin/reload)
+                        before they are stopped with 503 model_reloading (default 30)
   --static-dir DIR      frontend directory (default static/)
   --log-dir DIR         log directory (default logs/); --no-log-file for console only
   --log-level LEVEL     debug|info|warning|error (default info)

@@ -23,6 +23,7 @@
  *   "limits": { "max_images": 8, "max_tokens": 4096, "max_prompt_chars": 100000, ... },
  *   "max_body_bytes": 26214400,
  *   "shutdown_grace": 10,
+ *   "reload_grace": 30,
  *   "remote_images": { "allow_hosts": [], "max_bytes": 10485760, "timeout": 10 }
  * }
  * ```
@@ -147,6 +148,11 @@ export const configFileSchema = z.object({
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   max_body_bytes: positiveInt.default(25 * 1024 * 1024),
   shutdown_grace: z.number().min(0).default(10),
+  /**
+   * Seconds a reload (SIGHUP, POST /admin/reload) lets running generations finish before it
+   * stops them (503 model_reloading); at most a day (a timer's range).
+   */
+  reload_grace: z.number().min(0).max(86_400).default(30),
   remote_images: remoteImagesSchema.default(() => remoteImagesSchema.parse({})),
   static_dir: z.string().min(1).optional(),
   log_dir: z.string().min(1).optional(),
@@ -242,6 +248,8 @@ export interface ServiceConfig {
   readonly limits: RequestLimits;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
+  /** How long a reload lets running generations finish before stopping them (ms). */
+  readonly reloadGraceMs: number;
   readonly remoteImages: RemoteImagesConfig;
   readonly staticDir: string;
   readonly logDir: string;
@@ -414,6 +422,7 @@ function fromFile(
     },
     maxBodyBytes: f.max_body_bytes,
     shutdownGraceMs: Math.round(f.shutdown_grace * 1000),
+    reloadGraceMs: Math.round(f.reload_grace * 1000),
     remoteImages: {
       allowHosts: f.remote_images.allow_hosts.map((h) => h.toLowerCase()),
       maxBytes: f.remote_images.max_bytes,

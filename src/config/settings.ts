@@ -60,6 +60,7 @@ export const SETTINGS: readonly Setting[] = [
     kind: "list",
   },
   { key: "shutdown_grace", flag: "shutdown-grace", env: "SMOLVLM_SHUTDOWN_GRACE", kind: "number" },
+  { key: "reload_grace", flag: "reload-grace", env: "SMOLVLM_RELOAD_GRACE", kind: "number" },
   { key: "static_dir", flag: "static-dir", env: "SMOLVLM_STATIC_DIR", kind: "string" },
   { key: "log_dir", flag: "log-dir", env: "SMOLVLM_LOG_DIR", kind: "string" },
   { key: "log_level", flag: "log-level", env: "SMOLVLM_LOG_LEVEL", kind: "string" },

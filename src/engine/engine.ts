@@ -29,6 +29,7 @@ import type {
   EngineStats,
   GenerateRequest,
   Generation,
+  ReloadOptions,
   RgbImage,
 } from "./types.ts";
 
@@ -36,6 +37,12 @@ const GGUF_MAGIC = 0x46554747; // "GGUF" little-endian
 
 /** How long close() waits for the worker to free native memory before terminating it. */
 const CLOSE_GRACE_MS = 30_000;
+
+/** How long a reload lets running generations finish when its caller names no grace. */
+const DEFAULT_RELOAD_GRACE_MS = 30_000;
+
+/** setTimeout's limit (a larger delay would fire at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Checks the file before llama.cpp sees it, so the common mistakes get a precise message. */
 async function checkGguf(path: string, what: "model" | "mmproj"): Promise<void> {
@@ -153,18 +160,26 @@ class WorkerEngine implements Engine {
 
   /**
    * Loads the model files again (they may have been replaced on disk) through the same checks
-   * and the same native session opening as loadEngine. Running generations finish first;
-   * requests arriving meanwhile queue and run on the new model. When the files are refused,
-   * the current model keeps serving and the error is thrown. Concurrent calls share one reload.
+   * and the same native session opening as loadEngine. Running generations finish first, within
+   * `graceMs`: those still running then are stopped and fail with ModelReloadingError. Requests
+   * arriving meanwhile queue and run on the new model. When the files are refused, the current
+   * model keeps serving and the error is thrown. Concurrent calls share one reload (the first
+   * call's grace counts).
    */
-  reload(): Promise<EngineInfo> {
+  reload(options: ReloadOptions = {}): Promise<EngineInfo> {
     if (this.#closing) return Promise.reject(new EngineClosedError());
+    const graceMs = options.graceMs ?? DEFAULT_RELOAD_GRACE_MS;
+    if (!(graceMs >= 0 && graceMs <= MAX_TIMER_MS)) {
+      return Promise.reject(
+        new TypeError(`reload graceMs must be between 0 and ${MAX_TIMER_MS}, got ${graceMs}`),
+      );
+    }
     this.#reloading ??= (async () => {
       try {
         await checkModelFiles(this.#options);
         const info = await new Promise<EngineInfo>((resolve, reject) => {
           this.#reloaded = { resolve, reject };
-          this.#post({ type: "reload" });
+          this.#post({ type: "reload", graceMs });
         });
         this.#info = info;
         return info;

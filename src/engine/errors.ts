@@ -12,6 +12,7 @@ export type EngineErrorCode =
   | "context_overflow"
   | "queue_full"
   | "engine_closed"
+  | "model_reloading"
   | "tokenize_failed"
   | "decode_failed"
   | "encode_failed"
@@ -81,6 +82,23 @@ export class EngineClosedError extends EngineError {
   }
 }
 
+/**
+ * A reload of the model stopped this generation: it was still running when the reload's grace
+ * period ran out (a long or stuck generation must not hold the new model back for minutes).
+ */
+export class ModelReloadingError extends EngineError {
+  readonly graceMs: number;
+  constructor(graceMs: number) {
+    super(
+      "model_reloading",
+      `the model is being reloaded; this generation was still running when the reload's grace ` +
+        `period (${graceMs / 1000} s) ran out and was stopped: retry the request`,
+    );
+    this.name = "ModelReloadingError";
+    this.graceMs = graceMs;
+  }
+}
+
 /** A native call failed mid-generation (decode/encode/tokenize returned an error code). */
 export class NativeCallError extends EngineError {
   constructor(
@@ -100,6 +118,7 @@ export interface WireError {
   readonly promptTokens?: number;
   readonly contextSize?: number;
   readonly retryAfterSeconds?: number;
+  readonly graceMs?: number;
 }
 
 export function toWireError(error: unknown): WireError {
@@ -111,6 +130,9 @@ export function toWireError(error: unknown): WireError {
       promptTokens: error.promptTokens,
       contextSize: error.contextSize,
     };
+  }
+  if (error instanceof ModelReloadingError) {
+    return { name: error.name, code: error.code, message: error.message, graceMs: error.graceMs };
   }
   if (error instanceof EngineError) {
     return { name: error.name, code: error.code, message: error.message };
@@ -137,6 +159,9 @@ export function fromWireError(wire: WireError): EngineError {
       break;
     case "EngineClosedError":
       error = new EngineClosedError();
+      break;
+    case "ModelReloadingError":
+      error = new ModelReloadingError(wire.graceMs ?? 0);
       break;
     case "NativeCallError":
       error = new NativeCallError(wire.code as "decode_failed", wire.message);

@@ -45,8 +45,11 @@ export interface WireRequest {
   readonly timeoutMs?: number;
 }
 
-/** Why a generation is being stopped from outside. */
-export type StopReason = "abort" | "superseded" | "closed";
+/**
+ * Why a generation is being stopped from outside. "reload": still running when a reload's grace
+ * period ran out (it fails with ModelReloadingError; queued requests are never cut).
+ */
+export type StopReason = "abort" | "superseded" | "closed" | "reload";
 
 export type ToWorker =
   | {
@@ -57,7 +60,8 @@ export type ToWorker =
   }
   | { readonly type: "generate"; readonly request: WireRequest }
   | { readonly type: "stop"; readonly id: string; readonly reason: StopReason }
-  | { readonly type: "reload" }
+  /** `graceMs`: how long running generations may still run before they are stopped. */
+  | { readonly type: "reload"; readonly graceMs: number }
   | { readonly type: "close" };
 
 export interface WorkerStats {

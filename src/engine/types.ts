@@ -208,6 +208,14 @@ export interface EngineStats {
   readonly superseded?: number;
 }
 
+export interface ReloadOptions {
+  /**
+   * How long running generations may still run before the reload stops them, ms (default
+   * 30 000; 0 stops them at the next step). Queued requests are never stopped by a reload.
+   */
+  readonly graceMs?: number;
+}
+
 export interface Engine extends AsyncDisposable {
   readonly info: EngineInfo;
   /**
@@ -218,10 +226,11 @@ export interface Engine extends AsyncDisposable {
   stats(): EngineStats;
   /**
    * Loads the model again without a new process (the files may have changed): running
-   * generations finish, requests meanwhile wait; when the files are refused the current model
+   * generations finish within the grace period (those still running then fail with
+   * ModelReloadingError), requests meanwhile wait; when the files are refused the current model
    * keeps serving and the error is thrown. Engines without it are replaced by a fresh load.
    */
-  reload?(): Promise<EngineInfo>;
+  reload?(options?: ReloadOptions): Promise<EngineInfo>;
   /** Stops accepting work, aborts queued and running generations, frees native memory. */
   close(): Promise<void>;
 }

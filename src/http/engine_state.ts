@@ -4,13 +4,14 @@
  * state on every request (/health, /v1/info, /metrics, chat); the server and reloads write it.
  *
  * A reload of a ready engine goes through Engine.reload (same checks and native load path as
- * at start; requests meanwhile wait in the engine's queue and run on the new model; a refused
- * file leaves the current model serving). A failed service (or an engine without reload) is
+ * at start; running generations get the reload's grace period, then are stopped; requests
+ * meanwhile wait in the engine's queue and run on the new model; a refused file leaves the
+ * current model serving). A failed service (or an engine without reload) is
  * reloaded by a fresh load, the start's own path.
  *
  * @module
  */
-import type { Engine } from "../engine/mod.ts";
+import type { Engine, ReloadOptions } from "../engine/mod.ts";
 
 export type EngineState =
   /** `engine` is the model still serving during a reload; null while nothing can serve. */
@@ -107,16 +108,20 @@ export class EngineHolder {
 
   /**
    * Reloads the model; concurrent calls share one reload. `loadFresh` is the start's load path
-   * (used when nothing serves or the engine cannot reload itself). Rejects with the reason when
+   * (used when nothing serves or the engine cannot reload itself); `options.graceMs` bounds the
+   * wait for running generations (Engine.reload). Rejects with the reason when
    * the new model cannot serve: the previous one keeps serving when there was one, else the
    * state is "failed" with the reason.
    */
-  reload(loadFresh: () => Promise<Engine>): Promise<ReloadOutcome> {
-    this.#reload ??= this.#doReload(loadFresh).finally(() => (this.#reload = null));
+  reload(loadFresh: () => Promise<Engine>, options: ReloadOptions = {}): Promise<ReloadOutcome> {
+    this.#reload ??= this.#doReload(loadFresh, options).finally(() => (this.#reload = null));
     return this.#reload;
   }
 
-  async #doReload(loadFresh: () => Promise<Engine>): Promise<ReloadOutcome> {
+  async #doReload(
+    loadFresh: () => Promise<Engine>,
+    options: ReloadOptions,
+  ): Promise<ReloadOutcome> {
     const s = this.#state;
     if (s.status === "draining" || s.status === "stopped") {
       throw new ReloadRefusedError("the server is shutting down");
@@ -129,7 +134,7 @@ export class EngineHolder {
     this.#state = { status: "loading", since: t0, engine: current };
     try {
       if (current?.reload) {
-        await current.reload();
+        await current.reload(options);
         this.#ready(current, performance.now() - t0);
       } else {
         if (current) await current.close();

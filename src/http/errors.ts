@@ -135,6 +135,7 @@ const ENGINE_ERRORS: Readonly<
 > = {
   queue_full: [429, "queue_full", null],
   engine_closed: [503, "engine_closed", null],
+  model_reloading: [503, "model_reloading", null],
   invalid_image: [400, "invalid_image", "messages"],
   invalid_video: [400, "invalid_video", "messages"],
   vision_not_supported: [400, "vision_not_supported", "messages"],
@@ -156,7 +157,7 @@ export function fromEngineError(err: EngineError): ApiError {
     : err.code === "queue_full"
     ? 1
     : status === 503
-    ? (err.code === "engine_closed" ? 5 : 30)
+    ? (err.code === "engine_closed" || err.code === "model_reloading" ? 5 : 30)
     : null;
   return new ApiError(status, err.message, { code, param, retryAfter, cause: err });
 }

@@ -1,6 +1,7 @@
 /**
  * The HTTP server around the app: binds first, loads the engine in the background (health says
- * "loading" meanwhile), reloads the model on SIGHUP (and POST /admin/reload), logs a
+ * "loading" meanwhile), reloads the model on SIGHUP (and POST /admin/reload; generations still
+ * running after `reload_grace` seconds are stopped and answer 503 model_reloading), logs a
  * performance line every `monitoring.perf_log_interval` seconds, and shuts down gracefully on
  * SIGINT/SIGTERM ("draining"): stop accepting, let in-flight requests finish within the grace
  * period, then abort them, close the engine (frees native memory), "stopped", and resolve
@@ -62,9 +63,12 @@ function start(opts: StartServerOptions, config: ServiceConfig): RunningServer {
   const tracker = new RequestTracker();
   const metrics = new Metrics();
   const reload = async (trigger: string): Promise<ReloadOutcome> => {
-    log.info("reloading the model ({trigger})", { trigger });
+    log.info("reloading the model ({trigger}); running generations get {grace} s to finish", {
+      trigger,
+      grace: config.reloadGraceMs / 1000,
+    });
     try {
-      const outcome = await holder.reload(opts.loadEngine);
+      const outcome = await holder.reload(opts.loadEngine, { graceMs: config.reloadGraceMs });
       log.info("model reloaded in {ms} ms", { ms: Math.round(outcome.loadMs) });
       return outcome;
     } catch (e) {

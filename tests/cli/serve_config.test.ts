@@ -35,6 +35,7 @@ Deno.test("./run config prints each value with its source; a bad value names key
     assert.match(ok.stdout, /^port\s+= 9200\s+\(flag --port\)$/m);
     assert.match(ok.stdout, new RegExp(`^timeout\\s+= 30\\s+\\(file ${file}\\)$`, "m"));
     assert.match(ok.stdout, /^inference\.context_size\s+= 4096\s+\(default\)$/m);
+    assert.match(ok.stdout, /^reload_grace\s+= 30\s+\(default\)$/m);
     const json = await run(["config", "--json", "--config", file, "--model", "/m.gguf"]);
     assert.equal(json.code, 0, json.stderr);
     assert.deepEqual(JSON.parse(json.stdout).host, { value: "0.0.0.0", source: `file ${file}` });

@@ -307,3 +307,28 @@ Deno.test("the settings table: unique keys, flags and variables, all SMOLVLM_*",
     assert.doesNotThrow(() => parseServeArgs([`--${flag}`, ...value]), flag);
   }
 });
+
+Deno.test("resolveConfig() reload_grace: 30 s by default, from file, env or flag, within a day", async () => {
+  assert.equal((await resolveConfig(inputs([]))).config.reloadGraceMs, 30_000);
+  await withFile({ reload_grace: 2 }, async (path) => {
+    const file = await resolveConfig(inputs(["--config", path]));
+    assert.equal(file.config.reloadGraceMs, 2000);
+    const env = { SMOLVLM_RELOAD_GRACE: "0.25" };
+    const fromEnv = await resolveConfig(inputs(["--config", path], env));
+    assert.equal(fromEnv.config.reloadGraceMs, 250);
+    assert.equal(origin(fromEnv, "reload_grace"), "env SMOLVLM_RELOAD_GRACE");
+    const flag = await resolveConfig(inputs(["--config", path, "--reload-grace", "0"], env));
+    assert.equal(flag.config.reloadGraceMs, 0, "0 stops running generations at once");
+    assert.equal(origin(flag, "reload_grace"), "flag --reload-grace");
+  });
+  await assertConfigError(
+    () => resolveConfig(inputs(["--reload-grace=-1"])),
+    "reload_grace",
+    ["-1", "flag --reload-grace", />=\s*0/],
+  );
+  await assertConfigError(
+    () => resolveConfig(inputs([], { SMOLVLM_RELOAD_GRACE: "100000" })),
+    "reload_grace",
+    ["100000", "env SMOLVLM_RELOAD_GRACE", /<=\s*86400/],
+  );
+});

@@ -56,7 +56,7 @@ let loop: StepLoop | null = null;
 let loaded: { options: ResolvedEngineOptions; log: NativeLog } | null = null;
 
 /** Reload: the same session opening as at load, swapped in once it works (see StepLoop). */
-async function reload(): Promise<void> {
+async function reload(graceMs: number): Promise<void> {
   const running = loop, current = loaded;
   if (!running || !current) {
     post({
@@ -69,7 +69,7 @@ async function reload(): Promise<void> {
     await running.swapSession(async () => {
       current.log.clearLastError();
       return await openNativeSession(current.options, current.log);
-    });
+    }, graceMs);
     post({ type: "reloaded", info: running.session.info });
   } catch (error) {
     post({
@@ -138,7 +138,7 @@ worker.onmessage = (event: MessageEvent<ToWorker>) => {
       loop?.stop(message.id, message.reason);
       break;
     case "reload":
-      void reload();
+      void reload(message.graceMs);
       break;
     case "close":
       if (loop) loop.close();

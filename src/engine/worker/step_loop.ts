@@ -12,6 +12,7 @@ import {
   EngineClosedError,
   EngineError,
   InvalidRequestError,
+  ModelReloadingError,
   NativeCallError,
 } from "../errors.ts";
 import type { StopReason, WireRequest, WorkerStats } from "../protocol.ts";
@@ -98,6 +99,8 @@ export class StepLoop {
   #closed = false;
   /** A reload is under way: nothing new is admitted; queued requests wait for the new model. */
   #paused = false;
+  /** The grace of the reload under way (the message of the generations it stops). */
+  #reloadGraceMs = 0;
   #onIdle: (() => void) | null = null;
   /** A step is under way (it may be awaiting a prompt's preparation on the current session). */
   #stepping = false;
@@ -140,17 +143,28 @@ export class StepLoop {
   }
 
   /**
-   * Reload: stops admitting, lets running generations finish, then opens the next session with
-   * `open` while the current one stays open. On success the loop continues on the new session
-   * and the old one is freed; when `open` throws, the old session keeps serving and the error
-   * is rethrown. Queued requests wait either way and run afterwards.
+   * Reload: stops admitting, lets running generations finish within `graceMs` (those still
+   * running then are stopped at the next step and fail with ModelReloadingError), then opens
+   * the next session with `open` while the current one stays open. On success the loop
+   * continues on the new session and the old one is freed; when `open` throws, the old session
+   * keeps serving and the error is rethrown. Queued requests wait either way and run afterwards.
    */
-  async swapSession(open: () => Promise<NativeSession>): Promise<void> {
+  async swapSession(open: () => Promise<NativeSession>, graceMs: number): Promise<void> {
     if (this.#paused) throw new Error("a reload is already under way");
     this.#paused = true;
+    this.#reloadGraceMs = graceMs;
     try {
       if (this.#stepping || this.#slots.some((s) => s.generation !== null)) {
-        await new Promise<void>((resolve) => this.#onIdle = resolve);
+        const idle = new Promise<void>((resolve) => this.#onIdle = resolve);
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const graceOver = new Promise<"grace">((resolve) => {
+          timer = setTimeout(() => resolve("grace"), graceMs);
+        });
+        if (await Promise.race([idle, graceOver]) === "grace") {
+          this.#stopRunning("reload");
+          await idle;
+        }
+        clearTimeout(timer);
       }
       const next = await open();
       if (this.#closed) {
@@ -187,6 +201,14 @@ export class StepLoop {
     }
     for (const slot of this.#slots) {
       if (slot.generation?.task.request.id === id) slot.generation.task.stopReason ??= reason;
+    }
+    this.#wakeUp();
+  }
+
+  /** Marks every running generation to stop at the next step (queued ones are left alone). */
+  #stopRunning(reason: StopReason): void {
+    for (const slot of this.#slots) {
+      if (slot.generation) slot.generation.task.stopReason ??= reason;
     }
     this.#wakeUp();
   }
@@ -446,13 +468,18 @@ export class StepLoop {
 
   // --- stopping --------------------------------------------------------------------------
 
-  /** Stopped (abort, superseded, close) and timed-out generations end and free their cells. */
+  /**
+   * Stopped (abort, superseded, close) and timed-out generations end and free their cells; those
+   * a reload stopped fail with ModelReloadingError (their clients get an error, not a result).
+   */
   #endStopped(): void {
     const now = performance.now();
     for (const slot of this.#slots) {
       const g = slot.generation;
       if (!g) continue;
-      if (g.task.stopReason) {
+      if (g.task.stopReason === "reload") {
+        this.#failGeneration(g, new ModelReloadingError(this.#reloadGraceMs));
+      } else if (g.task.stopReason) {
         this.#finish(g, g.task.stopReason === "superseded" ? "superseded" : "abort", true);
       } else if (now > g.deadline) {
         this.#finish(g, "timeout", true);
@@ -461,9 +488,14 @@ export class StepLoop {
   }
 
   #endUnstarted(task: Task, reason: StopReason): void {
-    if (reason === "closed") {
+    if (reason === "closed" || reason === "reload") {
       this.#failed++;
-      this.#events.failed(task.request.id, new EngineClosedError());
+      this.#events.failed(
+        task.request.id,
+        reason === "closed"
+          ? new EngineClosedError()
+          : new ModelReloadingError(this.#reloadGraceMs),
+      );
       return;
     }
     if (reason === "superseded") this.#superseded++;

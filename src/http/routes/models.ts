@@ -155,6 +155,7 @@ function publicConfig(config: ServiceConfig): Record<string, unknown> {
     limits: config.limits,
     max_body_bytes: config.maxBodyBytes,
     shutdown_grace: config.shutdownGraceMs / 1000,
+    reload_grace: config.reloadGraceMs / 1000,
     remote_images: {
       allow_hosts: config.remoteImages.allowHosts,
       max_bytes: config.remoteImages.maxBytes,
