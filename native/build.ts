@@ -533,6 +533,19 @@ export async function runNative(args: string[]): Promise<number> {
       log(`using the libraries in SMOLVLM_LIB_DIR=${envDir} (not built by this tool)`);
       return 0;
     }
+    if (!values["lib-dir"] && envDir) {
+      // A portable or CUDA build that SMOLVLM_LIB_DIR names is what the user chose to run: the
+      // launcher's plain `native` step must not replace it with the default build.
+      const installed = await readInstalledManifest(envDir).catch(() => null);
+      const otherKind = installed !== null &&
+        (Boolean(installed.portable) !== values.portable ||
+          Boolean(installed.cuda) !== values.cuda);
+      if (otherKind && await exists(`${envDir}/libmtmd.so`)) {
+        const kind = [installed.portable && "portable", installed.cuda && "CUDA"].filter(Boolean);
+        log(`using the ${kind.join(" ")} build in SMOLVLM_LIB_DIR=${envDir} (${installed.key})`);
+        return 0;
+      }
+    }
     await buildNative({
       cuda: values.cuda,
       cudaArch: values["cuda-arch"],

@@ -114,3 +114,32 @@ Deno.test("runNative() --from installs into --lib-dir and never replaces a direc
     await Deno.remove(dest, { recursive: true });
   }
 });
+
+Deno.test("runNative() keeps the portable or CUDA build SMOLVLM_LIB_DIR names instead of installing the default one", async () => {
+  const dir = await Deno.makeTempDir();
+  const before = Deno.env.get("SMOLVLM_LIB_DIR");
+  try {
+    const manifest = {
+      key: "de3ff815ea7d-portable0000",
+      commit: PINNED.commit,
+      options: ["GGML_BACKEND_DL=ON", "GGML_CPU_ALL_VARIANTS=ON"],
+      sourceDir: null,
+      builtAt: new Date(0).toISOString(),
+      portable: true,
+      cuda: false,
+    };
+    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
+    for (const f of ["libllama.so", "libmtmd.so", "libggml-cpu-haswell.so"]) {
+      await Deno.writeTextFile(`${dir}/${f}`, "");
+    }
+    Deno.env.set("SMOLVLM_LIB_DIR", dir);
+    // What `./run serve` runs before starting: the default build's request.
+    assert.equal(await runNative([]), 0);
+    assert.deepEqual(await readInstalledManifest(dir), manifest);
+    assert.equal(await Deno.readTextFile(`${dir}/libggml-cpu-haswell.so`), "");
+  } finally {
+    if (before === undefined) Deno.env.delete("SMOLVLM_LIB_DIR");
+    else Deno.env.set("SMOLVLM_LIB_DIR", before);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
