@@ -86,3 +86,54 @@ Deno.test("the image-embedding cache stays within its byte bound (least recently
   assert.equal(again.timings.imageEncoderPasses, 5, "nothing fits in 1 byte: encoded again");
   assert.deepEqual(engine.stats().imageCache?.entries, 0);
 });
+
+/** What the engine answers about `images`, with its encoder passes and embedding-cache hits. */
+async function answer(
+  imageCacheBytes: number | undefined,
+  images: ReturnType<typeof syntheticImage>[],
+) {
+  await using engine = await open(imageCacheBytes);
+  const result = await engine.generate({
+    messages: [{
+      role: "user",
+      content: [
+        ...images.map((image) => ({ type: "image" as const, image })),
+        { type: "text" as const, text: "What do you see?" },
+      ],
+    }],
+    maxTokens: 16,
+    sampling: { temperature: 0 },
+  }).result;
+  return {
+    tokens: [...result.tokens],
+    passes: result.timings.imageEncoderPasses,
+    hits: result.timings.imageCacheHits,
+    imageTokens: result.usage.imageTokens,
+  };
+}
+
+Deno.test("engine.generate() encodes a one-tile image once for its slice and overview, answering as with two passes", async () => {
+  // 512x512 = the tiny model's tile: llama.cpp gives it one slice plus the overview, the same pixels.
+  const tile = syntheticImage(512, 512, 5);
+  const cached = await answer(undefined, [tile]);
+  const uncached = await answer(1, [tile]); // a 1-byte cache holds nothing: two passes
+  assert.equal(uncached.passes, 2);
+  assert.equal(cached.passes, 1);
+  assert.equal(cached.hits, 1);
+  assert.equal(cached.imageTokens, uncached.imageTokens, "the prompt keeps both chunks' tokens");
+  assert.deepEqual(cached.tokens, uncached.tokens);
+  // A picture that is not exactly one tile has two different encoder inputs.
+  const wide = await answer(undefined, [syntheticImage(512, 384, 5)]);
+  assert.equal(wide.passes, 2);
+  assert.equal(wide.hits, 0);
+});
+
+Deno.test("engine.generate() encodes the same picture twice in one prompt once", async () => {
+  const picture = syntheticImage(1024, 1024, 6); // 2x2 tiles + overview
+  const cached = await answer(undefined, [picture, picture]);
+  const uncached = await answer(1, [picture, picture]);
+  assert.equal(uncached.passes, 10);
+  assert.equal(cached.passes, 5);
+  assert.equal(cached.hits, 5);
+  assert.deepEqual(cached.tokens, uncached.tokens);
+});

@@ -19,7 +19,7 @@ export type PromptItem =
   | { readonly kind: "text"; readonly token: number }
   | {
     readonly kind: "image";
-    /** Content hash of the image's pixels and this tile's ordinal within the image. */
+    /** The encoder input's identity: the image's content hash and the tile (tileKeys()). */
     readonly key: string;
     readonly positions: number;
     readonly chunk: InputChunk;
@@ -82,17 +82,14 @@ export async function preparePrompt(
   }
   const chunks = tokenized;
   try {
+    const keyOf = tileKeys(chunks.chunks, prompt.images, session.facts.vision?.tileSize ?? null);
     const items: PromptItem[] = [];
-    const tilesSeen = new Map<string, number>();
     for (const chunk of chunks.chunks) {
       if (chunk.kind === "text") {
         for (const token of chunk.textTokens()) items.push({ kind: "text", token });
         continue;
       }
-      const id = chunk.imageId ?? `chunk-${chunk.index}`;
-      const ordinal = tilesSeen.get(id) ?? 0;
-      tilesSeen.set(id, ordinal + 1);
-      items.push({ kind: "image", key: `${id}#${ordinal}`, positions: chunk.positions, chunk });
+      items.push({ kind: "image", key: keyOf(chunk), positions: chunk.positions, chunk });
     }
     return finish(items, chunks, started);
   } catch (error) {
@@ -150,13 +147,12 @@ async function prepareWithFrames(
         const chunk = overviewChunk(tokenized.chunks, globalImage[0]!);
         items.push({ kind: "image", key: `${id}#frame`, positions: chunk.positions, chunk });
       } else {
-        let ordinal = 0;
+        const keyOf = tileKeys(tokenized.chunks, [image], session.facts.vision?.tileSize ?? null);
         for (const chunk of tokenized.chunks) {
           if (chunk.kind === "text") {
             for (const token of chunk.textTokens()) items.push({ kind: "text", token });
           } else {
-            const key = `${id}#${ordinal++}`;
-            items.push({ kind: "image", key, positions: chunk.positions, chunk });
+            items.push({ kind: "image", key: keyOf(chunk), positions: chunk.positions, chunk });
           }
         }
       }
@@ -167,6 +163,45 @@ async function prepareWithFrames(
     throw error;
   }
   return finish(items, { close: () => owned.forEach((c) => c.close()) }, started);
+}
+
+/**
+ * Cache keys of a prompt's image chunks, one per distinct encoder input: the image's content
+ * hash and the tile's index within the image. So the same picture twice in one prompt shares its
+ * tiles' entries, and a picture of exactly one tile (tile x tile px) gets one key for both of its
+ * chunks: llama.cpp's idefics3 preprocessing gives it one slice plus the overview, both identity
+ * resizes of the same pixels (bit-identical embeddings: tests/ffi/mtmd.test.ts). llama.cpp
+ * encodes them twice; we encode once.
+ */
+function tileKeys(
+  chunks: readonly InputChunk[],
+  images: readonly RgbImage[],
+  tileSize: number | null,
+): (chunk: InputChunk) => string {
+  const idOf = (chunk: InputChunk) => chunk.imageId ?? `chunk-${chunk.index}`;
+  const chunksPerId = new Map<string, number>();
+  for (const chunk of chunks) {
+    if (chunk.kind === "image") {
+      chunksPerId.set(idOf(chunk), (chunksPerId.get(idOf(chunk)) ?? 0) + 1);
+    }
+  }
+  const copies = new Map<string, { count: number; oneTile: boolean }>();
+  for (const image of images) {
+    const id = imageKey(image);
+    const oneTile = image.width === tileSize && image.height === tileSize;
+    copies.set(id, { count: (copies.get(id)?.count ?? 0) + 1, oneTile });
+  }
+  const seen = new Map<string, number>();
+  return (chunk) => {
+    const id = idOf(chunk);
+    const ordinal = seen.get(id) ?? 0;
+    seen.set(id, ordinal + 1);
+    const copy = copies.get(id);
+    const perImage = (chunksPerId.get(id) ?? 1) / (copy?.count ?? 1);
+    if (!Number.isInteger(perImage)) return `${id}#${ordinal}`; // unexpected tiling: no sharing
+    if (copy?.oneTile && perImage === 2) return `${id}#whole`;
+    return `${id}#${ordinal % perImage}`;
+  };
 }
 
 /** The overview image of one tokenized picture: the image chunk right after `<global-img>`. */
