@@ -651,7 +651,10 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
     `(it also decodes the PNG); a 10 ms timer runs on the bench's main thread during both. ` +
     `Peak RSS of ours includes this bench process. /health is probed every 100 ms during the ` +
     `concurrent runs: ours through our Hono app served from this process (the main thread the ` +
-    `engine's traffic uses), llama-server's own.`,
+    `engine's traffic uses), llama-server's own. Both sides get the same prompts (the same ` +
+    `image tokens); a 512x512 image is one tile, which llama.cpp turns into a slice and an ` +
+    `overview of the same pixels: llama-server encodes both, ours encodes once and reuses the ` +
+    `embeddings (they are bit-identical), so its concurrent runs make half the encoder passes.`,
     "",
     "| figure | ours | llama-server | ratio | spread | target | met |",
     "|---|---:|---:|---:|---:|---:|:-:|",
