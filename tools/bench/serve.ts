@@ -40,8 +40,9 @@ interface Options {
   perClient: number;
   context: number;
   /**
-   * Which scenarios to run: "one" (one client + same image twice), "concurrent", "concurrent-fa-off", "oob" (each
-   * side's default tiling).
+   * Which scenarios to run: "one" (one client + same image twice), "concurrent" (512x512 images),
+   * "concurrent-fa-off" (the same against llama-server -fa off), "concurrent-wide" (640x480
+   * images, whose slice and overview differ), "oob" (each side's default tiling).
    */
   scenarios: readonly string[];
 }
@@ -59,17 +60,17 @@ interface RgbImage {
 }
 
 /** A deterministic picture per seed, so every run asks about images nobody has cached. */
-function photo(size: number, seed: number): RgbImage {
-  const data = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const i = (y * size + x) * 3;
-      data[i] = (x * 255 / size + seed * 37) & 0xff;
-      data[i + 1] = (y * 255 / size + seed * 11) & 0xff;
+function photo(width: number, seed: number, height = width): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      data[i] = (x * 255 / width + seed * 37) & 0xff;
+      data[i + 1] = (y * 255 / height + seed * 11) & 0xff;
       data[i + 2] = ((x ^ y) + seed * 53) & 0xff;
     }
   }
-  return { width: size, height: size, data };
+  return { width, height, data };
 }
 
 function median(values: number[]): number {
@@ -449,11 +450,13 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
   // model and the vision encoder alike; -fa sets one value for both), and -fa off, whose text
   // model arithmetic is batch-invariant like ours. Ours keeps flash attention off for the text
   // model with parallel slots (batch-invariant results) and on auto for the encoder.
-  const concurrent = o.scenarios.filter((s) => s === "concurrent" || s === "concurrent-fa-off");
+  const concurrent = o.scenarios.filter((s) =>
+    s === "concurrent" || s === "concurrent-fa-off" || s === "concurrent-wide"
+  );
   for (const scenario of concurrent) {
     const slots = o.clients;
     const context = o.context * slots;
-    const theirFa = scenario === "concurrent" ? [] : ["-fa", "off"];
+    const theirFa = scenario === "concurrent-fa-off" ? ["-fa", "off"] : [];
     const theirArgs = [...common, "-c", String(context), "-np", String(slots), "-kvu", ...theirFa];
     commands.push(
       `loadEngine(${
@@ -474,10 +477,15 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
     const lateness: number[] = [];
     const health = pair();
     const http = serveOurs(engine);
-    const size = Math.min(o.image, 512);
+    // 512x512 is one tile (its slice and overview are the same pixels: ours encodes once);
+    // 640x480 is one slice plus an overview that differ (both sides encode twice).
+    const [width, height] = scenario === "concurrent-wide" ? [640, 480] : [512, 512];
     try {
       for (let run = 0; run < o.runs; run++) {
-        const images = Array.from({ length: o.clients * o.perClient }, () => photo(size, seed++));
+        const images = Array.from(
+          { length: o.clients * o.perClient },
+          () => photo(width, seed++, height),
+        );
         const urls = await Promise.all(images.map(pngDataUrl));
         const load = async (ask: (i: number) => Promise<Sample>) => {
           const started = performance.now();
@@ -554,7 +562,7 @@ export async function benchServe(o: Options): Promise<{ markdown: string }> {
         console.error(`bench serve: ${scenario}, run ${run + 1}/${o.runs} done`);
       }
       rows.push(
-        `| **${o.clients} clients x ${o.perClient} requests, ${size}x${size} images, ${o.tokens} tokens, ${slots} slots; llama-server ${
+        `| **${o.clients} clients x ${o.perClient} requests, ${width}x${height} images, ${o.tokens} tokens, ${slots} slots; llama-server ${
           theirFa.length ? "-fa off" : "default flash attention (auto)"
         }** | | | | | | |`,
         row("aggregate completion tok/s", throughput, 2, false, 1.05),
@@ -683,7 +691,10 @@ if (import.meta.main) {
       clients: { type: "string", default: "4" },
       "per-client": { type: "string", default: "2" },
       context: { type: "string", default: "4096" },
-      scenarios: { type: "string", default: "one,concurrent,concurrent-fa-off,oob" },
+      scenarios: {
+        type: "string",
+        default: "one,concurrent,concurrent-wide,concurrent-fa-off,oob",
+      },
     },
   });
   const options: Options = {
