@@ -15,11 +15,12 @@ const NOT_RUN: Record<string, string> = {
   "./run check": ".ci/run runs it before the suite",
   "./run bench": "minutes of full-CPU measurement; tools/bench has its own checks",
   "./run native --portable --lib-dir native/lib-portable":
-    "most of an hour of compiling on 2 cores; tests/native/portable.test.ts serves from it " +
+    "most of an hour of compiling on 2 cores; tests/native/serve_builds.test.ts serves from it " +
     "when it is installed",
   "./run native --cuda":
     "needs a CUDA toolkit with cuBLAS and hours of nvcc on 2 cores; tests/native/build.test.ts " +
-    "checks its cmake definitions, and CI never depends on a GPU",
+    "checks its cmake definitions, tests/native/serve_builds.test.ts serves from it when it is " +
+    "installed in native/lib-cuda, and CI never depends on a GPU",
   "./run pull NAME":
     "it needs huggingface.co; tests/models/serve_models.test.ts pulls from a local " +
     "server that answers like the hub",
