@@ -506,6 +506,37 @@ async function isExternalLibraryDir(dir: string): Promise<boolean> {
   return await exists(`${dir}/libllama.so`) && !(await exists(`${dir}/manifest.json`));
 }
 
+/**
+ * A plain `native` (what `./run serve` runs first) asks for "a build", not for the default one:
+ * libraries installed with --from, or a portable or CUDA build, already in `dest` stay. True
+ * when they do; throws for a portable or CUDA build of another llama.cpp commit (rebuilding it
+ * needs its own flags).
+ */
+async function keepOtherBuild(dest: string): Promise<boolean> {
+  const installed = await readInstalledManifest(dest).catch(() => null);
+  if (!installed || !(await exists(`${dest}/libmtmd.so`))) return false;
+  if (installed.sourceDir === null) {
+    log(`using the libraries installed in ${dest} with --from`);
+    return true;
+  }
+  if (!(installed.portable || installed.cuda)) return false;
+  const kind = [installed.portable && "portable", installed.cuda && "CUDA"].filter(Boolean)
+    .join(" ");
+  if (installed.commit !== PINNED.commit) {
+    throw new Error(
+      `${dest} holds a ${kind} build of llama.cpp ${installed.commit.slice(0, 12)}, not the ` +
+        `pinned ${PINNED.commit.slice(0, 12)}: rebuild it with its flags (\`./run native ` +
+        `${installed.cuda ? "--cuda " : ""}${installed.portable ? "--portable " : ""}--lib-dir ` +
+        `${dest}\`), or remove ${dest} and run \`./run native\` for the default CPU build`,
+    );
+  }
+  log(
+    `using the ${kind} build in ${dest} (${installed.key}); remove ${dest} and run ` +
+      `\`./run native\` for the default CPU build`,
+  );
+  return true;
+}
+
 export async function runNative(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -533,19 +564,8 @@ export async function runNative(args: string[]): Promise<number> {
       log(`using the libraries in SMOLVLM_LIB_DIR=${envDir} (not built by this tool)`);
       return 0;
     }
-    if (!values["lib-dir"] && envDir) {
-      // A portable or CUDA build that SMOLVLM_LIB_DIR names is what the user chose to run: the
-      // launcher's plain `native` step must not replace it with the default build.
-      const installed = await readInstalledManifest(envDir).catch(() => null);
-      const otherKind = installed !== null &&
-        (Boolean(installed.portable) !== values.portable ||
-          Boolean(installed.cuda) !== values.cuda);
-      if (otherKind && await exists(`${envDir}/libmtmd.so`)) {
-        const kind = [installed.portable && "portable", installed.cuda && "CUDA"].filter(Boolean);
-        log(`using the ${kind.join(" ")} build in SMOLVLM_LIB_DIR=${envDir} (${installed.key})`);
-        return 0;
-      }
-    }
+    const kindAsked = values.cuda || values.portable || values.force || values["configure-only"];
+    if (!kindAsked && await keepOtherBuild(dest)) return 0;
     await buildNative({
       cuda: values.cuda,
       cudaArch: values["cuda-arch"],

@@ -107,39 +107,78 @@ Deno.test("runNative() --from installs into --lib-dir and never replaces a direc
     const manifest = await readInstalledManifest(dest);
     assert.equal(manifest?.portable, true, "libggml-cpu-<variant>.so marks a portable build");
     assert.ok((await Deno.stat(`${dest}/libmtmd.so`)).isFile);
-    // Our own installation may be replaced.
+    // Our own installation may be replaced; a plain run keeps it (no default build over it).
     assert.equal(await runNative(["--from", from, "--lib-dir", dest]), 0);
+    assert.equal(await runNative(["--lib-dir", dest]), 0);
+    assert.equal((await readInstalledManifest(dest))?.sourceDir, null);
   } finally {
     await Deno.remove(from, { recursive: true });
     await Deno.remove(dest, { recursive: true });
   }
 });
 
-Deno.test("runNative() keeps the portable or CUDA build SMOLVLM_LIB_DIR names instead of installing the default one", async () => {
+/** A directory holding an install by this tool with `manifest`, its files empty. */
+async function fakeInstall(manifest: Record<string, unknown>): Promise<string> {
   const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
+  for (const f of ["libllama.so", "libmtmd.so", "libggml-cpu-haswell.so"]) {
+    await Deno.writeTextFile(`${dir}/${f}`, "");
+  }
+  return dir;
+}
+
+const builtHere = {
+  commit: PINNED.commit,
+  sourceDir: "/cache/src",
+  builtAt: new Date(0).toISOString(),
+};
+
+Deno.test("runNative() without build flags keeps an installed portable or CUDA build (what ./run serve runs first)", async () => {
+  const portable = {
+    ...builtHere,
+    key: "portable-key",
+    options: ["GGML_BACKEND_DL=ON"],
+    portable: true,
+    cuda: false,
+  };
+  const cuda = {
+    ...builtHere,
+    key: "cuda-key",
+    options: ["GGML_CUDA=ON"],
+    portable: false,
+    cuda: true,
+  };
+  const dirs = [await fakeInstall(portable), await fakeInstall(cuda)];
   const before = Deno.env.get("SMOLVLM_LIB_DIR");
   try {
-    const manifest = {
-      key: "de3ff815ea7d-portable0000",
-      commit: PINNED.commit,
-      options: ["GGML_BACKEND_DL=ON", "GGML_CPU_ALL_VARIANTS=ON"],
-      sourceDir: null,
-      builtAt: new Date(0).toISOString(),
-      portable: true,
-      cuda: false,
-    };
-    await Deno.writeTextFile(`${dir}/manifest.json`, JSON.stringify(manifest));
-    for (const f of ["libllama.so", "libmtmd.so", "libggml-cpu-haswell.so"]) {
-      await Deno.writeTextFile(`${dir}/${f}`, "");
-    }
-    Deno.env.set("SMOLVLM_LIB_DIR", dir);
-    // What `./run serve` runs before starting: the default build's request.
+    Deno.env.set("SMOLVLM_LIB_DIR", dirs[0]!);
     assert.equal(await runNative([]), 0);
-    assert.deepEqual(await readInstalledManifest(dir), manifest);
-    assert.equal(await Deno.readTextFile(`${dir}/libggml-cpu-haswell.so`), "");
+    assert.deepEqual(await readInstalledManifest(dirs[0]), portable);
+    Deno.env.delete("SMOLVLM_LIB_DIR");
+    assert.equal(await runNative(["--lib-dir", dirs[1]!]), 0);
+    assert.deepEqual(await readInstalledManifest(dirs[1]), cuda);
+    assert.equal(await Deno.readTextFile(`${dirs[1]}/libggml-cpu-haswell.so`), "");
   } finally {
     if (before === undefined) Deno.env.delete("SMOLVLM_LIB_DIR");
     else Deno.env.set("SMOLVLM_LIB_DIR", before);
+    for (const dir of dirs) await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runNative() without build flags refuses a CUDA build of another llama.cpp commit, keeping it", async () => {
+  const old = {
+    ...builtHere,
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    key: "old-cuda",
+    options: ["GGML_CUDA=ON"],
+    portable: false,
+    cuda: true,
+  };
+  const dir = await fakeInstall(old);
+  try {
+    assert.equal(await runNative(["--lib-dir", dir]), 1);
+    assert.deepEqual(await readInstalledManifest(dir), old);
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });
