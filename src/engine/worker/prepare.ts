@@ -66,10 +66,11 @@ export async function preparePrompt(
     return finish(items, null, started);
   }
   const bitmaps: Bitmap[] = [];
+  const pictures = prompt.images.map((image) => ({ image, id: imageKey(image) }));
   let tokenized: InputChunks | number;
   try {
-    for (const image of prompt.images) {
-      bitmaps.push(await Bitmap.fromRgb(image.width, image.height, image.data, imageKey(image)));
+    for (const { image, id } of pictures) {
+      bitmaps.push(await Bitmap.fromRgb(image.width, image.height, image.data, id));
     }
     tokenized = vision.tokenize(prompt.text, bitmaps, true);
   } finally {
@@ -82,7 +83,7 @@ export async function preparePrompt(
   }
   const chunks = tokenized;
   try {
-    const keyOf = tileKeys(chunks.chunks, prompt.images, session.facts.vision?.tileSize ?? null);
+    const keyOf = tileKeys(chunks.chunks, pictures, session.facts.vision?.tileSize ?? null);
     const items: PromptItem[] = [];
     for (const chunk of chunks.chunks) {
       if (chunk.kind === "text") {
@@ -147,7 +148,11 @@ async function prepareWithFrames(
         const chunk = overviewChunk(tokenized.chunks, globalImage[0]!);
         items.push({ kind: "image", key: `${id}#frame`, positions: chunk.positions, chunk });
       } else {
-        const keyOf = tileKeys(tokenized.chunks, [image], session.facts.vision?.tileSize ?? null);
+        const keyOf = tileKeys(
+          tokenized.chunks,
+          [{ image, id }],
+          session.facts.vision?.tileSize ?? null,
+        );
         for (const chunk of tokenized.chunks) {
           if (chunk.kind === "text") {
             for (const token of chunk.textTokens()) items.push({ kind: "text", token });
@@ -175,7 +180,7 @@ async function prepareWithFrames(
  */
 function tileKeys(
   chunks: readonly InputChunk[],
-  images: readonly RgbImage[],
+  pictures: readonly { readonly image: RgbImage; readonly id: string }[],
   tileSize: number | null,
 ): (chunk: InputChunk) => string {
   const idOf = (chunk: InputChunk) => chunk.imageId ?? `chunk-${chunk.index}`;
@@ -186,8 +191,7 @@ function tileKeys(
     }
   }
   const copies = new Map<string, { count: number; oneTile: boolean }>();
-  for (const image of images) {
-    const id = imageKey(image);
+  for (const { image, id } of pictures) {
     const oneTile = image.width === tileSize && image.height === tileSize;
     copies.set(id, { count: (copies.get(id)?.count ?? 0) + 1, oneTile });
   }
