@@ -6,9 +6,9 @@
  * too long for every test run; the output says which builds were checked.
  */
 import assert from "node:assert/strict";
-import { encodePng } from "../../src/image/codecs.ts";
 import { readInstalledManifest } from "../../native/manifest.ts";
-import { REPO_ROOT, syntheticImage } from "../_support/fixtures.ts";
+import { REPO_ROOT } from "../_support/fixtures.ts";
+import { pngDataUrl } from "../http/helpers.ts";
 import { startServe } from "../_support/run.ts";
 
 interface Build {
@@ -63,8 +63,7 @@ async function hostCpuFlags(): Promise<Set<string>> {
 }
 
 async function streamedImageCompletion(url: string): Promise<string> {
-  const png = await encodePng(syntheticImage(96, 64));
-  const dataUrl = `data:image/png;base64,${btoa(String.fromCharCode(...png))}`;
+  const dataUrl = await pngDataUrl(96, 64);
   const response = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json" },
