@@ -45,11 +45,8 @@ export interface WireRequest {
   readonly timeoutMs?: number;
 }
 
-/**
- * Why a generation is being stopped from outside. "reload": still running when a reload's grace
- * period ran out (it fails with ModelReloadingError; queued requests are never cut).
- */
-export type StopReason = "abort" | "superseded" | "closed" | "reload";
+/** Why the main thread stops a generation: its client left, or a newer frame superseded it. */
+export type StopReason = "abort" | "superseded";
 
 export type ToWorker =
   | {

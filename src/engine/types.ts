@@ -103,7 +103,7 @@ export interface Usage {
 }
 
 export interface Timings {
-  /** Time spent waiting in the scheduler's queue. */
+  /** Time spent waiting in the scheduler's queue for a slot (tokenizeMs not included). */
   readonly queueMs: number;
   /** Prompt tokenization with mtmd (includes image preprocessing/tiling inside mtmd). */
   readonly tokenizeMs: number;
@@ -113,6 +113,7 @@ export interface Timings {
   readonly prefillMs: number;
   /** Generating completion tokens. */
   readonly decodeMs: number;
+  /** From tokenization to the end (queueMs not included). */
   readonly totalMs: number;
   /** Vision-encoder passes this generation ran (cached image tiles cost none). */
   readonly imageEncoderPasses: number;

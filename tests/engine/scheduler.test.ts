@@ -69,6 +69,31 @@ Deno.test("engine scheduler: queue bound, abort, tiling bound and close", async 
     },
   );
 
+  await t.step(
+    "timings: queueMs is the wait for a slot, apart from tokenizeMs and totalMs",
+    async () => {
+      const image = syntheticImage(1024, 1024, 3); // mtmd's tiling of 1024 px takes tens of ms
+      const running = ask(48);
+      const started = performance.now();
+      const waiting = engine.generate({
+        messages: [{
+          role: "user",
+          content: [{ type: "image", image }, { type: "text", text: "?" }],
+        }],
+        maxTokens: 1,
+      });
+      const { timings } = await waiting.result;
+      const wall = performance.now() - started;
+      const running48 = await running.result;
+      assert.ok(timings.tokenizeMs > 0);
+      assert.ok(timings.queueMs >= running48.timings.decodeMs, "it waited for the running one");
+      assert.ok(
+        timings.queueMs + timings.totalMs <= wall,
+        `queue ${timings.queueMs} + total ${timings.totalMs} must not exceed the wall ${wall} ms`,
+      );
+    },
+  );
+
   await t.step("close() aborts running work and refuses new work", async () => {
     const running = ask(500);
     const queued = ask(500);

@@ -35,10 +35,16 @@ export interface LoopEvents {
   stats(stats: WorkerStats): void;
 }
 
+/**
+ * Why the loop stops a running generation: a client's reason, or "reload" (still running when a
+ * reload's grace period ran out: it fails with ModelReloadingError).
+ */
+type LoopStopReason = StopReason | "reload";
+
 interface Task {
   readonly request: WireRequest;
   readonly receivedAt: number;
-  stopReason: StopReason | null;
+  stopReason: LoopStopReason | null;
 }
 
 interface Generation {
@@ -206,7 +212,7 @@ export class StepLoop {
   }
 
   /** Marks every running generation to stop at the next step (queued ones are left alone). */
-  #stopRunning(reason: StopReason): void {
+  #stopRunning(reason: LoopStopReason): void {
     for (const slot of this.#slots) {
       if (slot.generation) slot.generation.task.stopReason ??= reason;
     }
@@ -433,7 +439,8 @@ export class StepLoop {
       utf8: new Utf8Stream(),
       maxTokens,
       deadline: task.request.timeoutMs === undefined ? Infinity : now + task.request.timeoutMs,
-      queueMs: now - task.receivedAt,
+      // The prompt was prepared once a slot was free: that is not waiting.
+      queueMs: now - task.receivedAt - prompt.tokenizeMs,
       startedAt: now - prompt.tokenizeMs,
       reusedPositions: prefix.positions,
       cursor: prefix.items,
@@ -487,15 +494,11 @@ export class StepLoop {
     }
   }
 
-  #endUnstarted(task: Task, reason: StopReason): void {
-    if (reason === "closed" || reason === "reload") {
+  /** Queued requests are never cut by a reload: they end only by their client or a close. */
+  #endUnstarted(task: Task, reason: StopReason | "closed"): void {
+    if (reason === "closed") {
       this.#failed++;
-      this.#events.failed(
-        task.request.id,
-        reason === "closed"
-          ? new EngineClosedError()
-          : new ModelReloadingError(this.#reloadGraceMs),
-      );
+      this.#events.failed(task.request.id, new EngineClosedError());
       return;
     }
     if (reason === "superseded") this.#superseded++;
@@ -675,11 +678,6 @@ export class StepLoop {
     this.#statsDirty = true;
   }
 
-  /**
-   * Context reset after a failed decode: what it left in the KV cache is unknown, so no cached
-   * prefix is trusted again. With nothing running the whole memory is cleared; otherwise the
-   * idle slots' sequences are (running generations outside the failed batch keep theirs).
-   */
   /** llama_decode of the shared batch; when the KV cache is full, idle slots' caches go first. */
   #decode(): number {
     const { batch, context } = this.#session;
@@ -697,6 +695,11 @@ export class StepLoop {
     return new NativeCallError("decode_failed", why + this.#log.reason());
   }
 
+  /**
+   * Context reset after a failed decode: what it left in the KV cache is unknown, so no cached
+   * prefix is trusted again. With nothing running the whole memory is cleared; otherwise the
+   * idle slots' sequences are (running generations outside the failed batch keep theirs).
+   */
   #resetAfterFailure(): void {
     const { context } = this.#session;
     if (this.#slots.every((s) => s.generation === null)) {
