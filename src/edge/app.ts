@@ -67,7 +67,7 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
     if (!(err instanceof EdgeError)) console.error("edge: unexpected error", err);
     if (e.status === 503) totals.unavailable++;
     else if (e.status < 500) totals.rejected++;
-    return c.json(e.toJSON(), e.status);
+    return c.json(e.toJSON(), e.status, e.headers());
   });
   app.notFound((c) =>
     c.json(
@@ -95,7 +95,27 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
     }));
 
   const v1 = new Hono();
-  if (opts.apiKey) v1.use("*", bearerAuth({ token: opts.apiKey }));
+  if (opts.apiKey) {
+    // Every failure (no header, a malformed one, a wrong key) is the same 401 in OpenAI's
+    // error JSON: hono's own refusal is an HTTPException, which onError would call a 500.
+    const deny = (): never => {
+      throw new EdgeError(
+        401,
+        "invalid_request_error",
+        "Incorrect or missing API key (Authorization: Bearer <key>)",
+        "invalid_api_key",
+      );
+    };
+    v1.use(
+      "*",
+      bearerAuth({
+        token: opts.apiKey,
+        noAuthenticationHeader: { message: deny },
+        invalidAuthenticationHeader: { message: deny },
+        invalidToken: { message: deny },
+      }),
+    );
+  }
   v1.post(
     "/chat/completions",
     bodyLimit({

@@ -27,6 +27,12 @@ export class CircuitBreaker {
     return this.#now() - this.#openedAt >= this.#cooldownMs ? "half_open" : "open";
   }
 
+  /** Milliseconds until an open breaker half-opens (0 when it is not open). */
+  get cooldownLeftMs(): number {
+    if (this.#openedAt === null) return 0;
+    return Math.max(0, this.#cooldownMs - (this.#now() - this.#openedAt));
+  }
+
   /** How many times it has opened. */
   get opens(): number {
     return this.#opens;

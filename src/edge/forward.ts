@@ -3,14 +3,14 @@
  * token, and waits for the response head and its first body chunk. A connection error, a 5xx
  * or a body that ends or breaks before its first chunk counts against that upstream and the
  * request moves to another one; once a chunk has been relayed the request stays where it is
- * (a broken stream then ends the client's stream too). The body after the first chunk is
+ * (a broken event stream then ends the client's with an error event). The body after the first chunk is
  * relayed as it arrives, never buffered. A 429 (the upstream's queue is full) also moves the
  * request on, without counting as a failure; it reaches the client only when every upstream
  * is busy.
  *
  * @module
  */
-import { EdgeError } from "./errors.ts";
+import { EdgeError, sseErrorEvent } from "./errors.ts";
 import type { Upstream, UpstreamPool } from "./upstreams.ts";
 
 export interface ForwardRequest {
@@ -62,14 +62,37 @@ async function readFirstChunk(
   }
 }
 
+/** Index just past the last blank line (the end of an SSE event) in `bytes`; 0 when none. */
+function lastEventEnd(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i > 0; i--) {
+    if (bytes[i] !== 0x0a) continue;
+    if (bytes[i - 1] === 0x0a) return i + 1;
+    if (bytes[i - 1] === 0x0d && i >= 2 && bytes[i - 2] === 0x0a) return i + 1;
+  }
+  return 0;
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
 /**
  * A stream that yields `first` and then the rest of `reader`; `onEnd(ok)` runs once, when the
  * upstream body ends, fails, or the client cancels.
+ *
+ * For an event stream (`sse`) only whole events are passed on (upstreams write one event per
+ * chunk, so nothing waits in practice), and a body that breaks off ends the client's stream
+ * with an error event and `[DONE]` after the last whole event, as this service's own streams
+ * end, instead of a connection the client sees cut mid-event.
  */
 function relay(
   first: Uint8Array | null,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   onEnd: (ok: boolean) => void,
+  stream: { readonly sse: boolean; readonly upstream: string },
 ): ReadableStream<Uint8Array> {
   let ended = false;
   const end = (ok: boolean) => {
@@ -79,22 +102,47 @@ function relay(
     }
   };
   let pending = first;
+  /** The start of an event not yet complete (event streams only). */
+  let partial: Uint8Array = new Uint8Array(0);
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (pending) {
-        controller.enqueue(pending);
-        pending = null;
-        return;
-      }
-      try {
-        const { value, done } = await reader.read();
-        if (done) {
-          end(true);
-          controller.close();
-        } else controller.enqueue(value);
-      } catch (e) {
-        end(false);
-        controller.error(e);
+      // Loops until something is enqueued: a pull that enqueues nothing is not called again.
+      for (;;) {
+        let chunk: Uint8Array;
+        if (pending) {
+          chunk = pending;
+          pending = null;
+        } else {
+          let next: ReadableStreamReadResult<Uint8Array>;
+          try {
+            next = await reader.read();
+          } catch (e) {
+            end(false);
+            if (!stream.sse) return controller.error(e);
+            const why = e instanceof Error ? e.message : String(e);
+            controller.enqueue(sseErrorEvent(
+              new EdgeError(
+                502,
+                "server_error",
+                `the upstream ${stream.upstream} broke off the stream: ${why}`,
+                "upstream_stream_broken",
+              ),
+            ));
+            return controller.close();
+          }
+          if (next.done) {
+            end(true);
+            // It ended on its own: whatever it sent last is passed on as sent.
+            if (partial.length > 0) controller.enqueue(partial);
+            return controller.close();
+          }
+          chunk = next.value;
+        }
+        if (!stream.sse) return controller.enqueue(chunk);
+        const joined = partial.length > 0 ? concat(partial, chunk) : chunk;
+        const cut = lastEventEnd(joined);
+        partial = joined.slice(cut);
+        if (cut > 0) return controller.enqueue(joined.subarray(0, cut));
       }
     },
     async cancel(reason) {
@@ -201,7 +249,8 @@ export async function forward(
         attempts: tried.size,
       };
     }
-    const body = relay(first.chunk, reader, settle);
+    const sse = /^text\/event-stream\b/i.test(res.headers.get("content-type") ?? "");
+    const body = relay(first.chunk, reader, settle, { sse, upstream: upstream.url });
     return {
       response: new Response(body, { status: res.status, headers }),
       upstream,
@@ -209,10 +258,12 @@ export async function forward(
     };
   }
   if (busy) return { response: busy, upstream: [...tried].at(-1)!, attempts: tried.size };
-  throw new EdgeError(
+  const unavailable = new EdgeError(
     503,
     "server_error",
     `no upstream could take the request (${lastError})`,
     "upstream_unavailable",
   );
+  unavailable.retryAfter = pool.retryAfterSeconds();
+  throw unavailable;
 }

@@ -74,6 +74,8 @@ export interface PoolOptions {
   readonly breakerFailures: number;
   readonly breakerCooldownMs: number;
   readonly sessionTtlMs: number;
+  /** The active health check's period: when a down upstream may next be seen up. */
+  readonly healthIntervalMs?: number;
   readonly now?: () => number;
 }
 
@@ -82,6 +84,7 @@ export class UpstreamPool {
   readonly #sessions = new Map<string, { upstream: Upstream; seen: number }>();
   readonly #ttlMs: number;
   readonly #now: () => number;
+  readonly #healthIntervalMs: number;
   #rotate = 0;
 
   constructor(urls: readonly string[], opts: PoolOptions) {
@@ -97,6 +100,19 @@ export class UpstreamPool {
       )
     );
     this.#ttlMs = opts.sessionTtlMs;
+    this.#healthIntervalMs = opts.healthIntervalMs ?? 1000;
+  }
+
+  /**
+   * Whole seconds (at least 1) until some upstream may take traffic again: the next health
+   * check for one marked down, the rest of the cooldown for an open breaker. For the
+   * `Retry-After` of a 503 when none is usable.
+   */
+  retryAfterSeconds(): number {
+    const waits = this.upstreams.map((u) =>
+      Math.max(u.healthy === false ? this.#healthIntervalMs : 0, u.breaker.cooldownLeftMs)
+    );
+    return Math.max(1, Math.ceil(Math.min(...waits) / 1000));
   }
 
   /**

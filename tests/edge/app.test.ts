@@ -15,7 +15,7 @@ async function withUpstreams(
     edge: (init: RequestInit & { path?: string }) => Promise<Response>,
     pool: UpstreamPool,
   ) => Promise<void>,
-  opts: { token?: string; extraUrls?: string[] } = {},
+  opts: { token?: string; apiKey?: string; extraUrls?: string[] } = {},
 ) {
   const servers = handlers.map((h) =>
     Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, h)
@@ -35,6 +35,7 @@ async function withUpstreams(
     pipeline: null,
     imageConfig: defaultImageConfig(),
     upstreamToken: opts.token,
+    apiKey: opts.apiKey,
   });
   const edge = ({ path, ...init }: RequestInit & { path?: string }) =>
     Promise.resolve(app.request(path ?? "/v1/chat/completions", { method: "POST", ...init }));
@@ -129,35 +130,67 @@ Deno.test("forward() moves a request off a busy (429) upstream, and passes 429 o
   });
 });
 
-Deno.test("forward() does not retry once a chunk has reached the client", async () => {
+/** An SSE upstream that sends `chunks`, then breaks off its body (the connection is cut). */
+const breaksAfter = (chunks: string[], hits: number[]) => () => {
+  hits[0]!++;
+  return new Response(
+    new ReadableStream({
+      async start(c) {
+        for (const s of chunks) c.enqueue(sse(s));
+        await new Promise((r) => setTimeout(r, 50));
+        c.error(new Error("upstream died"));
+      },
+    }),
+    { headers: { "content-type": "text/event-stream" } },
+  );
+};
+
+/** The bytes the client must get after the events relayed: one error event, then [DONE]. */
+function brokenStreamTail(text: string, upstream: string): string {
+  const start = text.lastIndexOf("data: {", text.lastIndexOf("data: [DONE]"));
+  const { error } = JSON.parse(text.slice(start + 6, text.indexOf("\n\n", start)));
+  assert.match(error.message, new RegExp(`^the upstream ${upstream} broke off the stream: `));
+  return `data: ${
+    JSON.stringify({
+      error: {
+        message: error.message,
+        type: "server_error",
+        param: null,
+        code: "upstream_stream_broken",
+      },
+    })
+  }\n\ndata: [DONE]\n\n`;
+}
+
+Deno.test("forward() does not retry once a chunk has reached the client; a broken stream ends with an error event", async () => {
   const hits = [0, 0];
-  const broken = () => {
-    hits[0]!++;
-    return new Response(
-      new ReadableStream({
-        async pull(c) {
-          c.enqueue(sse('data: {"first":1}\n\n'));
-          await new Promise((r) => setTimeout(r, 50));
-          c.error(new Error("upstream died"));
-        },
-      }),
-      { headers: { "content-type": "text/event-stream" } },
-    );
-  };
   await withUpstreams(
-    [broken, () => (hits[1]!++, new Response("data: [DONE]\n\n"))],
+    [breaksAfter(['data: {"first":1}\n\n'], hits), () => (hits[1]!++, new Response("x"))],
     async (edge, pool) => {
       pool.upstreams[1]!.outstanding = 5; // make the broken one the first choice
       const res = await edge({ body: CHAT });
       assert.equal(res.status, 200);
-      const reader = res.body!.getReader();
-      const first = await reader.read();
-      assert.equal(new TextDecoder().decode(first.value), 'data: {"first":1}\n\n');
-      await assert.rejects(async () => {
-        for (;;) if ((await reader.read()).done) break;
-      });
+      const text = await res.text();
+      const tail = brokenStreamTail(text, pool.upstreams[0]!.url);
+      assert.equal(text, 'data: {"first":1}\n\n' + tail);
       assert.deepEqual(hits, [1, 0]);
       assert.equal(pool.upstreams[0]!.counters.failures, 1);
+      assert.equal(pool.upstreams[0]!.outstanding, 0);
+    },
+  );
+});
+
+Deno.test("forward() never relays half an SSE event: the error event follows the last whole one", async () => {
+  const hits = [0];
+  await withUpstreams(
+    [breaksAfter(['data: {"first":1}\n\ndata: {"sec', 'ond":2}\n\ndata: {"thi'], hits)],
+    async (edge, pool) => {
+      const text = await (await edge({ body: CHAT })).text();
+      assert.equal(
+        text,
+        'data: {"first":1}\n\ndata: {"second":2}\n\n' +
+          brokenStreamTail(text, pool.upstreams[0]!.url),
+      );
     },
   );
 });
@@ -189,16 +222,51 @@ Deno.test("forward() relays each chunk as it arrives (no buffering)", async () =
   });
 });
 
-Deno.test("POST /v1/chat/completions answers 503 upstream_unavailable when every upstream is down", async () => {
+Deno.test("POST /v1/chat/completions answers 503 upstream_unavailable with Retry-After when every upstream is down", async () => {
   await withUpstreams([() => new Response("x")], async (edge, pool) => {
     pool.upstreams[0]!.healthy = false;
     const res = await edge({ body: CHAT });
     assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "1", "the next health check is within 1 s");
     assert.equal((await res.json()).error.code, "upstream_unavailable");
     const health = await edge({ path: "/health", method: "GET" });
     assert.equal(health.status, 503);
     assert.equal((await health.json()).upstreams[0].status, "down");
   });
+  await withUpstreams([() => new Response("boom", { status: 502 })], async (edge) => {
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("retry-after"), "60", "its breaker opened for 60 s");
+    assert.equal((await res.json()).error.code, "upstream_unavailable");
+  });
+});
+
+Deno.test("/v1/* with EDGE_API_KEY set refuses a missing, malformed or wrong key with a 401", async () => {
+  await withUpstreams([() => Response.json({ ok: true })], async (edge) => {
+    for (
+      const authorization of [undefined, "Basic Zm9vOmJhcg==", "Bearer", "Bearer wrong"]
+    ) {
+      const headers: Record<string, string> = authorization ? { authorization } : {};
+      for (
+        const init of [{ body: CHAT, headers }, { path: "/v1/models", method: "GET", headers }]
+      ) {
+        const res = await edge(init);
+        assert.equal(res.status, 401, `${authorization}`);
+        assert.equal(res.headers.get("www-authenticate"), 'Bearer realm="edge"');
+        assert.deepEqual(await res.json(), {
+          error: {
+            message: "Incorrect or missing API key (Authorization: Bearer <key>)",
+            type: "invalid_request_error",
+            param: null,
+            code: "invalid_api_key",
+          },
+        });
+      }
+    }
+    const ok = await edge({ body: CHAT, headers: { authorization: "Bearer client-key" } });
+    assert.equal(ok.status, 200);
+    assert.deepEqual(await ok.json(), { ok: true });
+  }, { apiKey: "client-key" });
 });
 
 Deno.test("GET / serves the embedded page; /metrics counts per upstream", async () => {
