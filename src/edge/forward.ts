@@ -22,13 +22,22 @@ export interface ForwardRequest {
   readonly headers: Headers;
 }
 
-/** Request headers passed on to upstreams (the rest, auth and hop-by-hop included, are not). */
-const FORWARDED_REQUEST_HEADERS = ["content-type", "accept", "x-request-id", "x-session-id"];
+/**
+ * Request headers passed on to upstreams (the rest, auth and hop-by-hop included, are not).
+ * Not the client's content-type: the edge has parsed the body as JSON and says so, since some
+ * upstreams (vLLM) refuse a JSON body sent as curl's default form type.
+ */
+const FORWARDED_REQUEST_HEADERS = ["accept", "x-request-id", "x-session-id"];
 /** Response headers passed back to clients. */
 const FORWARDED_RESPONSE_HEADERS = ["content-type", "cache-control", "x-request-id", "retry-after"];
 
-function upstreamHeaders(incoming: Headers, token: string | undefined): Headers {
+function upstreamHeaders(
+  incoming: Headers,
+  token: string | undefined,
+  hasBody: boolean,
+): Headers {
   const h = new Headers();
+  if (hasBody) h.set("content-type", "application/json");
   for (const name of FORWARDED_REQUEST_HEADERS) {
     const v = incoming.get(name);
     if (v !== null) h.set(name, v);
@@ -198,7 +207,7 @@ export async function forward(
     try {
       res = await fetch(`${upstream.url}${req.path}`, {
         method: req.method,
-        headers: upstreamHeaders(req.headers, token),
+        headers: upstreamHeaders(req.headers, token, req.body !== undefined),
         body: req.body,
         signal: req.signal,
       });

@@ -80,6 +80,22 @@ Deno.test("forward() sends the upstream bearer token, not the client's credentia
   assert.equal(seen, "Bearer upstream-secret");
 });
 
+Deno.test("forward() sends a chat body upstream as application/json whatever the client labelled it", async () => {
+  const seen: (string | null)[] = [];
+  await withUpstreams([(req) => {
+    seen.push(req.headers.get("content-type"));
+    return Response.json({ ok: true });
+  }], async (edge) => {
+    for (const type of [null, "application/x-www-form-urlencoded", "text/plain"]) {
+      const res = await edge({ body: CHAT, headers: type ? { "content-type": type } : {} });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    }
+    await (await edge({ path: "/v1/models", method: "GET" })).body?.cancel();
+  });
+  assert.deepEqual(seen, ["application/json", "application/json", "application/json", null]);
+});
+
 Deno.test("forward() retries on another upstream after a 5xx or a refused connection", async () => {
   const hits = [0, 0];
   await withUpstreams([
