@@ -27,6 +27,8 @@ export interface EdgeAppOptions {
   readonly imageConfig: ImageConfig;
   readonly upstreamToken?: string;
   readonly apiKey?: string;
+  /** An upstream's longest silence before its first byte and between chunks (ms). */
+  readonly upstreamTimeoutMs?: number;
   /** Largest request body accepted, in bytes. Default 32 MiB (a 20 MB image in base64). */
   readonly maxBodyBytes?: number;
 }
@@ -167,6 +169,7 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
         session: sessionOf(c.req.raw.headers, body.user),
         signal: abort.signal,
         headers: c.req.raw.headers,
+        timeoutMs: opts.upstreamTimeoutMs,
       }, opts.upstreamToken).finally(abort.commit);
       return response;
     },
@@ -180,6 +183,7 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
         session: null,
         signal: abort.signal,
         headers: c.req.raw.headers,
+        timeoutMs: opts.upstreamTimeoutMs,
       }, opts.upstreamToken).finally(abort.commit);
       return response;
     });

@@ -25,6 +25,8 @@ export const EDGE_USAGE = `usage: edge.ts --upstream URL[,URL...] [--host H] [--
   --breaker-failures N      consecutive failures that open an upstream's breaker (default 3)
   --breaker-cooldown-ms N   how long an open breaker refuses traffic (default 5000)
   --session-ttl-ms N        how long an idle session stays pinned to its upstream (default 600000)
+  --upstream-timeout-ms N   longest wait for an upstream's first byte, then between two chunks;
+                            504 upstream_timeout, or an error event mid-stream (default 120000)
   --no-preprocess           forward images as sent (no pixel work at the edge)
 env: ${EDGE_ENV.upstreamToken} (bearer token to upstreams), ${EDGE_ENV.apiKey} (clients' key)`;
 
@@ -60,6 +62,7 @@ const EdgeArgs = z.object({
   breakerFailures: int(1, 1000).default(3),
   breakerCooldownMs: int(10, 600_000).default(5000),
   sessionTtlMs: int(1000, 86_400_000).default(600_000),
+  upstreamTimeoutMs: int(100, 3_600_000).default(120_000),
   preprocess: z.boolean().default(true),
 });
 
@@ -80,6 +83,7 @@ export function parseEdgeArgs(args: readonly string[]): EdgeConfig | "help" {
         "breaker-failures": { type: "string" },
         "breaker-cooldown-ms": { type: "string" },
         "session-ttl-ms": { type: "string" },
+        "upstream-timeout-ms": { type: "string" },
         "no-preprocess": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -98,6 +102,7 @@ export function parseEdgeArgs(args: readonly string[]): EdgeConfig | "help" {
     breakerFailures: values["breaker-failures"],
     breakerCooldownMs: values["breaker-cooldown-ms"],
     sessionTtlMs: values["session-ttl-ms"],
+    upstreamTimeoutMs: values["upstream-timeout-ms"],
     preprocess: values["no-preprocess"] ? false : undefined,
   });
   if (!parsed.success) {

@@ -20,6 +20,49 @@ export interface ForwardRequest {
   readonly session: string | null;
   readonly signal?: AbortSignal;
   readonly headers: Headers;
+  /**
+   * The longest wait for the upstream's first byte, and afterwards between two chunks; a
+   * hung upstream otherwise holds the client (and a half-open breaker's trial) forever.
+   */
+  readonly timeoutMs?: number;
+}
+
+/** The timer of one attempt: armed while the edge waits on the upstream, aborting it on expiry. */
+class Deadline {
+  readonly #controller = new AbortController();
+  readonly #ms: number | undefined;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  expired = false;
+
+  constructor(ms: number | undefined) {
+    this.#ms = ms;
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  arm(): void {
+    if (this.#ms === undefined) return;
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => {
+      this.expired = true;
+      this.#controller.abort(new Error(`the upstream sent nothing for ${this.#ms} ms`));
+    }, this.#ms);
+  }
+
+  disarm(): void {
+    clearTimeout(this.#timer);
+  }
+
+  error(upstream: string): EdgeError {
+    return new EdgeError(
+      504,
+      "server_error",
+      `the upstream ${upstream} sent nothing for ${this.#ms} ms`,
+      "upstream_timeout",
+    );
+  }
 }
 
 /**
@@ -101,10 +144,12 @@ function relay(
   first: Uint8Array | null,
   reader: ReadableStreamDefaultReader<Uint8Array>,
   onEnd: (ok: boolean) => void,
-  stream: { readonly sse: boolean; readonly upstream: string },
+  stream: { readonly sse: boolean; readonly upstream: string; readonly deadline: Deadline },
 ): ReadableStream<Uint8Array> {
+  const { deadline } = stream;
   let ended = false;
   const end = (ok: boolean) => {
+    deadline.disarm();
     if (!ended) {
       ended = true;
       onEnd(ok);
@@ -124,13 +169,15 @@ function relay(
         } else {
           let next: ReadableStreamReadResult<Uint8Array>;
           try {
+            deadline.arm();
             next = await reader.read();
+            deadline.disarm();
           } catch (e) {
             end(false);
             if (!stream.sse) return controller.error(e);
             const why = e instanceof Error ? e.message : String(e);
             controller.enqueue(sseErrorEvent(
-              new EdgeError(
+              deadline.expired ? deadline.error(stream.upstream) : new EdgeError(
                 502,
                 "server_error",
                 `the upstream ${stream.upstream} broke off the stream: ${why}`,
@@ -203,22 +250,32 @@ export async function forward(
       upstream.counters.retriedAway++;
       lastError = `${upstream.url}: ${why}`;
     };
+    const deadline = new Deadline(req.timeoutMs);
+    /** A hung upstream is not retried elsewhere: the client has already waited the limit. */
+    const timedOut = () => {
+      settle(false);
+      return deadline.error(upstream.url);
+    };
     let res: Response;
     try {
+      deadline.arm();
       res = await fetch(`${upstream.url}${req.path}`, {
         method: req.method,
         headers: upstreamHeaders(req.headers, token, req.body !== undefined),
         body: req.body,
-        signal: req.signal,
+        signal: req.signal ? AbortSignal.any([req.signal, deadline.signal]) : deadline.signal,
       });
     } catch (e) {
+      deadline.disarm();
       if (req.signal?.aborted) {
         settle(true);
         throw e;
       }
+      if (deadline.expired) throw timedOut();
       failBeforeStreaming(e instanceof Error ? e.message : String(e));
       continue;
     }
+    if (res.status === 429 || res.status >= 500 || !res.body) deadline.disarm();
     if (res.status === 429) {
       // Busy (its queue is full), not broken: try the others before passing the 429 on.
       const text = await res.text().catch(() => "");
@@ -242,11 +299,13 @@ export async function forward(
     }
     const reader = res.body.getReader();
     const first = await readFirstChunk(reader);
+    deadline.disarm();
     if (!first.ok) {
       if (req.signal?.aborted) {
         settle(true);
         req.signal.throwIfAborted();
       }
+      if (deadline.expired) throw timedOut();
       failBeforeStreaming(`response broke before its first byte: ${first.error}`);
       continue;
     }
@@ -259,7 +318,7 @@ export async function forward(
       };
     }
     const sse = /^text\/event-stream\b/i.test(res.headers.get("content-type") ?? "");
-    const body = relay(first.chunk, reader, settle, { sse, upstream: upstream.url });
+    const body = relay(first.chunk, reader, settle, { sse, upstream: upstream.url, deadline });
     return {
       response: new Response(body, { status: res.status, headers }),
       upstream,

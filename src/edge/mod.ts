@@ -40,6 +40,7 @@ export function startEdge(config: EdgeConfig): RunningEdge {
     imageConfig: defaultImageConfig(),
     upstreamToken: token,
     apiKey,
+    upstreamTimeoutMs: config.upstreamTimeoutMs,
   });
   let url = "";
   const server = Deno.serve({

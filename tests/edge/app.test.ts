@@ -15,7 +15,7 @@ async function withUpstreams(
     edge: (init: RequestInit & { path?: string }) => Promise<Response>,
     pool: UpstreamPool,
   ) => Promise<void>,
-  opts: { token?: string; apiKey?: string; extraUrls?: string[] } = {},
+  opts: { token?: string; apiKey?: string; timeoutMs?: number; extraUrls?: string[] } = {},
 ) {
   const servers = handlers.map((h) =>
     Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, h)
@@ -36,6 +36,7 @@ async function withUpstreams(
     imageConfig: defaultImageConfig(),
     upstreamToken: opts.token,
     apiKey: opts.apiKey,
+    upstreamTimeoutMs: opts.timeoutMs,
   });
   const edge = ({ path, ...init }: RequestInit & { path?: string }) =>
     Promise.resolve(app.request(path ?? "/v1/chat/completions", { method: "POST", ...init }));
@@ -209,6 +210,65 @@ Deno.test("forward() never relays half an SSE event: the error event follows the
       );
     },
   );
+});
+
+/** Resolves when the edge has given up on (aborted) the upstream's request. */
+const abandoned = (req: Request) =>
+  new Promise<void>((r) => req.signal.addEventListener("abort", () => r(), { once: true }));
+
+Deno.test("forward() answers 504 upstream_timeout when an upstream sends nothing, and drops its request", async () => {
+  let dropped = false;
+  await withUpstreams([async (req) => {
+    await abandoned(req);
+    dropped = true;
+    return new Response("too late");
+  }], async (edge, pool) => {
+    const t0 = performance.now();
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 504);
+    assert.deepEqual(await res.json(), {
+      error: {
+        message: `the upstream ${pool.upstreams[0]!.url} sent nothing for 200 ms`,
+        type: "server_error",
+        param: null,
+        code: "upstream_timeout",
+      },
+    });
+    assert.ok(performance.now() - t0 < 2000);
+    const u = pool.upstreams[0]!;
+    assert.deepEqual([u.counters.failures, u.outstanding, u.breaker.state], [1, 0, "open"]);
+  }, { timeoutMs: 200 });
+  assert.ok(dropped, "the upstream saw its request aborted");
+});
+
+Deno.test("forward() ends a stream whose upstream goes silent with an upstream_timeout event", async () => {
+  await withUpstreams([(req) =>
+    new Response(
+      new ReadableStream({
+        async start(c) {
+          c.enqueue(sse('data: {"first":1}\n\n'));
+          await abandoned(req);
+          c.close();
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    )], async (edge, pool) => {
+    const text = await (await edge({ body: CHAT })).text();
+    const error = {
+      message: `the upstream ${pool.upstreams[0]!.url} sent nothing for 200 ms`,
+      type: "server_error",
+      param: null,
+      code: "upstream_timeout",
+    };
+    assert.equal(
+      text,
+      `data: {"first":1}\n\ndata: ${JSON.stringify({ error })}\n\ndata: [DONE]\n\n`,
+    );
+    assert.deepEqual([pool.upstreams[0]!.counters.failures, pool.upstreams[0]!.outstanding], [
+      1,
+      0,
+    ]);
+  }, { timeoutMs: 200 });
 });
 
 Deno.test("forward() relays each chunk as it arrives (no buffering)", async () => {
