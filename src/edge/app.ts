@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
 import { pageSecurityHeaders } from "../http/middleware/page_security.ts";
@@ -19,6 +19,8 @@ import { preprocessRequestImages } from "./images.ts";
 import { type EdgeTotals, renderMetrics } from "./metrics.ts";
 import { edgeChatRequest } from "./request_schema.ts";
 import type { UpstreamPool } from "./upstreams.ts";
+
+const CHAT_PATH = "/v1/chat/completions";
 
 export interface EdgeAppOptions {
   readonly pool: UpstreamPool;
@@ -61,14 +63,21 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
   const { pool } = opts;
   const app = new Hono();
   app.use("*", pageSecurityHeaders());
+  const isChat = (c: Context) => c.req.method === "POST" && c.req.path === CHAT_PATH;
+  // Counted before the key check and the body limit, so every refusal is among the requests.
+  app.use(CHAT_PATH, async (c, next) => {
+    if (isChat(c)) totals.requests++;
+    await next();
+  });
 
   app.onError((err, c) => {
     const e = err instanceof EdgeError
       ? err
       : new EdgeError(500, "server_error", "internal error at the edge", "internal_error");
     if (!(err instanceof EdgeError)) console.error("edge: unexpected error", err);
-    if (e.status === 503) totals.unavailable++;
-    else if (e.status < 500) totals.rejected++;
+    // The totals are the chat route's (their HELP says so); /v1/models refusals are not in them.
+    if (isChat(c) && e.status === 503) totals.unavailable++;
+    else if (isChat(c) && e.status < 500) totals.rejected++;
     return c.json(e.toJSON(), e.status, e.headers());
   });
   app.notFound((c) =>
@@ -132,7 +141,6 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
       },
     }),
     async (c) => {
-      totals.requests++;
       const text = await c.req.text();
       let raw: unknown;
       try {

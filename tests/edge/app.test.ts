@@ -345,6 +345,20 @@ Deno.test("/v1/* with EDGE_API_KEY set refuses a missing, malformed or wrong key
   }, { apiKey: "client-key" });
 });
 
+Deno.test("/metrics counts every chat request, refused ones included, and only chat requests", async () => {
+  await withUpstreams([() => Response.json({})], async (edge) => {
+    const key = { authorization: "Bearer k" };
+    await (await edge({ body: CHAT })).body?.cancel(); // 401
+    await (await edge({ body: "{", headers: key })).body?.cancel(); // 400
+    await (await edge({ body: CHAT, headers: key })).body?.cancel(); // 200
+    await (await edge({ path: "/v1/models", method: "GET" })).body?.cancel(); // 401, not chat
+    const m = await (await edge({ path: "/metrics", method: "GET" })).text();
+    assert.match(m, /\nedge_requests_total 3\n/);
+    assert.match(m, /\nedge_requests_rejected_total 2\n/);
+    assert.match(m, /\nedge_requests_unavailable_total 0\n/);
+  }, { apiKey: "k" });
+});
+
 Deno.test("GET / serves the embedded page; /metrics counts per upstream", async () => {
   await withUpstreams([() => Response.json({})], async (edge) => {
     const page = await edge({ path: "/", method: "GET" });
