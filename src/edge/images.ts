@@ -13,7 +13,7 @@ import type { IsolatedImagePipeline } from "../image/isolated.ts";
 import type { PreprocessReport } from "../image/pipeline.ts";
 import { parseDataUrl } from "../image/validate.ts";
 import { EdgeError, invalidRequest } from "./errors.ts";
-import type { EdgeChatRequest } from "./request_schema.ts";
+import { type EdgeChatRequest, isImagePart } from "./request_schema.ts";
 
 /**
  * Sent upstream in place of the client's `image_processing` once the edge has done the pixel
@@ -72,7 +72,7 @@ export async function preprocessRequestImages(
   body.messages.forEach((m, i) => {
     if (!Array.isArray(m.content)) return;
     m.content.forEach((p, j) => {
-      if (p.type !== "image_url") return;
+      if (!isImagePart(p)) return;
       const url = typeof p.image_url === "string" ? p.image_url : p.image_url.url;
       if (!url.startsWith("data:")) return;
       const param = `messages[${i}].content[${j}].image_url`;

@@ -65,6 +65,47 @@ Deno.test("POST /v1/chat/completions refuses invalid JSON and bad messages with 
   });
 });
 
+Deno.test("POST /v1/chat/completions passes video parts (what the page sends) on to the upstream", async () => {
+  const seen: string[] = [];
+  const frame = "data:image/jpeg;base64,/9j/AA==";
+  const sent = JSON.stringify({
+    messages: [{
+      role: "user",
+      content: [
+        {
+          type: "video_frames",
+          video_frames: { duration: 1, frames: [{ url: frame, timestamp: 0 }] },
+        },
+        { type: "video_url", video_url: { url: "data:video/mp4;base64,AAAA" } },
+        { type: "text", text: "what happens?" },
+      ],
+    }],
+  });
+  await withUpstreams([async (req) => {
+    seen.push(await req.text());
+    return Response.json({ ok: true });
+  }], async (edge) => {
+    const res = await edge({ body: sent });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { ok: true });
+    for (
+      const [content, param] of [
+        [[{ type: "image_url", image_url: 5 }], "messages.0.content.0.image_url"],
+        [[{ type: "text" }], "messages.0.content.0.text"],
+        [[{ type: 7 }], "messages.0.content.0.type"],
+        [["just a string"], "messages.0.content.0"],
+      ] as const
+    ) {
+      const bad = await edge({ body: JSON.stringify({ messages: [{ role: "user", content }] }) });
+      assert.equal(bad.status, 400);
+      const { error } = await bad.json();
+      assert.equal(error.param, param);
+      assert.equal(error.type, "invalid_request_error");
+    }
+  });
+  assert.deepEqual(seen, [sent]);
+});
+
 Deno.test("forward() sends the upstream bearer token, not the client's credentials", async () => {
   let seen: string | null = "unset";
   await withUpstreams([(req) => {
