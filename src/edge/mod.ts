@@ -52,11 +52,14 @@ export function startEdge(config: EdgeConfig): RunningEdge {
       console.log(`edge listening on ${url} -> ${config.upstreams.join(", ")}`);
     },
   }, app.fetch);
-  const shutdown = async () => {
-    health[Symbol.dispose]();
-    pipeline?.close();
-    await server.shutdown();
-  };
+  // The requests already inside finish first: they may still need the image workers, and
+  // the health checks keep their routing right while they do.
+  let stopping: Promise<void> | null = null;
+  const shutdown = () =>
+    stopping ??= server.shutdown().finally(() => {
+      health[Symbol.dispose]();
+      pipeline?.close();
+    });
   return {
     get url() {
       return url;
