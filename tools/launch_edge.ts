@@ -5,7 +5,11 @@
  * `deno run <flags> edge.ts <args>` and passes on its exit code. `--print-flags` prints the
  * flags and runs nothing (tests use it to start the edge exactly as the task does).
  *
- * Deno cannot exec(), so the launcher stays as the parent: SIGTERM and SIGHUP are forwarded.
+ * Deno cannot exec(), so the launcher stays as the parent: SIGTERM, SIGHUP and SIGINT are
+ * forwarded, and it exits when the edge does. SIGINT too, unlike tools/launch.ts: a SIGINT
+ * sent to the launcher alone (`kill -INT`, a process manager's stop signal) otherwise ends it
+ * and leaves the edge running, orphaned; Ctrl-C's second copy is harmless, since the edge's
+ * shutdown is idempotent.
  *
  * @module
  */
@@ -39,7 +43,7 @@ if (import.meta.main) {
     Deno.exit(0);
   }
   const child = new Deno.Command(Deno.execPath(), { args: runArgs, stdin: "inherit" }).spawn();
-  for (const sig of ["SIGTERM", "SIGHUP"] as const) {
+  for (const sig of ["SIGTERM", "SIGHUP", "SIGINT"] as const) {
     Deno.addSignalListener(sig, () => {
       try {
         child.kill(sig);

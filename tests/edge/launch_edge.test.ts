@@ -37,3 +37,30 @@ Deno.test("edgeRunArgs() refuses a missing, malformed or duplicate upstream", ()
   assert.throws(() => edgeRunArgs(["--upstream", "http://a:1,http://a:1/"]), /twice/);
   assert.throws(() => edgeRunArgs(["--upstream", "http://a:1", "--port", "70000"]), UsageError);
 });
+
+Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, and both exit", async () => {
+  const launcher = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/tools/launch_edge.ts`, "--upstream", "http://127.0.0.1:9"]
+      .concat(["--port", "0", "--no-preprocess"]),
+    stdout: "piped",
+    stderr: "inherit",
+    stdin: "null",
+  }).spawn();
+  const lines = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let out = "";
+  let url: string | undefined;
+  while (!url) {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`the edge never listened: ${out}`);
+    out += value;
+    url = /edge listening on (http:\/\/[\d.:]+)/.exec(out)?.[1];
+  }
+  // An answer means edge.ts has run past its signal listeners (it answers from the event loop).
+  await (await fetch(`${url}/health`)).body?.cancel();
+  launcher.kill("SIGINT");
+  const status = await launcher.status;
+  await lines.cancel();
+  assert.equal(status.success, true, `launcher: ${JSON.stringify(status)}`);
+  // The edge itself is gone too: nothing listens on its port any more.
+  await assert.rejects(fetch(`${url}/health`));
+});
