@@ -1,7 +1,8 @@
 /**
  * Forwards one request to the pool: picks an upstream, sends the body with the upstream bearer
- * token, and waits for the response head and its first body chunk. A connection error, a 5xx
- * or a body that ends or breaks before its first chunk counts against that upstream and the
+ * token, and waits for the response head and its first body chunk. A connection error, a 5xx,
+ * a 401 (the edge's own token refused: the client's never goes upstream) or a body that ends
+ * or breaks before its first chunk counts against that upstream and the
  * request moves to another one; once a chunk has been relayed the request stays where it is
  * (a broken event stream then ends the client's with an error event). The body after the first chunk is
  * relayed as it arrives, never buffered. A 429 (the upstream's queue is full) also moves the
@@ -10,6 +11,7 @@
  *
  * @module
  */
+import { EDGE_ENV } from "./config.ts";
 import { EdgeError, sseErrorEvent } from "./errors.ts";
 import type { Upstream, UpstreamPool } from "./upstreams.ts";
 
@@ -281,6 +283,15 @@ export async function forward(
       const text = await res.text().catch(() => "");
       settle(true);
       busy = new Response(text, { status: 429, headers: responseHeaders(res, upstream) });
+      continue;
+    }
+    if (res.status === 401) {
+      // The client's credentials never go upstream: a 401 is the edge's token refused, a
+      // misconfigured upstream, not the client's fault.
+      await res.body?.cancel().catch(() => {});
+      failBeforeStreaming(
+        `HTTP 401: it refused the edge's bearer token (${EDGE_ENV.upstreamToken})`,
+      );
       continue;
     }
     if (res.status >= 500) {

@@ -169,6 +169,32 @@ Deno.test("forward() retries on another upstream after a 5xx or a refused connec
   }, { extraUrls: [closed] });
 });
 
+Deno.test("forward() treats an upstream's 401 (the edge's token refused) as that upstream failing", async () => {
+  const refuses = () =>
+    Response.json({ error: { code: "invalid_api_key" } }, {
+      status: 401,
+      headers: { "www-authenticate": "Bearer" },
+    });
+  await withUpstreams([refuses, () => Response.json({ from: "ok" })], async (edge, pool) => {
+    pool.upstreams[1]!.outstanding = 5; // the refusing one is the first choice
+    assert.deepEqual(await (await edge({ body: CHAT })).json(), { from: "ok" });
+    assert.equal(pool.upstreams[0]!.counters.failures, 1);
+  }, { token: "stale" });
+  await withUpstreams([refuses], async (edge, pool) => {
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 503);
+    assert.equal(res.headers.get("www-authenticate"), null);
+    const { error } = await res.json();
+    assert.equal(error.code, "upstream_unavailable");
+    assert.equal(
+      error.message,
+      `no upstream could take the request (${
+        pool.upstreams[0]!.url
+      }: HTTP 401: it refused the edge's bearer token (EDGE_UPSTREAM_TOKEN))`,
+    );
+  }, { token: "stale" });
+});
+
 Deno.test("forward() moves a request off a busy (429) upstream, and passes 429 on when all are busy", async () => {
   const busy = () =>
     Response.json({ error: { code: "queue_full" } }, {
