@@ -9,6 +9,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { pageSecurityHeaders } from "../http/middleware/page_security.ts";
 import type { ImageConfig } from "../image/config.ts";
 import type { IsolatedImagePipeline } from "../image/isolated.ts";
@@ -74,6 +75,17 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
     const e = err instanceof EdgeError
       ? err
       : new EdgeError(500, "server_error", "internal error at the edge", "internal_error");
+    // A client that left before the answer started aborts the work on its behalf: expected,
+    // not an error to log (nobody reads this answer).
+    const clientLeft = c.req.raw.signal.aborted && !(err instanceof EdgeError);
+    if (clientLeft) {
+      // 499: nginx's "client closed request", as the service logs it (not a standard code).
+      const closed = 499 as ContentfulStatusCode;
+      return c.json(
+        new EdgeError(closed, "invalid_request_error", "the client closed the request").toJSON(),
+        closed,
+      );
+    }
     if (!(err instanceof EdgeError)) console.error("edge: unexpected error", err);
     // The totals are the chat route's (their HELP says so); /v1/models refusals are not in them.
     if (isChat(c) && e.status === 503) totals.unavailable++;

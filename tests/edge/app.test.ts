@@ -338,6 +338,32 @@ Deno.test("forward() ends a stream whose upstream goes silent with an upstream_t
   }, { timeoutMs: 200 });
 });
 
+Deno.test("a client that leaves before the first byte aborts the upstream request, quietly", async () => {
+  let dropped = false;
+  const errors: unknown[][] = [];
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    await withUpstreams([async (req) => {
+      await abandoned(req);
+      dropped = true;
+      return new Response("too late");
+    }], async (edge, pool) => {
+      const client = new AbortController();
+      setTimeout(() => client.abort(), 50);
+      const res = await edge({ body: CHAT, signal: client.signal });
+      assert.equal(res.status, 499);
+      await res.body?.cancel();
+      assert.equal(pool.upstreams[0]!.outstanding, 0);
+      assert.equal(pool.upstreams[0]!.counters.failures, 0, "not the upstream's fault");
+    });
+  } finally {
+    console.error = consoleError;
+  }
+  assert.ok(dropped, "the upstream saw its request aborted");
+  assert.deepEqual(errors, [], "nothing logged as an unexpected error");
+});
+
 Deno.test("forward() relays each chunk as it arrives (no buffering)", async () => {
   let release!: () => void;
   const released = new Promise<void>((r) => (release = r));
