@@ -277,7 +277,9 @@ export async function forward(
       failBeforeStreaming(e instanceof Error ? e.message : String(e));
       continue;
     }
-    if (res.status === 429 || res.status >= 500 || !res.body) deadline.disarm();
+    if (res.status === 429 || res.status === 401 || res.status >= 500 || !res.body) {
+      deadline.disarm();
+    }
     if (res.status === 429) {
       // Busy (its queue is full), not broken: try the others before passing the 429 on.
       const text = await res.text().catch(() => "");
