@@ -17,7 +17,8 @@ export const EDGE_ENV = {
 } as const;
 
 export const EDGE_USAGE = `usage: edge.ts --upstream URL[,URL...] [--host H] [--port P]
-  --upstream URL[,URL...]   OpenAI-compatible servers (this service, llama-server, vLLM); repeatable
+  --upstream URL[,URL...]   OpenAI-compatible servers (this service, llama-server, vLLM); repeatable;
+                            a trailing /v1 is dropped (the edge adds /v1/... itself)
   --host H                  listen address (default 127.0.0.1)
   --port P                  listen port (default 8080; 0 picks a free one)
   --health-interval-ms N    active health check period (default 2000)
@@ -46,8 +47,9 @@ const upstreamUrl = z.string().transform((s, ctx) => {
     ctx.addIssue({ code: "custom", message: `'${s}' must be http: or https:` });
     return z.NEVER;
   }
-  // The base every API path is appended to: no trailing slash, no query.
-  return `${u.origin}${u.pathname.replace(/\/+$/, "")}`;
+  // The base every path (/v1/..., /health) is appended to: no trailing slash, no query, and no
+  // trailing /v1 (OpenAI clients' base-URL habit would otherwise give /v1/v1/... and /v1/health).
+  return `${u.origin}${u.pathname.replace(/\/+$/, "").replace(/\/v1$/, "")}`;
 });
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
