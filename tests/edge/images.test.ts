@@ -61,6 +61,18 @@ Deno.test("preprocessRequestImages() forwards the original bytes when no pixel s
   assert.deepEqual(body.image_processing, off, "the client's own settings still go upstream");
 });
 
+Deno.test("preprocessRequestImages() forwards a request with video as sent (one image_processing for both)", async () => {
+  using pipeline = new IsolatedImagePipeline({ workers: 1 });
+  const original = await jpegDataUrl(3000, 2000);
+  const body = request(original);
+  const parts = body.messages[0]!.content as unknown[];
+  parts.push({ type: "video_url", video_url: { url: "data:video/mp4;base64,AAAA" } });
+  const stats = await preprocessRequestImages(body, pipeline, defaultImageConfig());
+  assert.equal(imageUrlOf(body), original);
+  assert.equal(stats.images, 0);
+  assert.equal(body.image_processing, undefined, "the upstream filters images and frames alike");
+});
+
 Deno.test("preprocessRequestImages() refuses a corrupt image with a 400 naming the part", async () => {
   using pipeline = new IsolatedImagePipeline({ workers: 1 });
   const body = request("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAAB");
