@@ -28,8 +28,14 @@ if (import.meta.main) {
     console.error(`edge: cannot listen on ${config.host}:${config.port}: ${e.message}`);
     Deno.exit(1);
   }
-  const stop = () => void edge.shutdown();
+  let signals = 0;
+  const stop = () => {
+    if (++signals > 1) Deno.exit(1); // a second signal: no more waiting
+    void edge.shutdown();
+  };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   await edge.finished;
+  // In-flight connections left after the grace period do not keep the process.
+  Deno.exit(0);
 }

@@ -28,6 +28,8 @@ export const EDGE_USAGE = `usage: edge.ts --upstream URL[,URL...] [--host H] [--
   --session-ttl-ms N        how long an idle session stays pinned to its upstream (default 600000)
   --upstream-timeout-ms N   longest wait for an upstream's first byte, then between two chunks;
                             504 upstream_timeout, or an error event mid-stream (default 120000)
+  --shutdown-grace-ms N     on SIGINT/SIGTERM, how long requests in flight may still finish
+                            before the edge exits anyway (default 30000; a second signal: at once)
   --no-preprocess           forward images as sent (no pixel work at the edge)
 env: ${EDGE_ENV.upstreamToken} (bearer token to upstreams), ${EDGE_ENV.apiKey} (clients' key)`;
 
@@ -65,6 +67,7 @@ const EdgeArgs = z.object({
   breakerCooldownMs: int(10, 600_000).default(5000),
   sessionTtlMs: int(1000, 86_400_000).default(600_000),
   upstreamTimeoutMs: int(100, 3_600_000).default(120_000),
+  shutdownGraceMs: int(0, 3_600_000).default(30_000),
   preprocess: z.boolean().default(true),
 });
 
@@ -86,6 +89,7 @@ export function parseEdgeArgs(args: readonly string[]): EdgeConfig | "help" {
         "breaker-cooldown-ms": { type: "string" },
         "session-ttl-ms": { type: "string" },
         "upstream-timeout-ms": { type: "string" },
+        "shutdown-grace-ms": { type: "string" },
         "no-preprocess": { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -105,6 +109,7 @@ export function parseEdgeArgs(args: readonly string[]): EdgeConfig | "help" {
     breakerCooldownMs: values["breaker-cooldown-ms"],
     sessionTtlMs: values["session-ttl-ms"],
     upstreamTimeoutMs: values["upstream-timeout-ms"],
+    shutdownGraceMs: values["shutdown-grace-ms"],
     preprocess: values["no-preprocess"] ? false : undefined,
   });
   if (!parsed.success) {

@@ -17,6 +17,7 @@ export type { EdgeConfig } from "./config.ts";
 export interface RunningEdge {
   readonly url: string;
   readonly pool: UpstreamPool;
+  /** Resolves once shutdown() is done: drained, or its grace period over. */
   readonly finished: Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -53,19 +54,36 @@ export function startEdge(config: EdgeConfig): RunningEdge {
     },
   }, app.fetch);
   // The requests already inside finish first: they may still need the image workers, and
-  // the health checks keep their routing right while they do.
+  // the health checks keep their routing right while they do. Past the grace period (a client
+  // that stopped reading, a stream that never ends) the server stops holding the process.
   let stopping: Promise<void> | null = null;
+  let stopped!: () => void;
+  const finished = new Promise<void>((resolve) => stopped = resolve);
   const shutdown = () =>
-    stopping ??= server.shutdown().finally(() => {
+    stopping ??= (async () => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const graceOver = new Promise<"grace">((resolve) => {
+        timer = setTimeout(() => resolve("grace"), config.shutdownGraceMs);
+      });
+      const first = await Promise.race([
+        server.shutdown().then(() => "drained" as const),
+        graceOver,
+      ]);
+      clearTimeout(timer);
+      if (first === "grace") {
+        console.warn(`edge: shutdown grace of ${config.shutdownGraceMs} ms over: leaving the rest`);
+        server.unref();
+      }
       health[Symbol.dispose]();
       pipeline?.close();
-    });
+      stopped();
+    })();
   return {
     get url() {
       return url;
     },
     pool,
-    finished: server.finished,
+    finished,
     shutdown,
   };
 }

@@ -93,3 +93,59 @@ Deno.test("the edge process exits at once on SIGTERM after upstreams refused its
     await upstream.shutdown();
   }
 });
+
+Deno.test("the edge process exits after --shutdown-grace-ms when a client stops reading a stream", async () => {
+  // An upstream stream that never ends, and a client that reads one chunk, then nothing.
+  const encoder = new TextEncoder();
+  let ticker: ReturnType<typeof setInterval> | undefined;
+  const upstream = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => {
+      if (new URL(req.url).pathname === "/health") return new Response("ok");
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          ticker = setInterval(() => {
+            try {
+              controller.enqueue(encoder.encode(`data: {"choices":[]}\n\n`));
+            } catch {
+              clearInterval(ticker);
+            }
+          }, 50);
+        },
+        cancel: () => clearInterval(ticker),
+      });
+      return new Response(body, { headers: { "content-type": "text/event-stream" } });
+    },
+  );
+  const edge = await spawnEdge([
+    "--upstream",
+    `http://127.0.0.1:${upstream.addr.port}`,
+    "--port",
+    "0",
+    "--no-preprocess",
+    "--shutdown-grace-ms",
+    "500",
+  ]);
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  try {
+    const res = await fetch(`${edge.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    assert.equal(res.status, 200);
+    reader = res.body!.getReader();
+    await reader.read();
+    const t0 = performance.now();
+    const status = await edge.stop();
+    const ms = performance.now() - t0;
+    assert.equal(status.success, true, edge.output());
+    assert.ok(ms < 10_000, `exited ${Math.round(ms)} ms after SIGTERM`);
+    assert.match(edge.output(), /grace of 500 ms over/);
+  } finally {
+    await reader?.cancel().catch(() => {});
+    await edge.stop();
+    clearInterval(ticker);
+    await upstream.shutdown();
+  }
+});
