@@ -429,6 +429,7 @@ document.addEventListener("dragover", (event) => {
 document.addEventListener("drop", (event) => {
   dragDepth = 0;
   ui.stage.classList.remove("dragging");
+  if (event.defaultPrevented) return; // The video section took it (a clip).
   const files = [...(event.dataTransfer?.files ?? [])];
   if (files.length === 0) return;
   event.preventDefault();

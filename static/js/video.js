@@ -217,13 +217,13 @@ export function initVideo() {
     if (file) void take(file, file.name);
     input.value = "";
   });
-  // A dropped video anywhere on the page comes here, before the image handlers see it.
+  // A dropped video anywhere on the page comes here first; preventDefault tells the image
+  // handlers it is taken (they still see the drop, to end their drag state).
   document.addEventListener("drop", (event) => {
     const files = [...(event.dataTransfer?.files ?? [])];
     const file = files.find((f) => f.type.startsWith("video/"));
     if (!file) return;
     event.preventDefault();
-    event.stopPropagation();
     void take(file, file.name);
   }, { capture: true });
   record.addEventListener("click", async () => {

@@ -39,17 +39,21 @@ Deno.test({
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dt = new DataTransfer();
         dt.items.add(new File([bytes], "clip.webm", { type: "video/webm" }));
-        document.body.dispatchEvent(
-          new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }),
-        );
+        for (const type of ["dragenter", "drop"]) {
+          document.body.dispatchEvent(
+            new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }),
+          );
+        }
       }, base64(clip));
       await page.locator("#video-strip li").nth(2).waitFor({ timeout: 30_000 });
       assert.equal(await page.locator("#video-strip li").count(), 3);
       const stamps = await page.locator("#video-strip .video-stamp").allTextContents();
       assert.deepEqual(stamps, ["00:00", "00:01", "00:02"]);
       assert.match(await page.locator("#video-status").textContent() ?? "", /3 frames from 3\.0 s/);
-      // The image area did not take the video for an image.
+      // The image area did not take the video for an image, and its drop overlay is gone.
       assert.equal(await page.locator("#image-message").isVisible(), false);
+      assert.equal(await page.locator("#stage.dragging").count(), 0);
+      assert.equal(await page.locator("#drop-overlay").isVisible(), false);
     });
 
     await t.step("asking sends the frames form and streams the answer", async () => {
