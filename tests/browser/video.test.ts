@@ -56,6 +56,17 @@ Deno.test({
       assert.equal(await page.locator("#drop-overlay").isVisible(), false);
     });
 
+    await t.step("the video chooser shows keyboard focus on its label", async () => {
+      await page.locator("#video-record").focus();
+      await page.keyboard.press("Shift+Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "video-file");
+      const outline = await page.locator("label.button-like").evaluate((l) => {
+        const s = getComputedStyle(l);
+        return `${s.outlineStyle} ${s.outlineWidth}`;
+      });
+      assert.equal(outline, "solid 3px");
+    });
+
     await t.step("asking sends the frames form and streams the answer", async () => {
       await page.locator("#video-ask").click();
       await page.locator('#video-answer[data-state="done"]').waitFor({ timeout: 120_000 });
