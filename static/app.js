@@ -808,8 +808,13 @@ async function runRequest(body, signal, view, opts = {}) {
 }
 
 function setBusy(/** @type {boolean} */ busy) {
+  // A focused button that gets disabled drops focus to the page: hand it on to the control
+  // that takes over (Send to Stop, Stop to the question), so keyboard use goes on.
+  const focused = document.activeElement;
   ui.send.disabled = busy || realtime.running;
   ui.stop.disabled = !busy;
+  if (focused === ui.send && ui.send.disabled && !ui.stop.disabled) ui.stop.focus();
+  else if (focused === ui.stop && ui.stop.disabled) ui.question.focus();
   ui.sendHint.textContent = realtime.running
     ? "Send is off while realtime runs: realtime asks your question about each new camera " +
       "frame. Stop realtime to ask about one picture."

@@ -471,11 +471,16 @@ Deno.test({
       await w.page.route(CHAT, hang);
       await upload(w.page, files.square!);
       await w.page.locator("#history button.thumb").first().waitFor();
-      // Stop ends a waiting request without an error.
-      await w.page.getByRole("button", { name: "Send" }).click();
+      // Stop ends a waiting request without an error. By keyboard: focus goes from Send to Stop
+      // and then to the question box, never back to the page (disabled buttons drop it).
+      const focused = () => w.page.evaluate(() => document.activeElement?.id ?? "");
+      await w.page.locator("#send").focus();
+      await w.page.keyboard.press("Enter");
       await w.page.locator("#stop:not([disabled])").waitFor();
-      await w.page.getByRole("button", { name: "Stop" }).click();
+      assert.equal(await focused(), "stop");
+      await w.page.keyboard.press("Enter");
       await waitAnswerState(w.page, "stopped");
+      assert.equal(await focused(), "question");
       assert.equal(await w.page.locator("#error").isVisible(), false);
       assert.equal(await w.page.locator("#send").isDisabled(), false);
       await w.page.getByRole("button", { name: "Send" }).click();
