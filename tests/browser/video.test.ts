@@ -68,8 +68,11 @@ Deno.test({
     });
 
     await t.step("asking sends the frames form and streams the answer", async () => {
-      await page.locator("#video-ask").click();
+      // By keyboard: the button is disabled while the answer streams, then has the focus back.
+      await page.locator("#video-ask").focus();
+      await page.keyboard.press("Enter");
       await page.locator('#video-answer[data-state="done"]').waitFor({ timeout: 120_000 });
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "video-ask");
       const answer = await page.locator("#video-answer").textContent() ?? "";
       assert.ok(answer.length > 0, "an answer streamed in");
       const body = JSON.parse(bodies.at(-1)!);
@@ -81,7 +84,8 @@ Deno.test({
     });
 
     await t.step("the fake camera's recording is sampled into a strip too", async () => {
-      await page.locator("#video-record").click();
+      await page.locator("#video-record").focus();
+      await page.keyboard.press("Enter");
       await waitFor(
         async () =>
           /frames from .* the recording/.test(
@@ -91,6 +95,8 @@ Deno.test({
         30_000,
       );
       assert.ok(await page.locator("#video-strip li").count() >= 2);
+      await page.locator("#video-record:not([disabled])").waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "video-record");
     });
     w.assertNoConsoleErrors();
   } finally {
