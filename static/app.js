@@ -918,6 +918,8 @@ ui.stop.addEventListener("click", () => {
 
 ui.retry.addEventListener("click", () => {
   const action = state.retryAction;
+  // Hiding the error takes the focused Retry button away: keyboard focus goes to the question.
+  if (document.activeElement === ui.retry) ui.question.focus();
   clearError();
   action?.();
 });
