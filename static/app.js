@@ -240,7 +240,9 @@ function renderStage() {
   const selected = selectedItem();
   /** @type {"camera" | "image" | "empty"} */
   let mode = "empty";
-  if (camera.active && state.showCamera) mode = "camera";
+  // Realtime asks about the live camera: the stage shows it for as long as realtime runs,
+  // whatever picture is chosen meanwhile (shown once realtime stops).
+  if (camera.active && (state.showCamera || realtime.running)) mode = "camera";
   else if (selected) mode = "image";
   ui.stage.dataset["mode"] = mode;
   // The stage takes the shown picture's aspect ratio (a portrait photo is not letterboxed
@@ -1091,6 +1093,7 @@ function stopRealtime() {
   ticker.stop();
   realtime.stop();
   renderCameraControls();
+  renderStage();
   setBusy(state.request !== null);
   renderRealtimeStatus();
 }

@@ -341,6 +341,9 @@ Deno.test({
           30_000,
         );
         assert.equal(main.chat.maxInFlight, 1);
+        // Choosing a picture meanwhile does not hide the live view realtime asks about.
+        await page.locator("#history button.thumb").first().click();
+        assert.equal(await page.locator("#stage").getAttribute("data-mode"), "camera");
 
         // A slow server (each request held 1.2 s): frames taken every 250 ms must be superseded.
         const held: Route[] = [];
