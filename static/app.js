@@ -455,6 +455,8 @@ function renderCameraControls() {
 
 async function startCamera() {
   clearImageMessage();
+  // Disabled meanwhile, the button drops the keyboard focus: it gets it back afterwards.
+  const focused = document.activeElement === ui.cameraToggle;
   ui.cameraToggle.disabled = true;
   try {
     await camera.start();
@@ -467,6 +469,7 @@ async function startCamera() {
     return false;
   } finally {
     ui.cameraToggle.disabled = false;
+    if (focused && document.activeElement === document.body) ui.cameraToggle.focus();
     renderCameraControls();
     renderStage();
   }

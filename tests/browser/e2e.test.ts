@@ -285,8 +285,12 @@ Deno.test({
     });
 
     await t.step("webcam: fake camera preview in 16:9, capture a frame, ask about it", async () => {
-      await page.getByRole("button", { name: "Start camera" }).click();
+      // By keyboard: the button, disabled while the camera starts, keeps the focus.
+      await page.locator("#camera-toggle").focus();
+      await page.keyboard.press("Enter");
       await page.locator('#stage[data-mode="camera"]').waitFor();
+      await page.locator("#camera-toggle:not([disabled])").waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "camera-toggle");
       await waitFor(
         () => page.locator("#video").evaluate((v) => (v as HTMLVideoElement).videoWidth > 0),
         "camera frames",
