@@ -259,6 +259,8 @@ export function initVideo() {
     return whileDisabled(ask, async () => {
       answer.textContent = "";
       answer.dataset.state = "streaming";
+      // A live region: screen readers read the answer once it is complete, not piece by piece.
+      answer.setAttribute("aria-busy", "true");
       try {
         await streamChat(videoRequest(sampled, question.value || "Describe this video.", 128), {
           idleTimeoutMs: 120_000,
@@ -268,6 +270,8 @@ export function initVideo() {
       } catch (e) {
         answer.textContent = /** @type {Error} */ (e).message;
         answer.dataset.state = "error";
+      } finally {
+        answer.setAttribute("aria-busy", "false");
       }
     });
   });

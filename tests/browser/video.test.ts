@@ -4,7 +4,7 @@
  * with timestamps, and asking streams an answer; the fake camera supplies a recording too.
  */
 import assert from "node:assert/strict";
-import type { Browser } from "playwright-core";
+import type { Browser, Route } from "playwright-core";
 import { launchBrowser, openPage, type ServerHandle, startServer, waitFor } from "./harness.ts";
 import { makeClip } from "../video/clips.ts";
 
@@ -83,6 +83,20 @@ Deno.test({
       assert.equal(body.stream, true);
     });
 
+    await t.step("the answer's live region is busy while it streams", async () => {
+      const held: Route[] = [];
+      const hold = (route: Route) => void held.push(route);
+      await page.route("**/v1/chat/completions", hold);
+      await page.locator("#video-ask").click();
+      await page.locator('#video-answer[data-state="streaming"]').waitFor();
+      assert.equal(await page.locator("#video-answer").getAttribute("aria-busy"), "true");
+      await waitFor(() => held.length === 1, "the request was held");
+      await held[0]!.abort("connectionrefused");
+      await page.locator('#video-answer[data-state="error"]').waitFor();
+      assert.equal(await page.locator("#video-answer").getAttribute("aria-busy"), "false");
+      await page.unroute("**/v1/chat/completions", hold);
+    });
+
     await t.step("the fake camera's recording is sampled into a strip too", async () => {
       await page.locator("#video-record").focus();
       await page.keyboard.press("Enter");
@@ -98,7 +112,7 @@ Deno.test({
       await page.locator("#video-record:not([disabled])").waitFor();
       assert.equal(await page.evaluate(() => document.activeElement?.id), "video-record");
     });
-    w.assertNoConsoleErrors();
+    w.assertNoConsoleErrors([/ERR_CONNECTION_REFUSED/]);
   } finally {
     await browser?.close();
     await server?.stop();
