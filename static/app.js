@@ -814,12 +814,15 @@ async function runRequest(body, signal, view, opts = {}) {
 
 function setBusy(/** @type {boolean} */ busy) {
   // A focused button that gets disabled drops focus to the page: hand it on to the control
-  // that takes over (Send to Stop, Stop to the question), so keyboard use goes on.
+  // that takes over (Send and Stop to each other; the question when neither is enabled).
+  // Not the question first: focusing a text box on a phone pops its keyboard up.
   const focused = document.activeElement;
   ui.send.disabled = busy || realtime.running;
   ui.stop.disabled = !busy;
-  if (focused === ui.send && ui.send.disabled && !ui.stop.disabled) ui.stop.focus();
-  else if (focused === ui.stop && ui.stop.disabled) ui.question.focus();
+  if (focused === ui.send && ui.send.disabled) (ui.stop.disabled ? ui.question : ui.stop).focus();
+  else if (focused === ui.stop && ui.stop.disabled) {
+    (ui.send.disabled ? ui.question : ui.send).focus();
+  }
   ui.sendHint.textContent = realtime.running
     ? "Send is off while realtime runs: realtime asks your question about each new camera " +
       "frame. Stop realtime to ask about one picture."
@@ -923,8 +926,9 @@ ui.stop.addEventListener("click", () => {
 
 ui.retry.addEventListener("click", () => {
   const action = state.retryAction;
-  // Hiding the error takes the focused Retry button away: keyboard focus goes to the question.
-  if (document.activeElement === ui.retry) ui.question.focus();
+  // Hiding the error takes the focused Retry button away: keyboard focus goes to Send (which
+  // hands it to Stop while the retried request runs).
+  if (document.activeElement === ui.retry) (ui.send.disabled ? ui.question : ui.send).focus();
   clearError();
   action?.();
 });

@@ -464,12 +464,12 @@ Deno.test({
       await page.unroute(CHAT, midStream);
 
       // Retry against the real server succeeds and clears the error. By keyboard: hiding the
-      // error takes the focused Retry button away, and focus goes to the question, not the page.
+      // error takes the focused Retry button away; focus goes to Send (by Stop), not the page.
       await page.locator("#retry").focus();
       await page.keyboard.press("Enter");
       await waitAnswerState(page, "done");
       assert.equal(await page.locator("#error").isVisible(), false);
-      assert.equal(await page.evaluate(() => document.activeElement?.id), "question");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "send");
       main.assertNoConsoleErrors([/status of (503|500|400)/]);
     });
 
@@ -483,7 +483,7 @@ Deno.test({
       await upload(w.page, files.square!);
       await w.page.locator("#history button.thumb").first().waitFor();
       // Stop ends a waiting request without an error. By keyboard: focus goes from Send to Stop
-      // and then to the question box, never back to the page (disabled buttons drop it).
+      // and back, never to the page (a disabled button drops it).
       const focused = () => w.page.evaluate(() => document.activeElement?.id ?? "");
       await w.page.locator("#send").focus();
       await w.page.keyboard.press("Enter");
@@ -491,7 +491,7 @@ Deno.test({
       assert.equal(await focused(), "stop");
       await w.page.keyboard.press("Enter");
       await waitAnswerState(w.page, "stopped");
-      assert.equal(await focused(), "question");
+      assert.equal(await focused(), "send");
       assert.equal(await w.page.locator("#error").isVisible(), false);
       assert.equal(await w.page.locator("#send").isDisabled(), false);
       await w.page.getByRole("button", { name: "Send" }).click();
