@@ -240,7 +240,9 @@ function renderStage() {
   const selected = selectedItem();
   /** @type {"camera" | "image" | "empty"} */
   let mode = "empty";
-  if (camera.active && state.showCamera) mode = "camera";
+  // Realtime asks about the live camera: the stage shows it for as long as realtime runs,
+  // whatever picture is chosen meanwhile (shown once realtime stops).
+  if (camera.active && (state.showCamera || realtime.running)) mode = "camera";
   else if (selected) mode = "image";
   ui.stage.dataset["mode"] = mode;
   // The stage takes the shown picture's aspect ratio (a portrait photo is not letterboxed
@@ -429,6 +431,7 @@ document.addEventListener("dragover", (event) => {
 document.addEventListener("drop", (event) => {
   dragDepth = 0;
   ui.stage.classList.remove("dragging");
+  if (event.defaultPrevented) return; // The video section took it (a clip).
   const files = [...(event.dataTransfer?.files ?? [])];
   if (files.length === 0) return;
   event.preventDefault();
@@ -452,6 +455,8 @@ function renderCameraControls() {
 
 async function startCamera() {
   clearImageMessage();
+  // Disabled meanwhile, the button drops the keyboard focus: it gets it back afterwards.
+  const focused = document.activeElement === ui.cameraToggle;
   ui.cameraToggle.disabled = true;
   try {
     await camera.start();
@@ -464,6 +469,7 @@ async function startCamera() {
     return false;
   } finally {
     ui.cameraToggle.disabled = false;
+    if (focused && document.activeElement === document.body) ui.cameraToggle.focus();
     renderCameraControls();
     renderStage();
   }
@@ -807,8 +813,16 @@ async function runRequest(body, signal, view, opts = {}) {
 }
 
 function setBusy(/** @type {boolean} */ busy) {
+  // A focused button that gets disabled drops focus to the page: hand it on to the control
+  // that takes over (Send and Stop to each other; the question when neither is enabled).
+  // Not the question first: focusing a text box on a phone pops its keyboard up.
+  const focused = document.activeElement;
   ui.send.disabled = busy || realtime.running;
   ui.stop.disabled = !busy;
+  if (focused === ui.send && ui.send.disabled) (ui.stop.disabled ? ui.question : ui.stop).focus();
+  else if (focused === ui.stop && ui.stop.disabled) {
+    (ui.send.disabled ? ui.question : ui.send).focus();
+  }
   ui.sendHint.textContent = realtime.running
     ? "Send is off while realtime runs: realtime asks your question about each new camera " +
       "frame. Stop realtime to ask about one picture."
@@ -912,6 +926,9 @@ ui.stop.addEventListener("click", () => {
 
 ui.retry.addEventListener("click", () => {
   const action = state.retryAction;
+  // Hiding the error takes the focused Retry button away: keyboard focus goes to Send (which
+  // hands it to Stop while the retried request runs).
+  if (document.activeElement === ui.retry) (ui.send.disabled ? ui.question : ui.send).focus();
   clearError();
   action?.();
 });
@@ -1083,6 +1100,7 @@ function stopRealtime() {
   ticker.stop();
   realtime.stop();
   renderCameraControls();
+  renderStage();
   setBusy(state.request !== null);
   renderRealtimeStatus();
 }

@@ -58,6 +58,9 @@ export const DEFAULT_LIMITS = Object.freeze({
   maxSide: DEFAULT_MAX_IMAGE_SIDE,
 });
 
+/** Room left in a request body for everything but the image (JSON, the conversation). */
+export const BODY_RESERVE_BYTES = 64 * 1024;
+
 /** How many leading bytes sniffFormat looks at. */
 export const SNIFF_BYTES = 64;
 
@@ -108,7 +111,8 @@ export function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 * 1024) return `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KB`;
   const mb = n / (1024 * 1024);
-  return `${mb.toFixed(mb < 10 ? 1 : 0).replace(/\.0$/, "")} MB`;
+  // One decimal below 100 MB: a file just over a limit must not read as the limit itself.
+  return `${mb.toFixed(mb < 100 ? 1 : 0).replace(/\.0$/, "")} MB`;
 }
 
 /** @param {string} name */
@@ -241,13 +245,21 @@ function pickNumber(obj, paths) {
  * @returns {Limits}
  */
 export function limitsFromInfo(info) {
-  const maxBytes = pickNumber(info, [
+  const maxImageBytes = pickNumber(info, [
+    "image_processing_defaults.limits.max_bytes",
     "max_image_bytes",
     "limits.max_image_bytes",
     "image.max_bytes",
     "max_upload_bytes",
     "limits.max_upload_bytes",
   ]);
+  const maxBodyBytes = pickNumber(info, ["config.max_body_bytes", "max_body_bytes"]);
+  // The image goes as base64 (4 bytes per 3) inside a JSON body that also carries the
+  // conversation's text: past this size the server refuses the whole request (413).
+  const bodyAllows = maxBodyBytes === null
+    ? null
+    : Math.max(0, Math.floor((maxBodyBytes - BODY_RESERVE_BYTES) * 3 / 4));
+  const maxBytes = Math.min(maxImageBytes ?? DEFAULT_LIMITS.maxBytes, bodyAllows ?? Infinity);
   const minSide = pickNumber(info, [
     "min_image_side",
     "min_image_dimension",
@@ -261,17 +273,19 @@ export function limitsFromInfo(info) {
     "image.max_pixels",
   ]);
   const maxMegapixels = pickNumber(info, [
+    "image_processing_defaults.limits.max_megapixels",
     "max_image_megapixels",
     "limits.max_image_megapixels",
     "limits.max_megapixels",
   ]);
   const maxSide = pickNumber(info, [
+    "image_processing_defaults.limits.max_side",
     "max_image_side",
     "limits.max_image_side",
     "limits.max_side",
   ]);
   return {
-    maxBytes: maxBytes ?? DEFAULT_LIMITS.maxBytes,
+    maxBytes,
     minSide: minSide ?? DEFAULT_LIMITS.minSide,
     maxPixels: maxPixels ?? (maxMegapixels ? maxMegapixels * 1_000_000 : DEFAULT_LIMITS.maxPixels),
     maxSide: maxSide ?? DEFAULT_LIMITS.maxSide,

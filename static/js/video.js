@@ -217,42 +217,62 @@ export function initVideo() {
     if (file) void take(file, file.name);
     input.value = "";
   });
-  // A dropped video anywhere on the page comes here, before the image handlers see it.
+  // A dropped video anywhere on the page comes here first; preventDefault tells the image
+  // handlers it is taken (they still see the drop, to end their drag state).
   document.addEventListener("drop", (event) => {
     const files = [...(event.dataTransfer?.files ?? [])];
     const file = files.find((f) => f.type.startsWith("video/"));
     if (!file) return;
     event.preventDefault();
-    event.stopPropagation();
     void take(file, file.name);
   }, { capture: true });
-  record.addEventListener("click", async () => {
-    record.disabled = true;
-    status.textContent = `Recording ${RECORD_SECONDS} s from the camera…`;
+  /**
+   * Disables `button` while `work` runs and gives it back the keyboard focus it had (a
+   * disabled button drops focus to the page).
+   * @param {HTMLButtonElement} button
+   * @param {() => Promise<void>} work
+   */
+  const whileDisabled = async (button, work) => {
+    const focused = document.activeElement === button;
+    button.disabled = true;
     try {
-      await take(await recordCamera(), "the recording");
-    } catch (e) {
-      status.textContent = `Cannot record: ${/** @type {Error} */ (e).message}`;
+      await work();
     } finally {
-      record.disabled = false;
+      button.disabled = false;
+      if (focused && (document.activeElement === document.body || !document.activeElement)) {
+        button.focus();
+      }
     }
-  });
-  ask.addEventListener("click", async () => {
+  };
+  record.addEventListener("click", () =>
+    whileDisabled(record, async () => {
+      status.textContent = `Recording ${RECORD_SECONDS} s from the camera…`;
+      try {
+        await take(await recordCamera(), "the recording");
+      } catch (e) {
+        status.textContent = `Cannot record: ${/** @type {Error} */ (e).message}`;
+      }
+    }));
+  ask.addEventListener("click", () => {
     if (!clip) return;
-    ask.disabled = true;
-    answer.textContent = "";
-    answer.dataset.state = "streaming";
-    try {
-      await streamChat(videoRequest(clip, question.value || "Describe this video.", 128), {
-        idleTimeoutMs: 120_000,
-        onDelta: (text) => answer.textContent += text,
-      });
-      answer.dataset.state = "done";
-    } catch (e) {
-      answer.textContent = /** @type {Error} */ (e).message;
-      answer.dataset.state = "error";
-    } finally {
-      ask.disabled = false;
-    }
+    const sampled = clip;
+    return whileDisabled(ask, async () => {
+      answer.textContent = "";
+      answer.dataset.state = "streaming";
+      // A live region: screen readers read the answer once it is complete, not piece by piece.
+      answer.setAttribute("aria-busy", "true");
+      try {
+        await streamChat(videoRequest(sampled, question.value || "Describe this video.", 128), {
+          idleTimeoutMs: 120_000,
+          onDelta: (text) => answer.textContent += text,
+        });
+        answer.dataset.state = "done";
+      } catch (e) {
+        answer.textContent = /** @type {Error} */ (e).message;
+        answer.dataset.state = "error";
+      } finally {
+        answer.setAttribute("aria-busy", "false");
+      }
+    });
   });
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  BODY_RESERVE_BYTES,
   checkDimensions,
   classifyFile,
   DEFAULT_LIMITS,
@@ -146,6 +147,32 @@ Deno.test("limitsFromInfo reads what the server publishes and defaults the rest"
   assert.equal(limitsFromInfo({ max_image_bytes: "big" }).maxBytes, DEFAULT_LIMITS.maxBytes);
 });
 
+Deno.test("limitsFromInfo() reads the server's effective image limits from /v1/info", () => {
+  // The shape GET /v1/info has: the image pipeline's effective limits and the body limit.
+  const info = (maxBytes: number, maxBody: number) => ({
+    config: { max_body_bytes: maxBody },
+    image_processing_defaults: {
+      limits: { max_bytes: maxBytes, max_megapixels: 12, max_side: 8000 },
+    },
+  });
+  const small = limitsFromInfo(info(5_000_000, 25 * 1024 * 1024));
+  assert.equal(small.maxBytes, 5_000_000);
+  assert.equal(small.maxPixels, 12_000_000);
+  assert.equal(small.maxSide, 8000);
+});
+
+Deno.test("limitsFromInfo() keeps an image inside the server's body limit once in base64", () => {
+  // The defaults, 20 MiB images in 25 MiB bodies: a 19.5 MiB image is 26 MiB as base64.
+  const l = limitsFromInfo({
+    config: { max_body_bytes: 25 * 1024 * 1024 },
+    image_processing_defaults: { limits: { max_bytes: 20 * 1024 * 1024 } },
+  });
+  assert.equal(l.maxBytes, ((25 * 1024 * 1024 - BODY_RESERVE_BYTES) * 3) / 4);
+  assert.ok(Math.ceil(l.maxBytes / 3) * 4 + BODY_RESERVE_BYTES <= 25 * 1024 * 1024);
+  // A body limit alone never raises the image limit.
+  assert.equal(limitsFromInfo({ max_body_bytes: 1e9 }).maxBytes, DEFAULT_LIMITS.maxBytes);
+});
+
 Deno.test("isDemoInfo accepts demo at the top or under model", () => {
   assert.equal(isDemoInfo({ demo: true }), true);
   assert.equal(isDemoInfo({ model: { demo: true } }), true);
@@ -158,4 +185,6 @@ Deno.test("formatBytes", () => {
   assert.equal(formatBytes(2048), "2.0 KB");
   assert.equal(formatBytes(20 * 1024 * 1024), "20 MB");
   assert.equal(formatBytes(1.5 * 1024 * 1024), "1.5 MB");
+  assert.equal(formatBytes(19.2 * 1024 * 1024), "19.2 MB");
+  assert.equal(formatBytes(250 * 1024 * 1024), "250 MB");
 });

@@ -4,7 +4,7 @@
  * with timestamps, and asking streams an answer; the fake camera supplies a recording too.
  */
 import assert from "node:assert/strict";
-import type { Browser } from "playwright-core";
+import type { Browser, Route } from "playwright-core";
 import { launchBrowser, openPage, type ServerHandle, startServer, waitFor } from "./harness.ts";
 import { makeClip } from "../video/clips.ts";
 
@@ -39,22 +39,40 @@ Deno.test({
         const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dt = new DataTransfer();
         dt.items.add(new File([bytes], "clip.webm", { type: "video/webm" }));
-        document.body.dispatchEvent(
-          new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }),
-        );
+        for (const type of ["dragenter", "drop"]) {
+          document.body.dispatchEvent(
+            new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }),
+          );
+        }
       }, base64(clip));
       await page.locator("#video-strip li").nth(2).waitFor({ timeout: 30_000 });
       assert.equal(await page.locator("#video-strip li").count(), 3);
       const stamps = await page.locator("#video-strip .video-stamp").allTextContents();
       assert.deepEqual(stamps, ["00:00", "00:01", "00:02"]);
       assert.match(await page.locator("#video-status").textContent() ?? "", /3 frames from 3\.0 s/);
-      // The image area did not take the video for an image.
+      // The image area did not take the video for an image, and its drop overlay is gone.
       assert.equal(await page.locator("#image-message").isVisible(), false);
+      assert.equal(await page.locator("#stage.dragging").count(), 0);
+      assert.equal(await page.locator("#drop-overlay").isVisible(), false);
+    });
+
+    await t.step("the video chooser shows keyboard focus on its label", async () => {
+      await page.locator("#video-record").focus();
+      await page.keyboard.press("Shift+Tab");
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "video-file");
+      const outline = await page.locator("label.button-like").evaluate((l) => {
+        const s = getComputedStyle(l);
+        return `${s.outlineStyle} ${s.outlineWidth}`;
+      });
+      assert.equal(outline, "solid 3px");
     });
 
     await t.step("asking sends the frames form and streams the answer", async () => {
-      await page.locator("#video-ask").click();
+      // By keyboard: the button is disabled while the answer streams, then has the focus back.
+      await page.locator("#video-ask").focus();
+      await page.keyboard.press("Enter");
       await page.locator('#video-answer[data-state="done"]').waitFor({ timeout: 120_000 });
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "video-ask");
       const answer = await page.locator("#video-answer").textContent() ?? "";
       assert.ok(answer.length > 0, "an answer streamed in");
       const body = JSON.parse(bodies.at(-1)!);
@@ -65,8 +83,23 @@ Deno.test({
       assert.equal(body.stream, true);
     });
 
+    await t.step("the answer's live region is busy while it streams", async () => {
+      const held: Route[] = [];
+      const hold = (route: Route) => void held.push(route);
+      await page.route("**/v1/chat/completions", hold);
+      await page.locator("#video-ask").click();
+      await page.locator('#video-answer[data-state="streaming"]').waitFor();
+      assert.equal(await page.locator("#video-answer").getAttribute("aria-busy"), "true");
+      await waitFor(() => held.length === 1, "the request was held");
+      await held[0]!.abort("connectionrefused");
+      await page.locator('#video-answer[data-state="error"]').waitFor();
+      assert.equal(await page.locator("#video-answer").getAttribute("aria-busy"), "false");
+      await page.unroute("**/v1/chat/completions", hold);
+    });
+
     await t.step("the fake camera's recording is sampled into a strip too", async () => {
-      await page.locator("#video-record").click();
+      await page.locator("#video-record").focus();
+      await page.keyboard.press("Enter");
       await waitFor(
         async () =>
           /frames from .* the recording/.test(
@@ -76,8 +109,10 @@ Deno.test({
         30_000,
       );
       assert.ok(await page.locator("#video-strip li").count() >= 2);
+      await page.locator("#video-record:not([disabled])").waitFor();
+      assert.equal(await page.evaluate(() => document.activeElement?.id), "video-record");
     });
-    w.assertNoConsoleErrors();
+    w.assertNoConsoleErrors([/ERR_CONNECTION_REFUSED/]);
   } finally {
     await browser?.close();
     await server?.stop();
