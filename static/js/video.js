@@ -137,8 +137,10 @@ export async function recordCamera(seconds = RECORD_SECONDS) {
   }
 }
 
+export const DEFAULT_VIDEO_QUESTION = "Describe this video.";
+
 /**
- * The chat body for a sampled clip and a question.
+ * The chat body for a sampled clip and a question (a blank one asks the default question).
  * @param {SampledClip} clip
  * @param {string} question
  * @param {number} maxTokens
@@ -155,7 +157,7 @@ export function videoRequest(clip, question, maxTokens) {
             duration: clip.duration,
           },
         },
-        { type: "text", text: question },
+        { type: "text", text: question.trim() || DEFAULT_VIDEO_QUESTION },
       ],
     }],
     stream: true,
@@ -262,7 +264,7 @@ export function initVideo() {
       // A live region: screen readers read the answer once it is complete, not piece by piece.
       answer.setAttribute("aria-busy", "true");
       try {
-        await streamChat(videoRequest(sampled, question.value || "Describe this video.", 128), {
+        await streamChat(videoRequest(sampled, question.value, 128), {
           idleTimeoutMs: 120_000,
           onDelta: (text) => answer.textContent += text,
         });
