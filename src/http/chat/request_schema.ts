@@ -3,9 +3,10 @@
  * `image_processing` extension), built from the operator's ceilings, and its output: the
  * ParsedChatRequest the later stages use.
  *
- * Unknown fields are ignored (as OpenAI does); `null` counts as absent for optional fields (the
- * official clients send it); a wrong type, an out-of-range value or a value above a ceiling is a
- * 400 naming the field (errors.ts maps the zod issue).
+ * Unknown fields are ignored (as llama.cpp's server does); `null` counts as absent for optional
+ * fields (the official clients send it); a wrong type, an out-of-range value, a value above a
+ * ceiling or a feature the server lacks (n > 1, logprobs, logit_bias, forced tool calls) is a 400
+ * naming the field (errors.ts maps the zod issue).
  *
  * @module
  */
@@ -69,6 +70,7 @@ const ROLES: Readonly<Record<string, ChatRole>> = {
 
 const optNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();
 const custom = (code: string) => ({ code });
+const unsupported = (message: string) => ({ message, params: custom("unsupported_value") });
 
 /** Adds an issue; `code` becomes the OpenAI error code (errors.ts reads it from params). */
 function refuse(ctx: z.RefinementCtx, path: PropertyKey[], message: string, code?: string) {
@@ -184,6 +186,23 @@ export function chatRequestSchema(limits: RequestLimits) {
       message: "only n=1 is supported",
       params: custom("unsupported_value"),
     }),
+    // Known OpenAI fields this server cannot honour are refused when they ask for something
+    // (ignoring them would answer a different question); their defaults and empty values pass.
+    logprobs: z.boolean().nullish().refine(
+      (v) => v !== true,
+      unsupported("logprobs are not supported on this server"),
+    ),
+    top_logprobs: z.number().int().min(0).max(20).nullish()
+      .refine((v) => !v, unsupported("logprobs are not supported on this server")),
+    logit_bias: z.record(z.string(), z.number()).nullish()
+      .refine(
+        (v) => v == null || Object.keys(v).length === 0,
+        unsupported("logit_bias is not supported on this server"),
+      ),
+    tool_choice: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish().refine(
+      (v) => v == null || v === "none" || v === "auto",
+      unsupported('this server makes no tool calls; use "auto" or "none"'),
+    ),
     response_format: responseFormat(limits).nullish(),
     image_processing: z.record(z.string(), z.unknown()).nullish(),
   }, { error: (iss) => iss.code === "invalid_type" ? "must be a JSON object" : undefined })

@@ -1,0 +1,60 @@
+/**
+ * The chat body schema: OpenAI fields this server cannot honour are refused when a request asks
+ * for them (a silent answer without them would look like a success), and pass at their defaults.
+ */
+import assert from "node:assert/strict";
+import { FakeEngine } from "../fake_engine.ts";
+import { chatBody, JSON_HEADERS, makeApp } from "../helpers.ts";
+
+type App = ReturnType<typeof makeApp>["app"];
+
+function post(app: App, extra: Record<string, unknown>) {
+  return app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: chatBody(extra),
+  });
+}
+
+Deno.test("chatRequestSchema() refuses logprobs, logit_bias and forced tool calls by name", async () => {
+  const engine = new FakeEngine();
+  const { app } = makeApp(engine);
+  const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
+  const cases: [Record<string, unknown>, string][] = [
+    [{ logprobs: true }, "logprobs"],
+    [{ logprobs: true, top_logprobs: 3 }, "logprobs"],
+    [{ top_logprobs: 2 }, "top_logprobs"],
+    [{ logit_bias: { "50256": -100 } }, "logit_bias"],
+    [{ tools, tool_choice: "required" }, "tool_choice"],
+    [{ tools, tool_choice: { type: "function", function: { name: "f" } } }, "tool_choice"],
+  ];
+  for (const [extra, param] of cases) {
+    const res = await post(app, extra);
+    const body = await res.json();
+    assert.equal(res.status, 400, JSON.stringify(extra));
+    assert.deepEqual(
+      [body.error.param, body.error.code, body.error.type],
+      [param, "unsupported_value", "invalid_request_error"],
+      JSON.stringify(extra),
+    );
+  }
+  assert.equal(engine.requests.length, 0);
+});
+
+Deno.test("chatRequestSchema() accepts those fields at the defaults clients send", async () => {
+  const { app } = makeApp(new FakeEngine());
+  const tools = [{ type: "function", function: { name: "f", parameters: { type: "object" } } }];
+  for (
+    const extra of [
+      { logprobs: false, top_logprobs: 0 },
+      { logprobs: null, top_logprobs: null, logit_bias: null, tool_choice: null },
+      { logit_bias: {} },
+      { tools, tool_choice: "auto" },
+      { tools, tool_choice: "none" },
+      { tools },
+    ]
+  ) {
+    const res = await post(app, extra);
+    assert.equal(res.status, 200, `${JSON.stringify(extra)}: ${await res.text()}`);
+  }
+});
