@@ -50,7 +50,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(securityHeaders());
   const cors = corsFor(config.corsOrigins);
   if (cors) app.use("/v1/*", cors);
-  app.use(crossSiteGuard(config.corsOrigins));
+  // Per group, so a refusal is counted under its route group (as a 401 is), not as the page's.
+  const guard = crossSiteGuard(config.corsOrigins);
+  for (const path of ["/v1/*", "/admin/*"]) app.use(path, guard);
   app.use(identifyCaller());
   if (keys.length > 0) {
     const auth = apiKeyAuth(keys);

@@ -170,3 +170,19 @@ Deno.test("crossSiteGuard() keeps another site's page from reloading a keyless l
   await res.body?.cancel();
   assert.equal(reloads, 1);
 });
+
+Deno.test("crossSiteGuard() refusals count under the route group in /metrics", async () => {
+  const { app } = makeApp(new FakeEngine());
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    body: chatBody(),
+    headers: { "content-type": "text/plain", origin: "https://evil.example.net" },
+  });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+  const metrics = await (await app.request("/metrics")).text();
+  assert.match(
+    metrics,
+    /smolvlm_http_requests_total\{method="POST",route="\/v1\/\*",status="403"\} 1/,
+  );
+});
