@@ -190,14 +190,14 @@ export function chatRequestSchema(limits: RequestLimits) {
     // (ignoring them would answer a different question); their defaults and empty values pass.
     logprobs: z.boolean().nullish().refine(
       (v) => v !== true,
-      unsupported("logprobs are not supported on this server"),
+      unsupported("is not supported on this server"),
     ),
     top_logprobs: z.number().int().min(0).max(20).nullish()
-      .refine((v) => !v, unsupported("logprobs are not supported on this server")),
+      .refine((v) => !v, unsupported("needs logprobs, which this server does not support")),
     logit_bias: z.record(z.string(), z.number()).nullish()
       .refine(
         (v) => v == null || Object.keys(v).length === 0,
-        unsupported("logit_bias is not supported on this server"),
+        unsupported("is not supported on this server"),
       ),
     tool_choice: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish().refine(
       (v) => v == null || v === "none" || v === "auto",
