@@ -82,7 +82,7 @@ const imagePart = z.object({
   type: z.literal("image_url"),
   image_url: z.union([
     z.string(),
-    z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).optional() }),
+    z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).nullish() }),
   ], {
     error: "expected a URL string or an object with `url` (and optionally `detail`)",
   }),
@@ -149,8 +149,8 @@ function responseFormat(limits: RequestLimits) {
     z.object({
       type: z.literal("json_schema"),
       json_schema: z.object({
-        name: z.string().optional(),
-        description: z.string().optional(),
+        name: z.string().nullish(),
+        description: z.string().nullish(),
         schema: z.record(z.string(), z.unknown()).superRefine((s, ctx) => {
           const problem = checkSchemaCost(s, limits);
           if (problem) refuse(ctx, [], problem, "schema_too_complex");

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { FakeEngine } from "../fake_engine.ts";
-import { chatBody, JSON_HEADERS, makeApp } from "../helpers.ts";
+import { chatBody, JSON_HEADERS, makeApp, pngDataUrl } from "../helpers.ts";
 
 type App = ReturnType<typeof makeApp>["app"];
 
@@ -57,4 +57,22 @@ Deno.test("chatRequestSchema() accepts those fields at the defaults clients send
     const res = await post(app, extra);
     assert.equal(res.status, 200, `${JSON.stringify(extra)}: ${await res.text()}`);
   }
+});
+
+Deno.test("chatRequestSchema() takes null as absent in image_url.detail and json_schema's name", async () => {
+  const engine = new FakeEngine();
+  const { app } = makeApp(engine);
+  const url = await pngDataUrl();
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: chatBody({
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: null, description: null, strict: null, schema: { type: "object" } },
+      },
+    }, [{ type: "image_url", image_url: { url, detail: null } }]),
+  });
+  assert.equal(res.status, 200, await res.text());
+  assert.equal(engine.requests.length, 1);
 });
