@@ -77,6 +77,7 @@ async function parseInWorker(c: Context<ChatEnv>, ctx: AppContext, bytes: Uint8A
         { param, code: "schema_too_complex" },
       );
     }
+    if (e.fault === "complex") throw new ApiError(400, e.message, { code: "request_too_complex" });
     throw e.fault === "json"
       ? new ApiError(400, e.message, { code: "invalid_json" })
       : invalidParam(null, e.message, "invalid_json");
