@@ -109,7 +109,11 @@ export function parseJsonWithMedia(
     }
     values += Array.isArray(node) ? node.length : Object.keys(node).length;
     if (values > MAX_VALUES) {
-      throw new JsonBodyError("complex", `request body holds more than ${MAX_VALUES} JSON values`);
+      throw new JsonBodyError(
+        "complex",
+        `request body holds more than ${MAX_VALUES} JSON values`,
+        pathOf(visit),
+      );
     }
     if (Array.isArray(node)) {
       node.forEach((item, key) => {
