@@ -16,7 +16,7 @@ import { appContext, type AppDeps, type AppEnv } from "./context.ts";
 import { errorHandler, notFound } from "./error_handler.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { apiKeyAuth } from "./middleware/auth.ts";
-import { corsFor, securityHeaders } from "./middleware/browser.ts";
+import { corsFor, crossSiteGuard, securityHeaders } from "./middleware/browser.ts";
 import { identifyCaller, rateLimits } from "./middleware/rate_limit.ts";
 import { chatRoutes } from "./chat/route.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -43,13 +43,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Middleware, in order: 1 request id, 2 access log + metrics, 3 security headers (CSP),
-  // 4 CORS (allow-listed origins only; before auth so preflights pass), 5 caller identity,
-  // 6 API keys, 7 rate limits, 8 body size.
+  // 4 CORS (allow-listed origins only; before auth so preflights pass), 5 no unsafe request from
+  // another site's page, 6 caller identity, 7 API keys, 8 rate limits, 9 body size.
   app.use(requestId({ limitLength: 64, generator: newRequestId }));
   app.use(accessLog(ctx));
   app.use(securityHeaders());
   const cors = corsFor(config.corsOrigins);
   if (cors) app.use("/v1/*", cors);
+  // Per group, so a refusal is counted under its route group (as a 401 is), not as the page's.
+  const guard = crossSiteGuard(config.corsOrigins);
+  for (const path of ["/v1/*", "/admin/*"]) app.use(path, guard);
   app.use(identifyCaller());
   if (keys.length > 0) {
     const auth = apiKeyAuth(keys);

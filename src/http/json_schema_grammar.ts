@@ -144,7 +144,9 @@ class Converter {
       }
     }
     if (typeof schema.$ref === "string") return this.ref(schema.$ref, ptr);
-    if ("const" in schema) return `${gbnfLiteral(JSON.stringify(schema.const))} ws`;
+    if ("const" in schema) {
+      return `${gbnfLiteral(JSON.stringify(schema.const))} ${this.usePrimitive("ws")}`;
+    }
     if (Array.isArray(schema.enum)) {
       if (schema.enum.length === 0) throw new JsonSchemaGrammarError(ptr, "enum is empty");
       this.usePrimitive("ws");

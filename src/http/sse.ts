@@ -79,7 +79,8 @@ export function usageJson(u: Usage): UsageJson {
     prompt_tokens: u.promptTokens,
     completion_tokens: u.completionTokens,
     total_tokens: u.promptTokens + u.completionTokens,
-    prompt_tokens_details: { cached_tokens: 0, image_tokens: u.imageTokens },
+    // The prompt positions reused from a slot's KV cache (prefix reuse), as OpenAI reports them.
+    prompt_tokens_details: { cached_tokens: u.cachedTokens ?? 0, image_tokens: u.imageTokens },
   };
 }
 

@@ -9,18 +9,20 @@
 export type AbortReason = "timeout" | "disconnect" | "shutdown";
 
 export class RequestTracker {
-  readonly #active = new Map<string, { controller: AbortController; caller: string }>();
+  // Keyed by each request's own controller: the request id may come from the client
+  // (X-Request-Id), and two requests with the same id must not count as one.
+  readonly #active = new Map<AbortController, { caller: string }>();
 
   get size(): number {
     return this.#active.size;
   }
 
-  add(id: string, controller: AbortController, caller = ""): void {
-    this.#active.set(id, { controller, caller });
+  add(controller: AbortController, caller = ""): void {
+    this.#active.set(controller, { caller });
   }
 
-  delete(id: string): void {
-    this.#active.delete(id);
+  delete(controller: AbortController): void {
+    this.#active.delete(controller);
   }
 
   /** Live requests of one caller. */
@@ -32,7 +34,7 @@ export class RequestTracker {
 
   /** Aborts every live request's generation. */
   abortAll(reason: AbortReason): number {
-    for (const r of this.#active.values()) r.controller.abort(reason);
+    for (const controller of this.#active.keys()) controller.abort(reason);
     return this.#active.size;
   }
 }

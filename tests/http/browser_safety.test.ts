@@ -1,11 +1,14 @@
 /**
  * Browser safety: the page is served with a Content-Security-Policy and the usual security
  * headers, and still works under it (no inline script, style or handler in static/); CORS is
- * off unless origins are allow-listed.
+ * off unless origins are allow-listed; another site's page cannot make the server work for it.
  */
 import assert from "node:assert/strict";
+import { createApp } from "../../src/http/app.ts";
+import { EngineHolder } from "../../src/http/engine_state.ts";
+import { createImageProcessor } from "../../src/http/image_adapter.ts";
 import { FakeEngine } from "./fake_engine.ts";
-import { makeApp, REPO } from "./helpers.ts";
+import { chatBody, makeApp, REPO, testConfig } from "./helpers.ts";
 
 Deno.test("securityHeaders() sends a CSP and the usual headers with the page", async () => {
   const { app } = makeApp(new FakeEngine(), { staticDir: `${REPO}/static` });
@@ -78,4 +81,108 @@ Deno.test("corsFor(): off by default, allow-listed origins only when configured"
   });
   assert.equal(res.headers.get("access-control-allow-origin"), null);
   await res.body?.cancel();
+});
+
+Deno.test("crossSiteGuard() refuses a chat POST another site's page sends, even a simple one", async () => {
+  const engine = new FakeEngine();
+  const { app } = makeApp(engine);
+  // A form-like request a page elsewhere can send without a preflight (text/plain, no-cors).
+  const simple = { method: "POST", body: chatBody(), headers: { "content-type": "text/plain" } };
+  const refused: Record<string, string>[] = [
+    { origin: "https://evil.example.net", "sec-fetch-site": "cross-site" },
+    { origin: "http://localhost:3000", "sec-fetch-site": "same-site" },
+    { origin: "https://evil.example.net" }, // a browser without Fetch Metadata
+    { origin: "null" }, // a sandboxed frame or a file: page
+  ];
+  for (const headers of refused) {
+    const res = await app.request("/v1/chat/completions", {
+      ...simple,
+      headers: { ...simple.headers, ...headers },
+    });
+    assert.equal(res.status, 403, JSON.stringify(headers));
+    const body = await res.json();
+    assert.equal(body.error.code, "cross_origin_forbidden");
+    assert.equal(body.error.type, "invalid_request_error");
+  }
+  assert.equal(engine.requests.length, 0, "no generation ran");
+});
+
+Deno.test("crossSiteGuard() passes the page, clients that are not browsers and allow-listed origins", async () => {
+  const post = (app: ReturnType<typeof makeApp>["app"], headers: Record<string, string>) =>
+    app.request("http://127.0.0.1:8000/v1/chat/completions", {
+      method: "POST",
+      body: chatBody(),
+      headers: { "content-type": "application/json", ...headers },
+    });
+  const { app } = makeApp(new FakeEngine());
+  const passed: Record<string, string>[] = [
+    {}, // curl, the SDKs, the edge front
+    { origin: "http://127.0.0.1:8000", "sec-fetch-site": "same-origin" }, // the page
+    { origin: "http://127.0.0.1:8000", host: "127.0.0.1:8000" }, // no Fetch Metadata
+    { "sec-fetch-site": "none" }, // typed by the user
+  ];
+  for (const headers of passed) {
+    const res = await post(app, headers);
+    assert.equal(res.status, 200, JSON.stringify(headers));
+    await res.body?.cancel();
+  }
+  const listed = makeApp(new FakeEngine(), { corsOrigins: ["https://app.example.com"] }).app;
+  let res = await post(listed, {
+    origin: "https://app.example.com",
+    "sec-fetch-site": "cross-site",
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+  res = await post(listed, { origin: "https://evil.example.net", "sec-fetch-site": "cross-site" });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+  const anyOrigin = makeApp(new FakeEngine(), { corsOrigins: ["*"] }).app;
+  res = await post(anyOrigin, {
+    origin: "https://evil.example.net",
+    "sec-fetch-site": "cross-site",
+  });
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+});
+
+Deno.test("crossSiteGuard() keeps another site's page from reloading a keyless loopback server", async () => {
+  const config = testConfig({ host: "127.0.0.1" });
+  let reloads = 0;
+  const holder = EngineHolder.ready(new FakeEngine());
+  const app = createApp({
+    engine: holder,
+    config,
+    images: createImageProcessor({ defaults: null }),
+    reload: () => {
+      reloads++;
+      return Promise.resolve({ status: "ready", loadMs: 1 });
+    },
+  });
+  let res = await app.request("/admin/reload", {
+    method: "POST",
+    headers: { origin: "https://evil.example.net", "sec-fetch-site": "cross-site" },
+  });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+  assert.equal(reloads, 0);
+  res = await app.request("/admin/reload", { method: "POST" });
+  assert.equal(res.status, 200, "a local client that is not a browser still reloads");
+  await res.body?.cancel();
+  assert.equal(reloads, 1);
+});
+
+Deno.test("crossSiteGuard() refusals count under the route group in /metrics", async () => {
+  const { app } = makeApp(new FakeEngine());
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    body: chatBody(),
+    headers: { "content-type": "text/plain", origin: "https://evil.example.net" },
+  });
+  assert.equal(res.status, 403);
+  await res.body?.cancel();
+  const metrics = await (await app.request("/metrics")).text();
+  assert.match(
+    metrics,
+    /smolvlm_http_requests_total\{method="POST",route="\/v1\/\*",status="403"\} 1/,
+  );
 });

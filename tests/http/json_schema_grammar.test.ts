@@ -310,3 +310,18 @@ Deno.test("json_schema grammar refuses repetition counts beyond llama.cpp's limi
   assert.throws(() => jsonSchemaToGbnf({ type: "string", minLength: 5000 }), /2000/);
   assert.ok(jsonSchemaToGbnf({ type: "string", minLength: 2000 }).includes("char{2000,}"));
 });
+
+Deno.test("json_schema grammar: a const with no other rule around it still defines ws", () => {
+  // llama.cpp refuses a grammar that uses an undefined rule ("the grammar could not be parsed").
+  for (
+    const [schema, ok, bad] of [
+      [{ const: "x" }, '"x"', '"y"'],
+      [{ const: 5 }, "5 ", "6"],
+      [{ anyOf: [{ const: 1 }, { const: [true] }] }, "[true]", "2"],
+    ] as const
+  ) {
+    const g = jsonSchemaToGbnf(schema);
+    assert.ok(matches(g, ok), `${JSON.stringify(schema)} ${ok}`);
+    assert.ok(!matches(g, bad), `${JSON.stringify(schema)} ${bad}`);
+  }
+});

@@ -3,6 +3,7 @@ import {
   JsonBodyError,
   lookupMediaRef,
   MAX_DEPTH,
+  MAX_VALUES,
   parseJsonWithMedia,
 } from "../../src/image/json_media.ts";
 import { IsolatedImagePipeline } from "../../src/image/isolated.ts";
@@ -101,4 +102,14 @@ Deno.test("parseJsonWithMedia() refuses a body nested deeper than MAX_DEPTH with
   }
   const ok = enc(`{"a":${"[".repeat(MAX_DEPTH - 2)}${"]".repeat(MAX_DEPTH - 2)}}`);
   assert.ok(parseJsonWithMedia(ok, "n", 4096).value);
+});
+
+Deno.test("parseJsonWithMedia() refuses a body of more than MAX_VALUES JSON values", () => {
+  const over = enc(`{"messages":[],"junk":[${"0,".repeat(MAX_VALUES)}0]}`);
+  assert.throws(
+    () => parseJsonWithMedia(over, "n", 4096),
+    (e) => e instanceof JsonBodyError && e.fault === "complex",
+  );
+  const at = enc(`{"junk":[${"0,".repeat(MAX_VALUES - 3)}0]}`); // root, junk and its items
+  assert.doesNotThrow(() => parseJsonWithMedia(at, "n", 4096));
 });

@@ -32,7 +32,9 @@ export function startGeneration(
     generation,
     images,
     chunk: {
-      id: `chatcmpl-${generation.id || crypto.randomUUID()}`,
+      // Random: the engine numbers generations from 1 per process and model load (its id stays
+      // in the log line), and several servers behind the edge would repeat each other's.
+      id: `chatcmpl-${crypto.randomUUID().replaceAll("-", "")}`,
       created: Math.floor(run.ctx.clock.now() / 1000),
       model: run.ctx.config.modelId,
       includeUsage,

@@ -11,7 +11,7 @@
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { JsonBodyError } from "../../image/json_media.ts";
+import { JsonBodyError, MAX_VALUES } from "../../image/json_media.ts";
 import type { AppContext } from "../context.ts";
 import { ApiError, bodyTooLarge, invalidParam } from "../errors.ts";
 import { readCapped } from "../read_capped.ts";
@@ -69,14 +69,17 @@ async function parseInWorker(c: Context<ChatEnv>, ctx: AppContext, bytes: Uint8A
     if (!(e instanceof JsonBodyError)) throw e;
     const [a, b, c] = e.path;
     if (a === "response_format" && b === "json_schema" && c === "schema") {
-      // What the schema's own cost check answers (schema_cost.ts) for a schema this deep.
+      // What the schema's own cost check answers (schema_cost.ts) for a schema this deep or big.
       const param = "response_format.json_schema.schema";
-      throw new ApiError(
-        400,
-        `${param}: nests deeper than ${ctx.config.limits.maxSchemaDepth} levels (the server's limit)`,
-        { param, code: "schema_too_complex" },
-      );
+      const what = e.fault === "complex"
+        ? `holds more than ${MAX_VALUES} JSON values`
+        : `nests deeper than ${ctx.config.limits.maxSchemaDepth} levels`;
+      throw new ApiError(400, `${param}: ${what} (the server's limit)`, {
+        param,
+        code: "schema_too_complex",
+      });
     }
+    if (e.fault === "complex") throw new ApiError(400, e.message, { code: "request_too_complex" });
     throw e.fault === "json"
       ? new ApiError(400, e.message, { code: "invalid_json" })
       : invalidParam(null, e.message, "invalid_json");

@@ -3,9 +3,10 @@
  * `image_processing` extension), built from the operator's ceilings, and its output: the
  * ParsedChatRequest the later stages use.
  *
- * Unknown fields are ignored (as OpenAI does); `null` counts as absent for optional fields (the
- * official clients send it); a wrong type, an out-of-range value or a value above a ceiling is a
- * 400 naming the field (errors.ts maps the zod issue).
+ * Unknown fields are ignored (as llama.cpp's server does); `null` counts as absent for optional
+ * fields (the official clients send it); a wrong type, an out-of-range value, a value above a
+ * ceiling or a feature the server lacks (n > 1, logprobs, logit_bias, forced tool calls) is a 400
+ * naming the field (errors.ts maps the zod issue).
  *
  * @module
  */
@@ -69,6 +70,7 @@ const ROLES: Readonly<Record<string, ChatRole>> = {
 
 const optNumber = (min: number, max: number) => z.number().min(min).max(max).nullish();
 const custom = (code: string) => ({ code });
+const unsupported = (message: string) => ({ message, params: custom("unsupported_value") });
 
 /** Adds an issue; `code` becomes the OpenAI error code (errors.ts reads it from params). */
 function refuse(ctx: z.RefinementCtx, path: PropertyKey[], message: string, code?: string) {
@@ -80,7 +82,7 @@ const imagePart = z.object({
   type: z.literal("image_url"),
   image_url: z.union([
     z.string(),
-    z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).optional() }),
+    z.object({ url: z.string(), detail: z.enum(["auto", "low", "high"]).nullish() }),
   ], {
     error: "expected a URL string or an object with `url` (and optionally `detail`)",
   }),
@@ -140,6 +142,15 @@ const message = z.object({
 
 type RawMessage = z.infer<typeof message>;
 
+/** Content parts per request, all messages together (a part is text, an image or a clip). */
+export const MAX_CONTENT_PARTS = 2048;
+
+/** The length of a message's `content` array, before the message itself is checked. */
+function contentParts(m: unknown): number {
+  const content = (m as { content?: unknown } | null)?.content;
+  return Array.isArray(content) ? content.length : 0;
+}
+
 function responseFormat(limits: RequestLimits) {
   return z.discriminatedUnion("type", [
     z.object({ type: z.literal("text") }),
@@ -147,8 +158,8 @@ function responseFormat(limits: RequestLimits) {
     z.object({
       type: z.literal("json_schema"),
       json_schema: z.object({
-        name: z.string().optional(),
-        description: z.string().optional(),
+        name: z.string().nullish(),
+        description: z.string().nullish(),
         schema: z.record(z.string(), z.unknown()).superRefine((s, ctx) => {
           const problem = checkSchemaCost(s, limits);
           if (problem) refuse(ctx, [], problem, "schema_too_complex");
@@ -164,8 +175,17 @@ export function chatRequestSchema(limits: RequestLimits) {
   const stopString = z.string().max(limits.maxStopChars);
   return z.object({
     model: z.string().nullish(),
-    messages: z.array(message).min(1, "must contain at least one message")
-      .max(limits.maxMessages, `at most ${limits.maxMessages} messages on this server`),
+    // Counted before any part is checked: zod spends about a microsecond per part on the main
+    // thread, so a 25 MB body of empty parts would hold every other client for seconds.
+    messages: z.array(z.unknown()).min(1, "must contain at least one message")
+      .max(limits.maxMessages, `at most ${limits.maxMessages} messages on this server`)
+      .superRefine((ms, ctx) => {
+        const parts = ms.reduce((n: number, m) => n + contentParts(m), 0);
+        if (parts <= MAX_CONTENT_PARTS) return;
+        const msg = `${parts} content parts; at most ${MAX_CONTENT_PARTS} per request`;
+        refuse(ctx, [], msg, "too_many_parts");
+      })
+      .pipe(z.array(message)),
     max_tokens: z.number().int().min(1).max(limits.maxTokens).nullish(),
     max_completion_tokens: z.number().int().min(1).max(limits.maxTokens).nullish(),
     temperature: optNumber(0, 2),
@@ -184,6 +204,23 @@ export function chatRequestSchema(limits: RequestLimits) {
       message: "only n=1 is supported",
       params: custom("unsupported_value"),
     }),
+    // Known OpenAI fields this server cannot honour are refused when they ask for something
+    // (ignoring them would answer a different question); their defaults and empty values pass.
+    logprobs: z.boolean().nullish().refine(
+      (v) => v !== true,
+      unsupported("is not supported on this server"),
+    ),
+    top_logprobs: z.number().int().min(0).max(20).nullish()
+      .refine((v) => !v, unsupported("needs logprobs, which this server does not support")),
+    logit_bias: z.record(z.string(), z.number()).nullish()
+      .refine(
+        (v) => v == null || Object.keys(v).length === 0,
+        unsupported("is not supported on this server"),
+      ),
+    tool_choice: z.union([z.string(), z.record(z.string(), z.unknown())]).nullish().refine(
+      (v) => v == null || v === "none" || v === "auto",
+      unsupported('this server makes no tool calls; use "auto" or "none"'),
+    ),
     response_format: responseFormat(limits).nullish(),
     image_processing: z.record(z.string(), z.unknown()).nullish(),
   }, { error: (iss) => iss.code === "invalid_type" ? "must be a JSON object" : undefined })

@@ -52,7 +52,9 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),
           grammar,
           signal: run.signal,
-          sessionId,
+          // A session is its caller's (`key#N` or `addr:IP`): the engine supersedes by name, and
+          // another key sending the same header must not stop this caller's requests.
+          sessionId: sessionId === undefined ? undefined : `${run.caller} ${sessionId}`,
           timeoutMs: run.enterEngine(),
         });
         throwIfAborted(run.signal);

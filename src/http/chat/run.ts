@@ -51,7 +51,7 @@ export class ChatRun {
     const engine = requireEngine(this.ctx);
     admit(this.ctx, engine, this.caller);
     this.engine = engine;
-    this.ctx.tracker.add(this.id, this.controller, this.caller);
+    this.ctx.tracker.add(this.controller, this.caller);
     this.#tracked = true;
     this.#timer = setTimeout(() => this.abort("timeout"), this.ctx.config.timeoutMs);
     this.#onClientAbort = () => this.abort("disconnect");
@@ -99,7 +99,7 @@ export class ChatRun {
     this.#ended = true;
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     if (this.#onClientAbort) this.clientSignal.removeEventListener("abort", this.#onClientAbort);
-    if (this.#tracked) this.ctx.tracker.delete(this.id);
+    if (this.#tracked) this.ctx.tracker.delete(this.controller);
     const ms = this.ctx.clock.perf() - this.t0;
     this.ctx.metrics.recordRequest("POST", "/v1/chat/completions", status, ms / 1000);
     const fields = {

@@ -98,3 +98,21 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "readJsonBody() refuses a body of more JSON values than any chat request holds, unvalidated",
+  opts,
+  async () => {
+    const engine = new FakeEngine();
+    const { app } = makeApp(engine);
+    // An unknown field of 300,000 numbers (600 KB): cloning its parsed value back from the worker
+    // and re-parsing it would cost the main thread far more than the body's bytes suggest.
+    const junk = `[${"0,".repeat(299_999)}0]`;
+    const res = await post(app, chatBody({}).replace(/}$/, `,"junk":${junk}}`));
+    const body = await res.json();
+    assert.equal(res.status, 400, JSON.stringify(body));
+    assert.equal(body.error.code, "request_too_complex");
+    assert.match(body.error.message, /more than 100000 JSON values/);
+    assert.equal(engine.requests.length, 0);
+  },
+);
