@@ -84,7 +84,7 @@ async function readImage(path: string) {
     // Read before the model loads (a bad file fails fast); describe prints no report, so no
     // tile estimate is asked for.
     const config = images.resolveConfig(null);
-    return (await images.process(bytes, null, config, { tileSize: null })).image;
+    return (await images.process(bytes, null, config, { tiling: null })).image;
   } catch (error) {
     throw new Error(`cannot read image ${path}: ${errorLine(error)}`);
   }
@@ -120,7 +120,7 @@ async function readVideo(path: string, tileSize: number): Promise<VideoClip> {
   const frames = [];
   for (const [i, rgb] of clip.frames.entries()) {
     const bmp = rgbToBmp(clip.side, clip.side, rgb);
-    const { image } = await images.process(bmp, "image/bmp", config, { tileSize });
+    const { image } = await images.process(bmp, "image/bmp", config, { tiling: null });
     frames.push({ image, timestamp: clip.timestamps[i]! });
   }
   return { frames, duration: clip.duration };

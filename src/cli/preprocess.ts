@@ -4,6 +4,8 @@
  * Runs the image pipeline as configured, writes the result and prints what it did. The tile
  * estimate needs the model's tile side (`--tile-size`, its projector's `clip.vision.image_size`):
  * without a model loaded there is no honest default, so without the flag there is no estimate.
+ * With it, the estimate is llama.cpp's tiling at that side with no token budget and no
+ * preprocess size (a loaded model's own rule is in the service's image reports).
  */
 import { parseArgs } from "node:util";
 import { encodePng } from "../image/codecs.ts";
@@ -126,7 +128,7 @@ export async function runPreprocess(args: string[]): Promise<number> {
     const res = await preprocessImage(bytes, config, {
       pool,
       output: parsed.values.jpeg ? "jpeg" : "rgb",
-      tileSize,
+      tiling: tileSize === null ? null : { tileSize, longestEdge: null, maxPixels: null },
     });
     const png = await encodePng(res.image);
     await Deno.writeFile(output, png);

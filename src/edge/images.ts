@@ -104,7 +104,7 @@ export async function preprocessRequestImages(
         try {
           // No tile estimate (tileSize null): the edge has no model, and the upstream that
           // has one reports its own tiles for the JPEG it receives.
-          result = await pipeline.process(parsed, cfg, { signal, output: "jpeg", tileSize: null });
+          result = await pipeline.process(parsed, cfg, { signal, output: "jpeg", tiling: null });
         } catch (e) {
           throw toEdgeError(e, param);
         }

@@ -120,3 +120,22 @@ export function modelFacts(pair: CheckedModelPair): ModelFacts {
 export function imageTokenBudget(maxImageSize: number, vision: VisionFacts): number {
   return Math.max(1, Math.floor(maxImageSize / vision.pixelsPerTokenSide) ** 2);
 }
+
+/**
+ * How mtmd tiles an image for this projector under `imageMaxTokens` (its image_max_tokens, which
+ * llama.cpp turns into a pixel budget: tokens x pixels per token). src/image's tileGrid() reads
+ * it for the image reports' estimate.
+ */
+export interface ImageTiling {
+  readonly tileSize: number;
+  readonly longestEdge: number | null;
+  readonly maxPixels: number | null;
+}
+
+export function imageTiling(vision: VisionFacts, imageMaxTokens: number): ImageTiling {
+  return {
+    tileSize: vision.tileSize,
+    longestEdge: vision.preprocessSize,
+    maxPixels: imageMaxTokens * vision.pixelsPerTokenSide ** 2,
+  };
+}

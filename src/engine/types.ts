@@ -4,7 +4,7 @@
 import type { BackendReport } from "./placement.ts";
 
 export type { BackendDevice, BackendReport, CpuBackendInfo } from "./placement.ts";
-import type { ModelFacts } from "./model_facts.ts";
+import type { ImageTiling, ModelFacts } from "./model_facts.ts";
 
 /** Packed 8-bit RGB pixels, row-major, 3 bytes per pixel. */
 export interface RgbImage {
@@ -161,6 +161,8 @@ export interface EngineInfo {
   readonly maxImageSize: number;
   /** Upper bound on tokens per image handed to mtmd (image_max_tokens). */
   readonly imageMaxTokens: number;
+  /** How mtmd tiles an image for this model and budget; null without a vision projector. */
+  readonly tiling: ImageTiling | null;
   readonly threads: number;
   /** n_gpu_layers as loaded: 0 none, -1 all, N the first N. */
   readonly gpuLayers: number;

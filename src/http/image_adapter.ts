@@ -36,12 +36,12 @@ export function createImageProcessor(opts: ImageAdapterOptions): ImageProcessor 
       // Strings shorter than this cost less to decode here than a worker round trip.
       return pipeline.parseJson(bytes, { nonce: crypto.randomUUID(), minLength: 4096, signal });
     },
-    async process(bytes, declaredMime, config, { tileSize, signal }): Promise<PreparedImage> {
+    async process(bytes, declaredMime, config, { tiling, signal }): Promise<PreparedImage> {
       // The bytes are used once, so their buffer moves to the worker instead of being copied.
       const { image, report: r } = await pipeline.process(
         { bytes, mime: declaredMime ?? undefined },
         config as ImageConfig,
-        { signal, transfer: true, tileSize },
+        { signal, transfer: true, tiling },
       );
       return {
         image,

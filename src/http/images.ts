@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { RgbImage } from "../engine/mod.ts";
+import type { ImageTiling, RgbImage } from "../engine/mod.ts";
 import type { RemoteImagesConfig } from "../config/service_config.ts";
 import { DataUrlError, ImageError } from "../image/errors.ts";
 import { type JsonWithMedia, lookupMediaRef } from "../image/json_media.ts";
@@ -39,10 +39,10 @@ export interface PreparedImage {
 
 export interface ProcessImageOptions {
   /**
-   * The model's vision tile side (the engine's `facts.vision.tileSize`) for the report's tile
-   * estimate; null: no estimate (`tiles: null`).
+   * How the model tiles an image (the engine's `info.tiling`) for the report's tile estimate;
+   * null: no estimate (`tiles: null`).
    */
-  readonly tileSize: number | null;
+  readonly tiling: ImageTiling | null;
   readonly signal?: AbortSignal;
 }
 

@@ -10,7 +10,7 @@ import type { RgbImage } from "./codecs.ts";
 import type { ImageConfig } from "./config.ts";
 import { ImageBusyError, ImageError, imageErrorFromWire, ImageTimeoutError } from "./errors.ts";
 import { JsonBodyError, type JsonWithMedia } from "./json_media.ts";
-import type { PreprocessReport, PreprocessResult } from "./pipeline.ts";
+import type { PreprocessReport, PreprocessResult, TilingRule } from "./pipeline.ts";
 import type { PipelineMessage, WorkerJob } from "./pipeline_protocol.ts";
 
 export interface IsolatedPipelineOptions {
@@ -30,8 +30,8 @@ export interface IsolatedProcessOptions {
    * afterwards). Only when `bytes` spans its whole, non-shared buffer.
    */
   readonly transfer?: boolean;
-  /** The model's tile side for the report's estimate; absent or null: `tiles: null`. */
-  readonly tileSize?: number | null;
+  /** The model's tiling for the report's estimate; absent or null: `tiles: null`. */
+  readonly tiling?: TilingRule | null;
   /** Tests only: the worker sleeps this long first, to exercise the deadline. */
   readonly testDelayMs?: number;
 }
@@ -131,7 +131,7 @@ export class IsolatedImagePipeline {
         mime: input.mime,
         config,
         output: opts.output,
-        tileSize: opts.tileSize,
+        tiling: opts.tiling,
         testDelayMs: opts.testDelayMs,
       },
       bytes,

@@ -35,6 +35,7 @@ export {
   type PreprocessResult,
   type TileGrid,
   tileGrid,
+  type TilingRule,
 } from "./pipeline.ts";
 export {
   detectFormat,

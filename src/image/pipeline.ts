@@ -29,17 +29,27 @@ export interface PreprocessOptions {
   /** JPEG only: decode at 1/2, 1/4 or 1/8 scale when that still exceeds the target. Default true. */
   jpegDctScaling?: boolean;
   /**
-   * The model's vision tile side, from its projector (the engine's `facts.vision.tileSize`),
-   * for the report's tile estimate. Absent or null: no estimate (`tiles: null`); the pipeline
-   * knows no model, so it never guesses one.
+   * How the loaded model tiles an image (the engine's `tiling`), for the report's tile
+   * estimate. Absent or null: no estimate (`tiles: null`); the pipeline knows no model, so it
+   * never guesses one.
    */
-  tileSize?: number | null;
+  tiling?: TilingRule | null;
+}
+
+/** How llama.cpp's idefics3 preprocessing (mtmd) tiles an image for one model and budget. */
+export interface TilingRule {
+  /** Side of the square tiles the vision tower sees (`clip.vision.image_size`). */
+  readonly tileSize: number;
+  /** The side mtmd first scales the longest side to (`clip.vision.preproc_image_size`). */
+  readonly longestEdge: number | null;
+  /** Pixel budget per image (image_max_tokens x pixels per token); null: no budget. */
+  readonly maxPixels: number | null;
 }
 
 export interface TileGrid {
   cols: number;
   rows: number;
-  /** Encoder passes: cols × rows, plus one overview image when there is more than one tile. */
+  /** Encoder passes: cols × rows plus the overview image; one for a picture of one tile. */
   passes: number;
 }
 
@@ -58,7 +68,7 @@ export interface PreprocessReport {
   resized: { width: number; height: number; resampled: boolean };
   denoised: boolean;
   colorBalanced: boolean;
-  /** The tile grid at the caller's tile size; null when none was given. */
+  /** The tile grid under the caller's tiling rule; null when none was given. */
   tiles: TileGrid | null;
   stagesMs: Record<string, number>;
   totalMs: number;
@@ -72,16 +82,40 @@ export interface PreprocessResult {
 }
 
 /**
- * The tile grid SmolVLM (idefics3 in llama.cpp) uses for an image of this size, `tile` being
- * the model's tile side (its projector's `clip.vision.image_size`, e.g. 512).
+ * The tile grid llama.cpp's idefics3 preprocessing (mtmd-image.cpp, pinned source) gives an
+ * image of this size, and the encoder passes the engine runs for it. The engine always gives
+ * mtmd a token budget, so this is mtmd's budgeted path (calc_size_preserved_ratio): the image is
+ * scaled so its longest side is `longestEdge` and each side rounded up to whole tiles (without
+ * one: each side rounded to the nearest), then shrunk to fit `maxPixels`. mtmd adds an overview
+ * of the whole picture; a picture of exactly one tile is encoded once (its slice and overview
+ * are the same pixels, so the engine reuses the embeddings).
  */
-export function tileGrid(width: number, height: number, tile: number): TileGrid {
+export function tileGrid(width: number, height: number, rule: TilingRule): TileGrid {
+  const tile = rule.tileSize;
   if (!Number.isInteger(tile) || tile < 1) {
     throw new RangeError(`tile side ${tile} is not a positive integer`);
   }
-  const cols = Math.ceil(width / tile), rows = Math.ceil(height / tile);
+  // Single precision where mtmd computes in float, so rounding ties land the same way.
+  const f = Math.fround;
+  const byTile = (x: number, op: (v: number) => number) => op(f(f(x) / tile)) * tile;
+  let w: number, h: number;
+  if (rule.longestEdge !== null && rule.longestEdge > 0) {
+    const scale = Math.min(f(rule.longestEdge / width), f(rule.longestEdge / height));
+    w = byTile(f(width * scale), Math.ceil);
+    h = byTile(f(height * scale), Math.ceil);
+  } else {
+    w = Math.max(tile, byTile(width, Math.round));
+    h = Math.max(tile, byTile(height, Math.round));
+  }
+  if (rule.maxPixels !== null && w * h > rule.maxPixels) {
+    const beta = f(Math.sqrt(f(f(height * width) / rule.maxPixels)));
+    h = Math.max(tile, byTile(f(height / beta), Math.floor));
+    w = Math.max(tile, byTile(f(width / beta), Math.floor));
+  }
+  const cols = Math.ceil(w / tile), rows = Math.ceil(h / tile);
   const n = cols * rows;
-  return { cols, rows, passes: n > 1 ? n + 1 : n };
+  const oneTile = n === 1 && width === tile && height === tile;
+  return { cols, rows, passes: oneTile ? 1 : n + 1 };
 }
 
 function splitInput(input: ImageInput): { bytes: Uint8Array; mime?: string } {
@@ -103,7 +137,7 @@ export async function preprocessImage(
   opts: PreprocessOptions = {},
 ): Promise<PreprocessResult> {
   const t0 = performance.now();
-  const tileSize = opts.tileSize ?? null;
+  const tiling = opts.tiling ?? null;
   const stages: Record<string, number> = {};
   let mark = t0;
   const lap = (name: string) => {
@@ -254,7 +288,7 @@ export async function preprocessImage(
     resized: { width: img.width, height: img.height, resampled },
     denoised: nr.enabled,
     colorBalanced: cb.enabled,
-    tiles: tileSize === null ? null : tileGrid(img.width, img.height, tileSize),
+    tiles: tiling === null ? null : tileGrid(img.width, img.height, tiling),
     stagesMs: stages,
     totalMs: Math.round((performance.now() - t0) * 100) / 100,
     threads: pool ? pool.size : 1,

@@ -2,7 +2,7 @@
 import type { RgbImage } from "./codecs.ts";
 import type { WireImageError } from "./errors.ts";
 import type { JsonBodyFault, JsonWithMedia } from "./json_media.ts";
-import type { PreprocessReport } from "./pipeline.ts";
+import type { PreprocessReport, TilingRule } from "./pipeline.ts";
 
 export interface PipelineJob {
   readonly kind: "image";
@@ -12,8 +12,8 @@ export interface PipelineJob {
   /** A validated ImageConfig (plain data). */
   readonly config: unknown;
   readonly output?: "rgb" | "jpeg";
-  /** The model's tile side for the report's estimate (PreprocessOptions.tileSize). */
-  readonly tileSize?: number | null;
+  /** The model's tiling for the report's estimate (PreprocessOptions.tiling). */
+  readonly tiling?: TilingRule | null;
   /** Tests only: sleep this long before processing, to exercise the deadline. */
   readonly testDelayMs?: number;
 }

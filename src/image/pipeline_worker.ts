@@ -49,7 +49,7 @@ self.onmessage = async (ev: MessageEvent<WorkerJob>) => {
   const transfer: ArrayBuffer[] = [];
   try {
     if (job.testDelayMs) await new Promise((r) => setTimeout(r, job.testDelayMs));
-    const opts: PreprocessOptions = { output: job.output, tileSize: job.tileSize };
+    const opts: PreprocessOptions = { output: job.output, tiling: job.tiling };
     const r = await preprocessImage(
       { bytes: job.bytes, mime: job.mime },
       job.config as ImageConfig,

@@ -13,7 +13,7 @@ import type {
   GenerationResult,
   TextDelta,
 } from "../../src/engine/types.ts";
-import type { VisionFacts } from "../../src/engine/model_facts.ts";
+import { imageTiling, type VisionFacts } from "../../src/engine/model_facts.ts";
 
 /** SmolVLM-256M's projector facts, as model_facts.ts reads them from its mmproj. */
 export const SMOLVLM_VISION: VisionFacts = {
@@ -82,6 +82,7 @@ export class FakeEngine implements Engine {
       vision: vision !== null,
       maxImageSize: 1024,
       imageMaxTokens: 256,
+      tiling: vision ? imageTiling(vision, 256) : null,
       threads: 2,
       gpuLayers: 0,
       systemInfo: "FAKE = 1",

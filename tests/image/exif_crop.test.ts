@@ -157,7 +157,7 @@ Deno.test("preprocessImage() reports the crop box for letterboxed and panoramic 
   }
   const r2 = await preprocessImage(await encodePng(pano), noEnhance(), {
     pool: null,
-    tileSize: 512,
+    tiling: { tileSize: 512, longestEdge: null, maxPixels: 1024 * 1024 },
   });
   assert.equal(r2.report.crop?.salient, true);
   assert.ok(r2.report.crop!.x <= 2500 && r2.report.crop!.x + r2.report.crop!.width >= 2700);
@@ -165,14 +165,19 @@ Deno.test("preprocessImage() reports the crop box for letterboxed and panoramic 
   assert.deepEqual(r2.report.tiles, { cols: 2, rows: 1, passes: 3 });
 });
 
-Deno.test("preprocessImage() estimates tiles at the caller's tile side, none without one", async () => {
+Deno.test("preprocessImage() estimates tiles under the caller's tiling rule, none without one", async () => {
   const png = await encodePng(textured(600, 400, 5));
   const at = async (tileSize?: number | null) =>
-    (await preprocessImage(png, noEnhance(), { pool: null, tileSize })).report.tiles;
-  // 600x400 is raised to 768x512 (min_size 512).
+    (await preprocessImage(png, noEnhance(), {
+      pool: null,
+      tiling: typeof tileSize === "number"
+        ? { tileSize, longestEdge: null, maxPixels: null }
+        : tileSize,
+    })).report.tiles;
+  // 600x400 is raised to 768x512 (min_size 512): 768 rounds to 2 tiles of 512 (1.5 rounds up).
   assert.deepEqual(await at(512), { cols: 2, rows: 1, passes: 3 });
-  assert.deepEqual(await at(384), { cols: 2, rows: 2, passes: 5 });
-  assert.deepEqual(await at(1024), { cols: 1, rows: 1, passes: 1 });
+  assert.deepEqual(await at(384), { cols: 2, rows: 1, passes: 3 });
+  assert.deepEqual(await at(1024), { cols: 1, rows: 1, passes: 2 });
   assert.equal(await at(null), null);
   assert.equal(await at(), null);
 });
@@ -203,11 +208,32 @@ Deno.test("resize keeps the longest side <= size and the shortest >= min_size", 
   assert.equal(defaultImageConfig().size[0], 1024);
 });
 
-Deno.test("tileGrid() counts tiles of the given side plus one overview when there are several", () => {
-  assert.deepEqual(tileGrid(512, 512, 512), { cols: 1, rows: 1, passes: 1 });
-  assert.deepEqual(tileGrid(1024, 768, 512), { cols: 2, rows: 2, passes: 5 });
-  assert.deepEqual(tileGrid(1024, 768, 384), { cols: 3, rows: 2, passes: 7 });
+Deno.test("tileGrid() tiles like mtmd: rounded to tiles, within the budget, plus the overview", () => {
+  const rule = (tileSize: number, longestEdge: number | null, maxPixels: number | null) => ({
+    tileSize,
+    longestEdge,
+    maxPixels,
+  });
+  // One tile of exactly the tile side: slice and overview are the same pixels, one pass.
+  assert.deepEqual(tileGrid(512, 512, rule(512, null, null)), { cols: 1, rows: 1, passes: 1 });
+  assert.deepEqual(tileGrid(683, 512, rule(512, null, null)), { cols: 1, rows: 1, passes: 2 });
+  assert.deepEqual(tileGrid(1024, 768, rule(512, null, null)), { cols: 2, rows: 2, passes: 5 });
+  assert.deepEqual(tileGrid(1024, 640, rule(512, null, null)), { cols: 2, rows: 1, passes: 3 });
+  // Budget of 4 tiles: 3x2 shrinks to 2x1 (floor of each side at the budget's scale).
+  assert.deepEqual(tileGrid(1536, 1024, rule(512, null, 4 * 512 * 512)), {
+    cols: 2,
+    rows: 1,
+    passes: 3,
+  });
+  // A preprocess size of 2048 scales even a small picture up to 4x4 tiles (17 passes) ...
+  assert.deepEqual(tileGrid(512, 512, rule(512, 2048, null)), { cols: 4, rows: 4, passes: 17 });
+  // ... unless the budget shrinks it.
+  assert.deepEqual(tileGrid(512, 512, rule(512, 2048, 1024 * 1024)), {
+    cols: 2,
+    rows: 2,
+    passes: 5,
+  });
   for (const bad of [0, -512, 1.5, Number.NaN]) {
-    assert.throws(() => tileGrid(512, 512, bad), RangeError, String(bad));
+    assert.throws(() => tileGrid(512, 512, rule(bad, null, null)), RangeError, String(bad));
   }
 });

@@ -16,14 +16,15 @@ Deno.test(
     using pipe = new IsolatedImagePipeline({ workers: 1 });
     const png = await encodePng(textured(300, 200, 3));
     const cfg = defaultImageConfig();
-    const inProcess = await preprocessImage(png, cfg, { pool: null, tileSize: 384 });
-    const isolated = await pipe.process({ bytes: png }, cfg, { tileSize: 384 });
+    const tiling = { tileSize: 384, longestEdge: null, maxPixels: null };
+    const inProcess = await preprocessImage(png, cfg, { pool: null, tiling });
+    const isolated = await pipe.process({ bytes: png }, cfg, { tiling });
     assert.equal(isolated.image.width, inProcess.image.width);
     assert.equal(isolated.image.height, inProcess.image.height);
     assert.deepEqual(isolated.image.data, inProcess.image.data);
     assert.equal(isolated.report.format, "png");
-    // The caller's tile side reaches the worker: 300x200 → 768x512 is 2x2 tiles of 384.
-    assert.deepEqual(isolated.report.tiles, { cols: 2, rows: 2, passes: 5 });
+    // The caller's tiling reaches the worker: 300x200 → 768x512 rounds to 2x1 tiles of 384.
+    assert.deepEqual(isolated.report.tiles, { cols: 2, rows: 1, passes: 3 });
     assert.deepEqual(isolated.report.tiles, inProcess.report.tiles);
     assert.equal((await pipe.process({ bytes: png }, cfg)).report.tiles, null);
     assert.equal(pipe.stats().completed, 2);

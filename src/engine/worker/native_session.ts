@@ -13,7 +13,7 @@ import {
 import { cpuBackendInfo, listBackendDevices } from "../../../ffi/backends.ts";
 import { defaultMediaMarker, VisionContext } from "../../../ffi/mtmd.ts";
 import { ModelLoadError } from "../errors.ts";
-import { imageTokenBudget, type ModelFacts, modelFacts } from "../model_facts.ts";
+import { imageTiling, imageTokenBudget, type ModelFacts, modelFacts } from "../model_facts.ts";
 import { checkModelPair, GgufCheckError } from "../../models/gguf.ts";
 import type { ResolvedEngineOptions } from "../options.ts";
 import { backendReport, decidePlacement } from "../placement.ts";
@@ -134,6 +134,7 @@ export async function openNativeSession(
       vision: vision !== null,
       maxImageSize: options.maxImageSize,
       imageMaxTokens,
+      tiling: facts.vision && vision ? imageTiling(facts.vision, imageMaxTokens) : null,
       threads: options.threads,
       gpuLayers: placement.gpuLayers,
       backends: backendReport(devices, await cpuBackendInfo(), placement, loaded.layerCount),

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { RgbImage, VideoClip } from "../../engine/mod.ts";
+import type { ImageTiling, RgbImage, VideoClip } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
 import type { AppContext } from "../context.ts";
@@ -58,11 +58,11 @@ export interface ResolveImagesOptions {
   /** The realtime session (X-Session-Id), which decides `detail: "auto"`. */
   readonly sessionId?: string;
   /**
-   * The model's tile side (its projector's facts): video frames and one-tile images are squared
-   * to it, and every report's tile estimate uses it. null: the model has no vision tower, and
-   * an image or video part is refused before any of it is read.
+   * How the model tiles an image (the engine's `info.tiling`): video frames and one-tile images
+   * are squared to its tile side, and every report's tile estimate uses it. null: the model has
+   * no vision tower, and an image or video part is refused before any of it is read.
    */
-  readonly tileSize: number | null;
+  readonly tiling: ImageTiling | null;
 }
 
 /** The 400 for an image or video sent to a model without a vision tower (as the engine's). */
@@ -79,7 +79,9 @@ export async function resolveImages(
   signal: AbortSignal,
   opts: ResolveImagesOptions,
 ): Promise<ResolvedImages> {
-  const { media, sessionId, tileSize } = opts;
+  const { media, sessionId, tiling } = opts;
+  // Frames and one-tile images reach the encoder as one overview image: one pass.
+  const overviewOnly = tiling && { tileSize: tiling.tileSize, longestEdge: null, maxPixels: null };
   const t0 = ctx.clock.perf();
   const config = await asParam(
     "image_processing",
@@ -98,12 +100,16 @@ export async function resolveImages(
       () => ctx.images.resolveConfig(frameOverride(req.imageProcessing, side)),
     );
   const processFrame = (bytes: Uint8Array, mime: string | null, param: string) =>
-    asParam(param, () => ctx.images.process(bytes, mime, frameConfig, { tileSize, signal }));
+    asParam(
+      param,
+      () => ctx.images.process(bytes, mime, frameConfig, { tiling: overviewOnly, signal }),
+    );
   for (const m of req.messages) {
     if (typeof m.content === "string") continue;
     for (const part of m.content) {
       if (part.type === "text") continue;
-      if (tileSize === null) throw visionNotSupported(part.param);
+      if (tiling === null) throw visionNotSupported(part.param);
+      const { tileSize } = tiling;
       if (part.type === "video") {
         await tileConfig(tileSize);
         const video = await resolveVideo(
@@ -132,7 +138,11 @@ export async function resolveImages(
       const partConfig = single ? await tileConfig(tileSize) : config;
       const prepared = await asParam(
         part.param,
-        () => ctx.images.process(loaded.bytes, loaded.mime, partConfig, { tileSize, signal }),
+        () =>
+          ctx.images.process(loaded.bytes, loaded.mime, partConfig, {
+            tiling: single ? overviewOnly : tiling,
+            signal,
+          }),
       );
       rgb.push(prepared.image);
       singleTile.push(single);

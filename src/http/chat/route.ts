@@ -40,12 +40,12 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         }
         const grammar = grammarFor(req, limits);
         const sessionId = sessionIdOf(c.req.header("x-session-id"));
-        // The model's own tile side (its projector's facts); null for a text-only model.
-        const tileSize = run.engine.info.facts.vision?.tileSize ?? null;
+        // How the model tiles an image (its projector's facts); null for a text-only model.
+        const tiling = run.engine.info.tiling;
         const images = await resolveImages(ctx, req, run.signal, {
           media: run.media,
           sessionId,
-          tileSize,
+          tiling,
         });
         if (images.videos.length > 0) run.fields.video_decode_ms = Math.round(images.videoDecodeMs);
         const request = toGenerateRequest(req, images.rgb, images.singleTile, images.videos, {

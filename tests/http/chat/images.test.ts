@@ -30,19 +30,18 @@ Deno.test("resolveImages() estimates tiles and squares one-tile images at the en
   ];
   const seen: Json[] = [];
   for (const tileSize of [512, 384]) {
-    const { status, body } = await ask(
-      new FakeEngine({ vision: { ...SMOLVLM_VISION, tileSize } }),
-      content,
-    );
+    const engine = new FakeEngine({ vision: { ...SMOLVLM_VISION, tileSize } });
+    const { status, body } = await ask(engine, content);
     assert.equal(status, 200, JSON.stringify(body));
     const [tiled, single] = body.image_reports;
     const { width, height } = tiled.processed;
-    assert.deepEqual(tiled.tiles, tileGrid(width, height, tileSize), `tile ${tileSize}`);
+    assert.deepEqual(tiled.tiles, tileGrid(width, height, engine.info.tiling!), `tile ${tileSize}`);
     assert.deepEqual(single.processed, { width: tileSize, height: tileSize });
     assert.deepEqual(single.tiles, { cols: 1, rows: 1, passes: 1 });
     seen.push(tiled.tiles);
   }
-  // 40x30 is raised to 683x512: 2x1 tiles of 512, 2x2 of 384.
+  // 40x30 is raised to 683x512; mtmd scales it to 2048 px, then into the 256-token budget:
+  // 2x1 tiles of 512, 3x2 of 384.
   assert.notDeepEqual(seen[0], seen[1]);
 });
 
