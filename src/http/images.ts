@@ -138,7 +138,8 @@ async function fetchRemote(
   if (remote.allowHosts.length === 0) {
     throw new ApiError(
       400,
-      `${param}: http(s) image URLs are disabled on this server; send the image as a data: URL (data:image/jpeg;base64,...)`,
+      // Images and video_url parts share this loader: the message names neither kind alone.
+      `${param}: http(s) media URLs are disabled on this server; send the media inline as a data: URL (data:image/jpeg;base64,... or data:video/mp4;base64,...)`,
       { param, code: "remote_images_disabled" },
     );
   }

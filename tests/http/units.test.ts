@@ -99,6 +99,7 @@ Deno.test("remote images: private hosts, allow-list matching, refusal by default
   await assert.rejects(loadImageBytes("http://example.com/a.png", "p", off), (e: unknown) => {
     assert.ok(e instanceof ApiError);
     assert.equal(e.code, "remote_images_disabled");
+    assert.match(e.message, /^p: http\(s\) media URLs are disabled .* data:video\/mp4;base64/);
     return true;
   });
   await assert.rejects(
