@@ -3,7 +3,8 @@
  * engine's usage and timings on stderr. Images go through the same pipeline as the API's
  * (validation, EXIF orientation, crop, resize, denoise, colour balance: createImageProcessor
  * with the default image_processing), so a photo gets the same prompt as through the server.
- * Every failure is one line on stderr and exit code 1.
+ * Every failure is one line on stderr: exit code 2 for bad usage (a missing or malformed flag,
+ * checked before anything loads), 1 otherwise.
  */
 import { parseArgs } from "node:util";
 import { ImageError } from "../image/errors.ts";
@@ -137,11 +138,40 @@ function videoTileSize(info: EngineInfo): number {
   return tileSize;
 }
 
-function positiveInt(name: string, value: string | undefined): number | undefined {
+/** A malformed flag value (exit code 2). */
+class DescribeUsageError extends Error {}
+
+function integerFlag(name: string, value: string | undefined, min: number): number | undefined {
   if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a non-negative integer`);
+  const n = value.trim() === "" ? NaN : Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new DescribeUsageError(
+      `--${name} must be ${min === 0 ? "a non-negative" : "a positive"} integer, got ${
+        JSON.stringify(value)
+      }`,
+    );
+  }
   return n;
+}
+
+/** The numeric flags, all checked before an image is read or the model loads. */
+function numericFlags(values: Record<string, string | boolean | string[] | undefined>) {
+  const text = (name: string) => values[name] as string | undefined;
+  const given = text("temperature");
+  const temperature = given === undefined ? 0 : given.trim() === "" ? NaN : Number(given);
+  if (!Number.isFinite(temperature) || temperature < 0) {
+    throw new DescribeUsageError(
+      `--temperature must be a number >= 0, got ${JSON.stringify(given)}`,
+    );
+  }
+  return {
+    temperature,
+    contextSize: integerFlag("ctx", text("ctx"), 1),
+    threads: integerFlag("threads", text("threads"), 1),
+    maxImageSize: integerFlag("max-image-size", text("max-image-size"), 1),
+    maxTokens: integerFlag("max-tokens", text("max-tokens"), 1),
+    seed: integerFlag("seed", text("seed"), 0),
+  };
 }
 
 export async function runDescribe(args: string[]): Promise<number> {
@@ -170,16 +200,21 @@ export async function runDescribe(args: string[]): Promise<number> {
   }
   const prompt = values.prompt ??
     (values.video ? "Describe this video." : "Describe this image.");
+  let numbers;
   try {
-    const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
-    if (!Number.isFinite(temperature)) throw new Error("--temperature must be a number");
+    numbers = numericFlags(values);
+  } catch (error) {
+    console.error(`describe: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  try {
     const pictures = await Promise.all(imagePaths.map(readImage));
     await using engine = await loadEngine({
       modelPath: values.model,
       mmprojPath: values.mmproj,
-      contextSize: positiveInt("ctx", values.ctx),
-      threads: positiveInt("threads", values.threads),
-      maxImageSize: positiveInt("max-image-size", values["max-image-size"]),
+      contextSize: numbers.contextSize,
+      threads: numbers.threads,
+      maxImageSize: numbers.maxImageSize,
     });
     // Frames are squared to the model's own tile side, as the API does.
     const video = values.video ? await readVideo(values.video, videoTileSize(engine.info)) : null;
@@ -190,8 +225,8 @@ export async function runDescribe(args: string[]): Promise<number> {
     ];
     const generation = engine.generate({
       messages: [{ role: "user", content }],
-      maxTokens: positiveInt("max-tokens", values["max-tokens"]),
-      sampling: { temperature, seed: positiveInt("seed", values.seed) },
+      maxTokens: numbers.maxTokens,
+      sampling: { temperature: numbers.temperature, seed: numbers.seed },
     });
     const out = new TextEncoder();
     if (!values.json) {

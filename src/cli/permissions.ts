@@ -5,9 +5,9 @@
  *
  * - net: the bind address as `host:port` (just `host` for port 0, which picks a free one), and
  *   each allowed image host (any port; Deno matches a `*.example.com` entry on subdomains).
- * - read: exactly the files named (model, projector, config, images), the frontend directory,
- *   the native library directory, and the image pipeline's directory (its worker threads load
- *   their modules from disk). The codecs' wasm comes through the module graph
+ * - read: exactly the files named (model, projector, config, API keys file, images), the
+ *   frontend directory, the native library directory, and the image pipeline's directory (its
+ *   worker threads load their modules from disk). The codecs' wasm comes through the module graph
  *   (src/image/wasm_modules.js), so no package folder is readable.
  * - write: the log directory (nothing when logging to the console only).
  * - ffi: unscoped `--allow-ffi`: Deno 2.9.6 refuses every pointer operation (UnsafePointer,
@@ -161,6 +161,9 @@ export function servePermissions(
     // --demo looks the pair up in its directory; otherwise exactly the files named.
     ...(config.demo ? models.map(directoryOf) : models.flatMap(modelReadPaths)),
     ...(config.source ? [config.source] : []),
+    // The API keys file (auth.api_keys_file) is read at start; like a model file it may be a
+    // symlink (a mounted secret), so its target is granted too.
+    ...(config.apiKeysFile ? modelReadPaths(config.apiKeysFile) : []),
     nativeLibDir(env),
     IMAGE_PIPELINE_READ,
     ...ENGINE_WORKER_READ,

@@ -46,11 +46,18 @@ export const SEED_MODEL_ALIASES: readonly string[] = [
 
 const positiveInt = z.number().int().positive();
 const positiveNumber = z.number().positive();
+/**
+ * Durations in seconds that become a timer: at most a day. A JS timer's range is 2^31-1 ms
+ * (~24.8 days); past it setTimeout and AbortSignal.timeout fire after 1 ms and setInterval
+ * every 1 ms, so a "very long" timeout would fail every request at once.
+ */
+const MAX_TIMER_SECONDS = 86_400;
+const timerSeconds = positiveNumber.max(MAX_TIMER_SECONDS);
 
 const remoteImagesSchema = z.object({
   allow_hosts: z.array(z.string().min(1)).default([]),
   max_bytes: positiveInt.default(10 * 1024 * 1024),
-  timeout: positiveNumber.default(10),
+  timeout: timerSeconds.default(10),
 });
 
 const inferenceSchema = z.object({
@@ -97,7 +104,7 @@ const corsSchema = z.object({
 
 /** 0 switches a limit off. */
 const rateLimitsSchema = z.object({
-  window: positiveNumber.default(60),
+  window: timerSeconds.default(60),
   per_key: z.number().int().min(0).default(0),
   per_address: z.number().int().min(0).default(0),
   concurrent_per_key: z.number().int().min(0).default(0),
@@ -123,7 +130,7 @@ const limitsSchema = z.object({
 
 const monitoringSchema = z.object({
   /** Seconds between performance log lines (requests, error rate, tokens/s, p50/p95); 0 = off. */
-  perf_log_interval: z.number().min(0).default(60),
+  perf_log_interval: z.number().min(0).max(MAX_TIMER_SECONDS).default(60),
 });
 
 /** The config file's schema (snake_case, seed-shaped). Unknown keys are ignored. */
@@ -132,7 +139,7 @@ export const configFileSchema = z.object({
   model_id: z.string().min(1).default(DEFAULT_MODEL_ID),
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(8000),
-  timeout: positiveNumber.default(60),
+  timeout: timerSeconds.default(60),
   model_path: z.string().min(1).optional(),
   /** The seed's hub model name (`ggml-org/SmolVLM-500M-Instruct-GGUF[:QUANT]`); model_path wins. */
   smolvlm_version: z.string().min(1).optional(),
@@ -147,12 +154,12 @@ export const configFileSchema = z.object({
   rate_limits: rateLimitsSchema.default(() => rateLimitsSchema.parse({})),
   limits: limitsSchema.default(() => limitsSchema.parse({})),
   max_body_bytes: positiveInt.default(25 * 1024 * 1024),
-  shutdown_grace: z.number().min(0).default(10),
+  shutdown_grace: z.number().min(0).max(MAX_TIMER_SECONDS).default(10),
   /**
    * Seconds a reload (SIGHUP, POST /admin/reload) lets running generations finish before it
    * stops them (503 model_reloading); at most a day (a timer's range).
    */
-  reload_grace: z.number().min(0).max(86_400).default(30),
+  reload_grace: z.number().min(0).max(MAX_TIMER_SECONDS).default(30),
   remote_images: remoteImagesSchema.default(() => remoteImagesSchema.parse({})),
   static_dir: z.string().min(1).optional(),
   log_dir: z.string().min(1).optional(),

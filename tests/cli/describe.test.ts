@@ -77,6 +77,29 @@ Deno.test("./run describe fails with one clear line for each bad input", async (
   }
 });
 
+Deno.test("./run describe refuses a malformed number with exit code 2 before it reads anything", async (t) => {
+  // The model and image do not exist: a flag checked first is what the message names.
+  const base = ["--model", "/nope.gguf", "--mmproj", "/nope-mmproj.gguf", "--image", "/nope.png"];
+  const cases: [string, string, RegExp][] = [
+    ["--threads", "0", /--threads must be a positive integer, got "0"/],
+    ["--ctx", "0", /--ctx must be a positive integer, got "0"/],
+    ["--max-tokens", "abc", /--max-tokens must be a positive integer, got "abc"/],
+    ["--max-image-size", "1.5", /--max-image-size must be a positive integer, got "1.5"/],
+    ["--seed", "x", /--seed must be a non-negative integer, got "x"/],
+    ["--temperature", "hot", /--temperature must be a number >= 0, got "hot"/],
+  ];
+  for (const [flag, value, pattern] of cases) {
+    await t.step(`${flag} ${value}`, async () => {
+      const r = await describe(...base, flag, value);
+      assert.equal(r.code, 2, r.stderr);
+      const lines = r.stderr.split("\n").filter((l) => l.startsWith("describe:"));
+      assert.equal(lines.length, 1, r.stderr);
+      assert.match(lines[0]!, pattern);
+      assert.match(r.stderr, /usage: \.\/run describe/);
+    });
+  }
+});
+
 Deno.test("./run describe gives a photo with EXIF orientation 6 the API's prompt and answer", async () => {
   // Landscape pixels stored sideways: the upright picture is 360x640. Smaller than the
   // pipeline's min_size, so skipping the pipeline would change the tiling as well.

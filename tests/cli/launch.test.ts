@@ -112,6 +112,31 @@ Deno.test("planServe() takes host, port, model and image hosts from a --config f
   }
 });
 
+Deno.test("planServe() grants the config's API keys file and, for a symlink, its target", async () => {
+  const { dir, model, mmproj } = await modelCopy();
+  try {
+    // A mounted secret: keys -> ..data/keys (how Kubernetes mounts one).
+    await Deno.mkdir(`${dir}/..data`);
+    await Deno.writeTextFile(`${dir}/..data/keys`, "key-one\n");
+    await Deno.symlink(`${dir}/..data/keys`, `${dir}/keys`);
+    const config = `${dir}/service.json`;
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        model_path: model,
+        mmproj_path: mmproj,
+        auth: { api_keys_file: `${dir}/keys` },
+      }),
+    );
+    const read = flag((await planServe(["--config", config])).flags, "read");
+    assert.ok(read.includes(`${dir}/keys`), read.join(","));
+    assert.ok(read.includes(await Deno.realPath(`${dir}/..data/keys`)), read.join(","));
+    assert.ok(!read.includes(dir) && !read.includes(`${dir}/..data`), "not the directories");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("planServe() grants the host and port given by SMOLVLM_HOST / SMOLVLM_PORT or SMOLVLM_CONFIG", async () => {
   const { dir } = await modelCopy();
   try {

@@ -332,3 +332,38 @@ Deno.test("resolveConfig() reload_grace: 30 s by default, from file, env or flag
     ["100000", "env SMOLVLM_RELOAD_GRACE", /<=\s*86400/],
   );
 });
+
+Deno.test("resolveConfig() refuses a duration past a day, where a timer would fire at once", async () => {
+  // A timer past 2^31-1 ms fires after 1 ms: --timeout 3000000 failed every request at once.
+  await assertConfigError(
+    () => resolveConfig(inputs(["--timeout", "3000000"])),
+    "timeout",
+    ["3000000", "flag --timeout", /<=\s*86400/],
+  );
+  await assertConfigError(
+    () => resolveConfig(inputs([], { SMOLVLM_SHUTDOWN_GRACE: "3000000" })),
+    "shutdown_grace",
+    ["3000000", "env SMOLVLM_SHUTDOWN_GRACE", /<=\s*86400/],
+  );
+  await assertConfigError(
+    () => resolveConfig(inputs(["--perf-log-interval", "3000000"])),
+    "monitoring.perf_log_interval",
+    ["3000000", "flag --perf-log-interval", /<=\s*86400/],
+  );
+  for (const key of ["rate_limits", "remote_images"]) {
+    const field = key === "rate_limits" ? "window" : "timeout";
+    await withFile({ [key]: { [field]: 3_000_000 } }, async (path) => {
+      await assertConfigError(
+        () => resolveConfig(inputs(["--config", path])),
+        `${key}.${field}`,
+        ["3000000", `file ${path}`, /<=\s*86400/],
+      );
+    });
+  }
+  const day = await resolveConfig(
+    inputs(["--timeout", "86400", "--shutdown-grace", "86400", "--perf-log-interval", "86400"]),
+  );
+  assert.equal(day.config.timeoutMs, 86_400_000);
+  assert.equal(day.config.shutdownGraceMs, 86_400_000);
+  assert.equal(day.config.perfLogIntervalMs, 86_400_000);
+});
