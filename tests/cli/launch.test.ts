@@ -244,3 +244,16 @@ Deno.test("planDescribe() grants the video file and ffmpeg only with --video", (
   assert.ok(flag(withVideo.flags, "read").includes("/data/clip.mp4"));
   assert.deepEqual(withVideo.env, { FFMPEG_PATH: decoder.ffmpeg });
 });
+
+Deno.test("./run echoes no task command line: arguments such as --api-key stay off stderr", async () => {
+  const out = await new Deno.Command(`${REPO_ROOT}/run`, {
+    args: ["preprocess", "--help", "--api-key", "sk-secret-in-argv"],
+    cwd: REPO_ROOT,
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const all = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  assert.match(all, /usage: \.\/run preprocess/);
+  assert.ok(!all.includes("sk-secret-in-argv"), all);
+});
