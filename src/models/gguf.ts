@@ -339,6 +339,15 @@ export async function readGgufHeader(
   try {
     file = await Deno.open(path, { read: true });
   } catch (e) {
+    if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+      // Deno's own text says "run again with --allow-read": an operator cannot do that to a
+      // running server, whose grants were fixed at start.
+      throw new GgufCheckError(
+        path,
+        "cannot open: this process may not read it (read access is granted per file at start; " +
+          "a path that now leads elsewhere, such as a re-pointed symlink, needs a restart)",
+      );
+    }
     throw new GgufCheckError(path, `cannot open: ${(e as Error).message}`);
   }
   try {

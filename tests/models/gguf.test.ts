@@ -251,3 +251,28 @@ Deno.test("readTensorBytes() reads one tensor's bytes and refuses an unknown nam
   await rejectsWith(readTensorBytes(h, "a.weight"), /changed size/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("readGgufHeader() says a file this process may not read needs a restart, not a flag", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "gguf-denied-" });
+  try {
+    const gguf = `${dir}/model.gguf`;
+    await Deno.writeFile(gguf, new Uint8Array([0x47, 0x47, 0x55, 0x46]));
+    const module = new URL("../../src/models/gguf.ts", import.meta.url).href;
+    const script = `import { readGgufHeader } from "${module}";\n` +
+      `await readGgufHeader(${JSON.stringify(gguf)}).catch((e) => console.log(e.message));`;
+    // No read grant for the file: as a running server sees a path whose target changed.
+    const main = `${dir}/main.ts`;
+    await Deno.writeTextFile(main, script);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--no-prompt", "--no-config", main],
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout);
+    assert.match(text, /may not read it .* needs a restart/, new TextDecoder().decode(out.stderr));
+    assert.ok(!text.includes("--allow-read"), text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
