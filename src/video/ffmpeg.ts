@@ -87,6 +87,38 @@ export class FfmpegDecoder {
     return { width, height, totalFrames, fps, duration };
   }
 
+  /**
+   * How many of the first video stream's frames ffmpeg shows: its packets less those flagged
+   * discard (`D`), which an mp4's edit list hides (a clip cut without re-encoding, a phone's
+   * recording): `probe`'s packet count includes them, and frame indices count shown frames only.
+   * Lists one line per packet, so call it once `probe`'s count is known to be within limits.
+   */
+  async shownFrames(
+    bytes: Uint8Array,
+    container: VideoContainer,
+    signal: AbortSignal,
+  ): Promise<number> {
+    const args = [
+      "-v",
+      "error",
+      "-f",
+      DEMUXER[container],
+      ...INPUT,
+      "-select_streams",
+      "v:0",
+      "-show_entries",
+      "packet=flags",
+      "-of",
+      "csv=p=0",
+    ];
+    const out = await run(this.paths.ffprobe, args, bytes, signal);
+    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    const flags = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim());
+    const shown = flags.filter((f) => !f.includes("D")).length;
+    if (shown === 0) throw invalid("the clip's video stream has no frames to show", out.stderr);
+    return shown;
+  }
+
   /** The frames at `indices` (increasing) as `side` x `side` RGB, in order. */
   async frames(
     bytes: Uint8Array,

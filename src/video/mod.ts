@@ -70,8 +70,9 @@ export async function decodeClip(
   const deadline = AbortSignal.timeout(config.decodeTimeoutMs);
   const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const t0 = performance.now();
-  const meta = await decoder.probe(bytes, container, both);
-  checkProbed(meta, config);
+  const probed = await decoder.probe(bytes, container, both);
+  checkProbed(probed, config);
+  const meta = { ...probed, totalFrames: await decoder.shownFrames(bytes, container, both) };
   const plan = samplePlan(meta, config);
   const t1 = performance.now();
   const frames = await decoder.frames(bytes, container, plan.indices, side, both);

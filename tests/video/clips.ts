@@ -55,3 +55,33 @@ export function dataUrl(mime: string, bytes: Uint8Array): string {
   }
   return `data:${mime};base64,${btoa(s)}`;
 }
+
+/**
+ * `bytes` (an mp4) cut at `startSeconds` without re-encoding: ffmpeg keeps the packets from the
+ * keyframe before the cut and writes an edit list that hides those before it, as phones do.
+ */
+export async function cutClip(bytes: Uint8Array, startSeconds: number): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
+  try {
+    await Deno.writeFile(`${dir}/in.mp4`, bytes);
+    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
+      args: [
+        "-v",
+        "error",
+        "-ss",
+        String(startSeconds),
+        "-i",
+        `${dir}/in.mp4`,
+        "-c",
+        "copy",
+        `${dir}/out.mp4`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
+    return await Deno.readFile(`${dir}/out.mp4`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
