@@ -206,6 +206,8 @@ async function run(
   input: Uint8Array,
   signal: AbortSignal,
 ): Promise<RunResult> {
+  // Deno starts a child even for a signal that has already fired, and then never kills it.
+  if (signal.aborted) throw timeoutError(signal);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(bin, {

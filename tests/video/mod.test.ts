@@ -1,6 +1,6 @@
 /** decodeClip() with ffmpeg on generated clips: what SmolVLM2 is shown of a clip. */
 import assert from "node:assert/strict";
-import { decodeClip, parseVideoConfig } from "../../src/video/mod.ts";
+import { decodeClip, FfmpegDecoder, parseVideoConfig } from "../../src/video/mod.ts";
 import { cutClip, makeClip, testDecoder } from "./clips.ts";
 
 Deno.test("decodeClip() samples a clip cut with an edit list from the frames it shows", async () => {
@@ -12,4 +12,25 @@ Deno.test("decodeClip() samples a clip cut with an edit list from the frames it 
   assert.equal(clip.frames.length, 3);
   assert.deepEqual(clip.timestamps, [0, 1.6, 3.3]);
   for (const frame of clip.frames) assert.equal(frame.length, 32 * 32 * 3);
+});
+
+Deno.test("decodeClip() starts no decoder once its signal has fired", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
+  try {
+    // A stand-in ffprobe that leaves a mark when it runs.
+    const probe = `${dir}/ffprobe`;
+    await Deno.writeTextFile(probe, `#!/bin/sh\ntouch '${dir}/ran'\nexec /usr/bin/ffprobe "$@"\n`);
+    await Deno.chmod(probe, 0o755);
+    const decoder = new FfmpegDecoder({ ffmpeg: testDecoder().paths.ffmpeg, ffprobe: probe });
+    const service = { decoder, config: parseVideoConfig() };
+    const mp4 = await makeClip(1);
+    const signal = AbortSignal.abort("disconnect");
+    await assert.rejects(decodeClip(service, mp4, "video/mp4", 32, signal), (e) => {
+      assert.equal(e, "disconnect");
+      return true;
+    });
+    await assert.rejects(Deno.stat(`${dir}/ran`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
