@@ -38,7 +38,23 @@ export interface DecoderPaths {
   readonly ffprobe: string;
 }
 
-const INPUT = ["-protocol_whitelist", "cache,pipe", "-i", "cache:pipe:0"];
+/**
+ * The input options: the clip from stdin, and a decoder that refuses frames over `maxPixels`
+ * (the probe reads the first frame's size only: a stream may grow later, or the first frame
+ * itself may be one a stream info decode should never allocate).
+ */
+function input(container: VideoContainer, maxPixels: number): string[] {
+  return [
+    "-max_pixels",
+    String(maxPixels),
+    "-f",
+    DEMUXER[container],
+    "-protocol_whitelist",
+    "cache,pipe",
+    "-i",
+    "cache:pipe:0",
+  ];
+}
 
 /** Decodes clips with the given binaries. */
 export class FfmpegDecoder {
@@ -48,14 +64,13 @@ export class FfmpegDecoder {
   async probe(
     bytes: Uint8Array,
     container: VideoContainer,
+    maxPixels: number,
     signal: AbortSignal,
   ): Promise<VideoMetadata & { width: number; height: number }> {
     const args = [
       "-v",
       "error",
-      "-f",
-      DEMUXER[container],
-      ...INPUT,
+      ...input(container, maxPixels),
       "-select_streams",
       "v:0",
       "-count_packets",
@@ -65,6 +80,7 @@ export class FfmpegDecoder {
       "json",
     ];
     const out = await run(this.paths.ffprobe, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
     if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
     let parsed: ProbeJson;
     try {
@@ -96,14 +112,13 @@ export class FfmpegDecoder {
   async shownFrames(
     bytes: Uint8Array,
     container: VideoContainer,
+    maxPixels: number,
     signal: AbortSignal,
   ): Promise<number> {
     const args = [
       "-v",
       "error",
-      "-f",
-      DEMUXER[container],
-      ...INPUT,
+      ...input(container, maxPixels),
       "-select_streams",
       "v:0",
       "-show_entries",
@@ -112,6 +127,7 @@ export class FfmpegDecoder {
       "csv=p=0",
     ];
     const out = await run(this.paths.ffprobe, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
     if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
     const flags = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim());
     const shown = flags.filter((f) => !f.includes("D")).length;
@@ -125,15 +141,14 @@ export class FfmpegDecoder {
     container: VideoContainer,
     indices: readonly number[],
     side: number,
+    maxPixels: number,
     signal: AbortSignal,
   ): Promise<Uint8Array[]> {
     const select = indices.map((i) => `eq(n\\,${i})`).join("+");
     const args = [
       "-v",
       "error",
-      "-f",
-      DEMUXER[container],
-      ...INPUT,
+      ...input(container, maxPixels),
       "-map",
       "0:v:0",
       "-vf",
@@ -147,6 +162,7 @@ export class FfmpegDecoder {
       "pipe:1",
     ];
     const out = await run(this.paths.ffmpeg, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
     const frameBytes = side * side * 3;
     const count = Math.floor(out.stdout.length / frameBytes);
     if (out.code !== 0 || count !== indices.length || out.stdout.length % frameBytes !== 0) {
@@ -179,6 +195,16 @@ function rate(text: string | undefined): number {
   if (!m) return 0;
   const den = Number(m[2]);
   return den > 0 ? Number(m[1]) / den : 0;
+}
+
+/** The decoder met a frame over `-max_pixels` (libavutil's message names its size). */
+function throwIfTooLarge(stderr: string, maxPixels: number): void {
+  const m = /Picture size (\d+)x(\d+) exceeds specified max pixel count/.exec(stderr);
+  if (!m) return;
+  throw new VideoError(
+    "video_too_large",
+    `the clip's frames are ${m[1]}x${m[2]}; at most ${maxPixels} pixels on this server`,
+  );
 }
 
 function invalid(message: string, stderr: string): VideoError {

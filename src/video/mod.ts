@@ -70,17 +70,18 @@ export async function decodeClip(
   const deadline = AbortSignal.timeout(config.decodeTimeoutMs);
   const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const t0 = performance.now();
-  const probed = await decoder.probe(bytes, container, both);
+  const pixels = config.maxSourcePixels;
+  const probed = await decoder.probe(bytes, container, pixels, both);
   checkProbed(probed, config);
-  const meta = { ...probed, totalFrames: await decoder.shownFrames(bytes, container, both) };
-  const plan = samplePlan(meta, config);
+  const shown = await decoder.shownFrames(bytes, container, pixels, both);
+  const plan = samplePlan({ ...probed, totalFrames: shown }, config);
   const t1 = performance.now();
-  const frames = await decoder.frames(bytes, container, plan.indices, side, both);
+  const frames = await decoder.frames(bytes, container, plan.indices, side, pixels, both);
   return {
     frames,
     side,
     timestamps: plan.timestamps,
-    duration: meta.duration,
+    duration: probed.duration,
     probeMs: t1 - t0,
     decodeMs: performance.now() - t1,
   };

@@ -85,3 +85,37 @@ export async function cutClip(bytes: Uint8Array, startSeconds: number): Promise<
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** Webm clips played one after the other without re-encoding (one stream; its size may change). */
+export async function joinClips(clips: readonly Uint8Array[]): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
+  try {
+    const list = [];
+    for (const [i, clip] of clips.entries()) {
+      await Deno.writeFile(`${dir}/${i}.webm`, clip);
+      list.push(`file '${dir}/${i}.webm'`);
+    }
+    await Deno.writeTextFile(`${dir}/list.txt`, list.join("\n") + "\n");
+    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
+      args: [
+        "-v",
+        "error",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        `${dir}/list.txt`,
+        "-c",
+        "copy",
+        `${dir}/out.webm`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
+    return await Deno.readFile(`${dir}/out.webm`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,7 +1,7 @@
 /** decodeClip() with ffmpeg on generated clips: what SmolVLM2 is shown of a clip. */
 import assert from "node:assert/strict";
-import { decodeClip, FfmpegDecoder, parseVideoConfig } from "../../src/video/mod.ts";
-import { cutClip, makeClip, testDecoder } from "./clips.ts";
+import { decodeClip, FfmpegDecoder, parseVideoConfig, VideoError } from "../../src/video/mod.ts";
+import { cutClip, joinClips, makeClip, testDecoder } from "./clips.ts";
 
 Deno.test("decodeClip() samples a clip cut with an edit list from the frames it shows", async () => {
   const service = { decoder: testDecoder(), config: parseVideoConfig() };
@@ -33,4 +33,24 @@ Deno.test("decodeClip() starts no decoder once its signal has fired", async () =
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("decodeClip() refuses frames over max_source_pixels, also when they come later", async () => {
+  const service = {
+    decoder: testDecoder(),
+    config: parseVideoConfig({ max_source_pixels: 200 * 200 }),
+  };
+  const small = await makeClip(1, { container: "webm", size: "160x120" });
+  const large = await makeClip(1, { container: "webm", size: "320x240" });
+  const tooLarge = (e: unknown) => {
+    assert.ok(e instanceof VideoError, String(e));
+    assert.equal(e.code, "video_too_large");
+    assert.equal(e.status, 413);
+    assert.match(e.message, /frames are 320x240; at most 40000 pixels/);
+    return true;
+  };
+  await assert.rejects(decodeClip(service, large, "video/webm", 32), tooLarge);
+  // The probe sees the first frame's 160x120; the decoder meets 320x240 a second later.
+  const grows = await joinClips([small, large]);
+  await assert.rejects(decodeClip(service, grows, "video/webm", 32), tooLarge);
 });
