@@ -1,9 +1,9 @@
 /**
  * Video decoding with ffmpeg run as a subprocess (Debian's ffmpeg: a well-kept decoder for every
  * mp4 and webm codec a browser or phone writes). No shell: the binary's absolute path and an
- * argument list. The clip goes in on stdin through ffmpeg's `cache:` protocol (a seekable view of
- * the pipe, so an mp4 whose index sits at the end still opens) with the demuxer fixed by our own
- * sniffing and only the `cache` and `pipe` protocols allowed. Frames come out as raw RGB at the
+ * argument list. The clip goes in on stdin (an mp4 through ffmpeg's `cache:` protocol, a seekable
+ * view of the pipe, so one whose index sits at the end still opens) with the demuxer fixed by our
+ * own sniffing and only the `cache` and `pipe` protocols allowed. Frames come out as raw RGB at the
  * tile size, stretched to a square like SmolVLM2's video processor does.
  *
  * The server is granted `--allow-run` for exactly these two binaries (src/cli/permissions.ts).
@@ -39,6 +39,17 @@ export interface DecoderPaths {
 }
 
 /**
+ * Where the clip is read from. An mp4 may keep its index after the frames, so it is read through
+ * ffmpeg's `cache:` protocol (a seekable view of the pipe). A webm is made to be read in one pass,
+ * and the cache misreads one written live (no duration or cues, as a browser's MediaRecorder
+ * writes it: ffmpeg then meets garbage midway and drops frames): the bare pipe.
+ */
+const SOURCE: Readonly<Record<VideoContainer, readonly string[]>> = {
+  mp4: ["-protocol_whitelist", "cache,pipe", "-i", "cache:pipe:0"],
+  webm: ["-protocol_whitelist", "pipe", "-i", "pipe:0"],
+};
+
+/**
  * The input options: the clip from stdin, and a decoder that refuses frames over `maxPixels`
  * (the probe reads the first frame's size only: a stream may grow later, or the first frame
  * itself may be one a stream info decode should never allocate).
@@ -49,10 +60,7 @@ function input(container: VideoContainer, maxPixels: number): string[] {
     String(maxPixels),
     "-f",
     DEMUXER[container],
-    "-protocol_whitelist",
-    "cache,pipe",
-    "-i",
-    "cache:pipe:0",
+    ...SOURCE[container],
   ];
 }
 
@@ -144,7 +152,7 @@ export class FfmpegDecoder {
     maxPixels: number,
     signal: AbortSignal,
   ): Promise<Uint8Array[]> {
-    const select = indices.map((i) => `eq(n\\,${i})`).join("+");
+    const select = anyOf(indices.map((i) => `eq(n\\,${i})`));
     const args = [
       "-v",
       "error",
@@ -176,6 +184,16 @@ export class FfmpegDecoder {
       (_, i) => out.stdout.slice(i * frameBytes, (i + 1) * frameBytes),
     );
   }
+}
+
+/**
+ * `terms` summed as a balanced tree of parenthesised groups: ffmpeg's expression parser refuses
+ * (as "Cannot allocate memory") a flat sum of more than 100 terms.
+ */
+function anyOf(terms: readonly string[]): string {
+  if (terms.length <= 32) return terms.join("+");
+  const half = Math.ceil(terms.length / 2);
+  return `(${anyOf(terms.slice(0, half))})+(${anyOf(terms.slice(half))})`;
 }
 
 interface ProbeJson {

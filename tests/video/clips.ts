@@ -12,10 +12,18 @@ export function testDecoder(): FfmpegDecoder {
   return new FfmpegDecoder(paths);
 }
 
-/** A `seconds` long testsrc clip (`rate` fps, `size` like 160x120) as mp4 (h264) or webm (vp8). */
+/**
+ * A `seconds` long testsrc clip (`rate` fps, `size` like 160x120) as mp4 (h264) or webm (vp8,
+ * encoded with libvpx's `deadline`, realtime unless told).
+ */
 export async function makeClip(
   seconds: number,
-  opts: { container?: "mp4" | "webm"; rate?: number; size?: string } = {},
+  opts: {
+    container?: "mp4" | "webm";
+    rate?: number;
+    size?: string;
+    deadline?: "realtime" | "good";
+  } = {},
 ): Promise<Uint8Array> {
   const container = opts.container ?? "mp4";
   const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
@@ -23,7 +31,7 @@ export async function makeClip(
   try {
     const codec = container === "mp4"
       ? ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"]
-      : ["-c:v", "libvpx", "-deadline", "realtime", "-b:v", "200k"];
+      : ["-c:v", "libvpx", "-deadline", opts.deadline ?? "realtime", "-b:v", "200k"];
     const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
       args: [
         "-v",

@@ -54,3 +54,29 @@ Deno.test("decodeClip() refuses frames over max_source_pixels, also when they co
   const grows = await joinClips([small, large]);
   await assert.rejects(decodeClip(service, grows, "video/webm", 32), tooLarge);
 });
+
+Deno.test("decodeClip() reads a webm past its first 32 kB", async () => {
+  const service = { decoder: testDecoder(), config: parseVideoConfig() };
+  // 50 kB of vp8: read through ffmpeg's cache: protocol its demuxer met garbage after 32 kB
+  // ("0x00 at pos 33113 invalid as first byte of an EBML number") and lost frames.
+  const webm = await makeClip(4, { container: "webm", rate: 30, deadline: "good" });
+  assert.ok(webm.length > 40_000, `${webm.length} bytes`);
+  const clip = await decodeClip(service, webm, "video/webm", 32);
+  assert.deepEqual(clip.timestamps, [0, 39 / 30, 79 / 30, 119 / 30]);
+  assert.equal(clip.frames.length, 4);
+});
+
+Deno.test("decodeClip() samples more than 100 frames when max_frames allows", async () => {
+  const service = {
+    decoder: testDecoder(),
+    config: parseVideoConfig({ fps: 30, max_frames: 256 }),
+  };
+  const clip = await decodeClip(
+    service,
+    await makeClip(5, { rate: 30, size: "32x32" }),
+    "video/mp4",
+    16,
+  );
+  assert.equal(clip.frames.length, 150);
+  assert.deepEqual(clip.timestamps, Array.from({ length: 150 }, (_, i) => i / 30));
+});
