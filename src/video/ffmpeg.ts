@@ -74,7 +74,7 @@ export class FfmpegDecoder {
     container: VideoContainer,
     maxPixels: number,
     signal: AbortSignal,
-  ): Promise<VideoMetadata & { width: number; height: number }> {
+  ): Promise<ProbedClip> {
     const args = [
       "-v",
       "error",
@@ -102,27 +102,29 @@ export class FfmpegDecoder {
     const totalFrames = Number(stream.nb_read_packets);
     const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate);
     let duration = Number(stream.duration ?? parsed.format?.duration);
-    if (!Number.isFinite(duration) || duration <= 0) duration = fps > 0 ? totalFrames / fps : NaN;
+    const durationStated = Number.isFinite(duration) && duration > 0;
+    if (!durationStated) duration = fps > 0 ? totalFrames / fps : NaN;
     if (
       !(width > 0 && height > 0 && totalFrames > 0 && fps > 0 && Number.isFinite(duration))
     ) {
       throw invalid("the clip's video stream has no frames, size or frame rate", out.stderr);
     }
-    return { width, height, totalFrames, fps, duration };
+    return { width, height, totalFrames, fps, duration, durationStated };
   }
 
   /**
-   * How many of the first video stream's frames ffmpeg shows: its packets less those flagged
-   * discard (`D`), which an mp4's edit list hides (a clip cut without re-encoding, a phone's
-   * recording): `probe`'s packet count includes them, and frame indices count shown frames only.
+   * The first video stream's packets as ffmpeg shows them: how many, less those flagged discard
+   * (`D`), which an mp4's edit list hides (a clip cut without re-encoding, a phone's recording):
+   * `probe`'s count includes them, and frame indices count shown frames only; and the seconds
+   * they span (NaN without timestamps), the duration of a clip whose container states none.
    * Lists one line per packet, so call it once `probe`'s count is known to be within limits.
    */
-  async shownFrames(
+  async packets(
     bytes: Uint8Array,
     container: VideoContainer,
     maxPixels: number,
     signal: AbortSignal,
-  ): Promise<number> {
+  ): Promise<{ shown: number; span: number }> {
     const args = [
       "-v",
       "error",
@@ -130,17 +132,25 @@ export class FfmpegDecoder {
       "-select_streams",
       "v:0",
       "-show_entries",
-      "packet=flags",
+      "packet=pts_time,duration_time,flags",
       "-of",
       "csv=p=0",
     ];
     const out = await run(this.paths.ffprobe, args, bytes, signal);
     throwIfTooLarge(out.stderr, maxPixels);
     if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
-    const flags = new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.trim());
-    const shown = flags.filter((f) => !f.includes("D")).length;
+    let shown = 0, first = Infinity, end = -Infinity;
+    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+      const [pts, length, flags] = line.trim().split(",");
+      if (flags === undefined || flags.includes("D")) continue;
+      shown++;
+      const at = Number(pts), lasts = Number(length);
+      if (!Number.isFinite(at)) continue;
+      first = Math.min(first, at);
+      end = Math.max(end, at + (Number.isFinite(lasts) && lasts > 0 ? lasts : 0));
+    }
     if (shown === 0) throw invalid("the clip's video stream has no frames to show", out.stderr);
-    return shown;
+    return { shown, span: end > first ? end - first : NaN };
   }
 
   /** The frames at `indices` (increasing) as `side` x `side` RGB, in order. */
@@ -194,6 +204,18 @@ function anyOf(terms: readonly string[]): string {
   if (terms.length <= 32) return terms.join("+");
   const half = Math.ceil(terms.length / 2);
   return `(${anyOf(terms.slice(0, half))})+(${anyOf(terms.slice(half))})`;
+}
+
+/** What `probe` reads of a clip. */
+export interface ProbedClip extends VideoMetadata {
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Whether the container states the duration. A webm written live (a browser's MediaRecorder)
+   * does not: `duration` is then the packets over the nominal frame rate, wrong for a variable
+   * one, and `packets` has the real span.
+   */
+  readonly durationStated: boolean;
 }
 
 interface ProbeJson {
@@ -293,7 +315,7 @@ function timeoutError(signal: AbortSignal): unknown {
 
 /** How a limit of the config applies to a probed clip; throws the matching VideoError. */
 export function checkProbed(
-  meta: VideoMetadata & { width: number; height: number },
+  meta: VideoMetadata & { readonly width: number; readonly height: number },
   config: VideoConfig,
 ): void {
   if (meta.duration > config.maxDurationSeconds) {

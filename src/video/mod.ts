@@ -73,15 +73,20 @@ export async function decodeClip(
   const pixels = config.maxSourcePixels;
   const probed = await decoder.probe(bytes, container, pixels, both);
   checkProbed(probed, config);
-  const shown = await decoder.shownFrames(bytes, container, pixels, both);
-  const plan = samplePlan({ ...probed, totalFrames: shown }, config);
+  const { shown, span } = await decoder.packets(bytes, container, pixels, both);
+  // Without a stated duration the packets' timestamps tell it, and the average rate with it.
+  const meta = probed.durationStated || !(span > 0)
+    ? { ...probed, totalFrames: shown }
+    : { ...probed, totalFrames: shown, duration: span, fps: shown / span };
+  checkProbed(meta, config);
+  const plan = samplePlan(meta, config);
   const t1 = performance.now();
   const frames = await decoder.frames(bytes, container, plan.indices, side, pixels, both);
   return {
     frames,
     side,
     timestamps: plan.timestamps,
-    duration: probed.duration,
+    duration: meta.duration,
     probeMs: t1 - t0,
     decodeMs: performance.now() - t1,
   };

@@ -94,8 +94,15 @@ export async function cutClip(bytes: Uint8Array, startSeconds: number): Promise<
   }
 }
 
-/** Webm clips played one after the other without re-encoding (one stream; its size may change). */
-export async function joinClips(clips: readonly Uint8Array[]): Promise<Uint8Array> {
+/**
+ * Webm clips played one after the other without re-encoding (one stream; its size and frame
+ * rate may change), optionally written `live` like a browser's MediaRecorder: no duration, no
+ * cues.
+ */
+export async function joinClips(
+  clips: readonly Uint8Array[],
+  opts: { live?: boolean } = {},
+): Promise<Uint8Array> {
   const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
   try {
     const list = [];
@@ -116,6 +123,7 @@ export async function joinClips(clips: readonly Uint8Array[]): Promise<Uint8Arra
         `${dir}/list.txt`,
         "-c",
         "copy",
+        ...(opts.live ? ["-live", "1"] : []),
         `${dir}/out.webm`,
       ],
       stdout: "null",

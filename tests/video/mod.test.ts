@@ -80,3 +80,18 @@ Deno.test("decodeClip() samples more than 100 frames when max_frames allows", as
   assert.equal(clip.frames.length, 150);
   assert.deepEqual(clip.timestamps, Array.from({ length: 150 }, (_, i) => i / 30));
 });
+
+Deno.test("decodeClip() times a webm that states no duration by its packets", async () => {
+  const service = { decoder: testDecoder(), config: parseVideoConfig() };
+  // 2 s at 30 fps then 4 s at 2 fps, written live: 68 frames over 6 s, nominally 30 fps.
+  const webm = await joinClips([
+    await makeClip(2, { container: "webm", rate: 30 }),
+    await makeClip(4, { container: "webm", rate: 2 }),
+  ], { live: true });
+  const clip = await decodeClip(service, webm, "video/webm", 16);
+  // From the first frame's start to the last one's (which lasts 1/30 s by the track's default).
+  assert.ok(clip.duration > 5.5 && clip.duration <= 6, `duration ${clip.duration}`);
+  assert.equal(clip.frames.length, 6);
+  assert.equal(clip.timestamps.length, 6);
+  assert.ok(clip.timestamps.at(-1)! > 5, `last at ${clip.timestamps.at(-1)}`);
+});
