@@ -68,7 +68,10 @@ function input(container: VideoContainer, maxPixels: number): string[] {
 export class FfmpegDecoder {
   constructor(readonly paths: DecoderPaths) {}
 
-  /** Duration, frame rate, frame count and size of the first video stream. */
+  /**
+   * Duration, frame rate, frame count and size of the first video stream (`V`: never a cover
+   * picture, which an audio file carries as a one-frame video stream).
+   */
   async probe(
     bytes: Uint8Array,
     container: VideoContainer,
@@ -80,7 +83,7 @@ export class FfmpegDecoder {
       "error",
       ...input(container, maxPixels),
       "-select_streams",
-      "v:0",
+      "V:0",
       "-count_packets",
       "-show_entries",
       "stream=width,height,avg_frame_rate,r_frame_rate,nb_read_packets,duration:format=duration",
@@ -130,7 +133,7 @@ export class FfmpegDecoder {
       "error",
       ...input(container, maxPixels),
       "-select_streams",
-      "v:0",
+      "V:0",
       "-show_entries",
       "packet=pts_time,duration_time,flags",
       "-of",
@@ -168,7 +171,7 @@ export class FfmpegDecoder {
       "error",
       ...input(container, maxPixels),
       "-map",
-      "0:v:0",
+      "0:V:0",
       "-vf",
       `select='${select}',scale=${side}:${side}:flags=bicubic`,
       "-fps_mode",

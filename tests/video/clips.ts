@@ -135,3 +135,43 @@ export async function joinClips(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/** An m4a-like mp4: `seconds` of a tone with a cover picture (a one-frame "video" stream). */
+export async function audioWithCover(seconds: number): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
+  try {
+    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
+      args: [
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        `sine=d=${seconds}`,
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=red:size=64x64:d=1",
+        "-map",
+        "0",
+        "-map",
+        "1",
+        "-frames:v",
+        "1",
+        "-c:a",
+        "aac",
+        "-c:v",
+        "png",
+        "-disposition:v",
+        "attached_pic",
+        `${dir}/out.mp4`,
+      ],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
+    return await Deno.readFile(`${dir}/out.mp4`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

@@ -1,7 +1,7 @@
 /** decodeClip() with ffmpeg on generated clips: what SmolVLM2 is shown of a clip. */
 import assert from "node:assert/strict";
 import { decodeClip, FfmpegDecoder, parseVideoConfig, VideoError } from "../../src/video/mod.ts";
-import { cutClip, joinClips, makeClip, testDecoder } from "./clips.ts";
+import { audioWithCover, cutClip, joinClips, makeClip, testDecoder } from "./clips.ts";
 
 Deno.test("decodeClip() samples a clip cut with an edit list from the frames it shows", async () => {
   const service = { decoder: testDecoder(), config: parseVideoConfig() };
@@ -94,4 +94,17 @@ Deno.test("decodeClip() times a webm that states no duration by its packets", as
   assert.equal(clip.frames.length, 6);
   assert.equal(clip.timestamps.length, 6);
   assert.ok(clip.timestamps.at(-1)! > 5, `last at ${clip.timestamps.at(-1)}`);
+});
+
+Deno.test("decodeClip() takes a cover picture for no video stream", async () => {
+  const service = { decoder: testDecoder(), config: parseVideoConfig() };
+  await assert.rejects(
+    decodeClip(service, await audioWithCover(3), "video/mp4", 16),
+    (e) => {
+      assert.ok(e instanceof VideoError, String(e));
+      assert.equal(e.code, "invalid_video");
+      assert.match(e.message, /no video stream/);
+      return true;
+    },
+  );
 });
