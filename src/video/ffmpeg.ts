@@ -1,9 +1,9 @@
 /**
  * Video decoding with ffmpeg run as a subprocess (Debian's ffmpeg: a well-kept decoder for every
  * mp4 and webm codec a browser or phone writes). No shell: the binary's absolute path and an
- * argument list. The clip goes in on stdin through ffmpeg's `cache:` protocol (a seekable view of
- * the pipe, so an mp4 whose index sits at the end still opens) with the demuxer fixed by our own
- * sniffing and only the `cache` and `pipe` protocols allowed. Frames come out as raw RGB at the
+ * argument list. The clip goes in on stdin (an mp4 through ffmpeg's `cache:` protocol, a seekable
+ * view of the pipe, so one whose index sits at the end still opens) with the demuxer fixed by our
+ * own sniffing and only the `cache` and `pipe` protocols allowed. Frames come out as raw RGB at the
  * tile size, stretched to a square like SmolVLM2's video processor does.
  *
  * The server is granted `--allow-run` for exactly these two binaries (src/cli/permissions.ts).
@@ -38,26 +38,52 @@ export interface DecoderPaths {
   readonly ffprobe: string;
 }
 
-const INPUT = ["-protocol_whitelist", "cache,pipe", "-i", "cache:pipe:0"];
+/**
+ * Where the clip is read from. An mp4 may keep its index after the frames, so it is read through
+ * ffmpeg's `cache:` protocol (a seekable view of the pipe). A webm is made to be read in one pass,
+ * and the cache misreads one written live (no duration or cues, as a browser's MediaRecorder
+ * writes it: ffmpeg then meets garbage midway and drops frames): the bare pipe.
+ */
+const SOURCE: Readonly<Record<VideoContainer, readonly string[]>> = {
+  mp4: ["-protocol_whitelist", "cache,pipe", "-i", "cache:pipe:0"],
+  webm: ["-protocol_whitelist", "pipe", "-i", "pipe:0"],
+};
+
+/**
+ * The input options: the clip from stdin, and a decoder that refuses frames over `maxPixels`
+ * (the probe reads the first frame's size only: a stream may grow later, or the first frame
+ * itself may be one a stream info decode should never allocate).
+ */
+function input(container: VideoContainer, maxPixels: number): string[] {
+  return [
+    "-max_pixels",
+    String(maxPixels),
+    "-f",
+    DEMUXER[container],
+    ...SOURCE[container],
+  ];
+}
 
 /** Decodes clips with the given binaries. */
 export class FfmpegDecoder {
   constructor(readonly paths: DecoderPaths) {}
 
-  /** Duration, frame rate, frame count and size of the first video stream. */
+  /**
+   * Duration, frame rate, frame count and size of the first video stream (`V`: never a cover
+   * picture, which an audio file carries as a one-frame video stream).
+   */
   async probe(
     bytes: Uint8Array,
     container: VideoContainer,
+    maxPixels: number,
     signal: AbortSignal,
-  ): Promise<VideoMetadata & { width: number; height: number }> {
+  ): Promise<ProbedClip> {
     const args = [
       "-v",
       "error",
-      "-f",
-      DEMUXER[container],
-      ...INPUT,
+      ...input(container, maxPixels),
       "-select_streams",
-      "v:0",
+      "V:0",
       "-count_packets",
       "-show_entries",
       "stream=width,height,avg_frame_rate,r_frame_rate,nb_read_packets,duration:format=duration",
@@ -65,6 +91,7 @@ export class FfmpegDecoder {
       "json",
     ];
     const out = await run(this.paths.ffprobe, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
     if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
     let parsed: ProbeJson;
     try {
@@ -78,13 +105,55 @@ export class FfmpegDecoder {
     const totalFrames = Number(stream.nb_read_packets);
     const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate);
     let duration = Number(stream.duration ?? parsed.format?.duration);
-    if (!Number.isFinite(duration) || duration <= 0) duration = fps > 0 ? totalFrames / fps : NaN;
+    const durationStated = Number.isFinite(duration) && duration > 0;
+    if (!durationStated) duration = fps > 0 ? totalFrames / fps : NaN;
     if (
       !(width > 0 && height > 0 && totalFrames > 0 && fps > 0 && Number.isFinite(duration))
     ) {
       throw invalid("the clip's video stream has no frames, size or frame rate", out.stderr);
     }
-    return { width, height, totalFrames, fps, duration };
+    return { width, height, totalFrames, fps, duration, durationStated };
+  }
+
+  /**
+   * The first video stream's packets as ffmpeg shows them: how many, less those flagged discard
+   * (`D`), which an mp4's edit list hides (a clip cut without re-encoding, a phone's recording):
+   * `probe`'s count includes them, and frame indices count shown frames only; and the seconds
+   * they span (NaN without timestamps), the duration of a clip whose container states none.
+   * Lists one line per packet, so call it once `probe`'s count is known to be within limits.
+   */
+  async packets(
+    bytes: Uint8Array,
+    container: VideoContainer,
+    maxPixels: number,
+    signal: AbortSignal,
+  ): Promise<{ shown: number; span: number }> {
+    const args = [
+      "-v",
+      "error",
+      ...input(container, maxPixels),
+      "-select_streams",
+      "V:0",
+      "-show_entries",
+      "packet=pts_time,duration_time,flags",
+      "-of",
+      "csv=p=0",
+    ];
+    const out = await run(this.paths.ffprobe, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
+    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    let shown = 0, first = Infinity, end = -Infinity;
+    for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+      const [pts, length, flags] = line.trim().split(",");
+      if (flags === undefined || flags.includes("D")) continue;
+      shown++;
+      const at = Number(pts), lasts = Number(length);
+      if (!Number.isFinite(at)) continue;
+      first = Math.min(first, at);
+      end = Math.max(end, at + (Number.isFinite(lasts) && lasts > 0 ? lasts : 0));
+    }
+    if (shown === 0) throw invalid("the clip's video stream has no frames to show", out.stderr);
+    return { shown, span: end > first ? end - first : NaN };
   }
 
   /** The frames at `indices` (increasing) as `side` x `side` RGB, in order. */
@@ -93,17 +162,16 @@ export class FfmpegDecoder {
     container: VideoContainer,
     indices: readonly number[],
     side: number,
+    maxPixels: number,
     signal: AbortSignal,
   ): Promise<Uint8Array[]> {
-    const select = indices.map((i) => `eq(n\\,${i})`).join("+");
+    const select = anyOf(indices.map((i) => `eq(n\\,${i})`));
     const args = [
       "-v",
       "error",
-      "-f",
-      DEMUXER[container],
-      ...INPUT,
+      ...input(container, maxPixels),
       "-map",
-      "0:v:0",
+      "0:V:0",
       "-vf",
       `select='${select}',scale=${side}:${side}:flags=bicubic`,
       "-fps_mode",
@@ -115,6 +183,7 @@ export class FfmpegDecoder {
       "pipe:1",
     ];
     const out = await run(this.paths.ffmpeg, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
     const frameBytes = side * side * 3;
     const count = Math.floor(out.stdout.length / frameBytes);
     if (out.code !== 0 || count !== indices.length || out.stdout.length % frameBytes !== 0) {
@@ -128,6 +197,28 @@ export class FfmpegDecoder {
       (_, i) => out.stdout.slice(i * frameBytes, (i + 1) * frameBytes),
     );
   }
+}
+
+/**
+ * `terms` summed as a balanced tree of parenthesised groups: ffmpeg's expression parser refuses
+ * (as "Cannot allocate memory") a flat sum of more than 100 terms.
+ */
+function anyOf(terms: readonly string[]): string {
+  if (terms.length <= 32) return terms.join("+");
+  const half = Math.ceil(terms.length / 2);
+  return `(${anyOf(terms.slice(0, half))})+(${anyOf(terms.slice(half))})`;
+}
+
+/** What `probe` reads of a clip. */
+export interface ProbedClip extends VideoMetadata {
+  readonly width: number;
+  readonly height: number;
+  /**
+   * Whether the container states the duration. A webm written live (a browser's MediaRecorder)
+   * does not: `duration` is then the packets over the nominal frame rate, wrong for a variable
+   * one, and `packets` has the real span.
+   */
+  readonly durationStated: boolean;
 }
 
 interface ProbeJson {
@@ -147,6 +238,16 @@ function rate(text: string | undefined): number {
   if (!m) return 0;
   const den = Number(m[2]);
   return den > 0 ? Number(m[1]) / den : 0;
+}
+
+/** The decoder met a frame over `-max_pixels` (libavutil's message names its size). */
+function throwIfTooLarge(stderr: string, maxPixels: number): void {
+  const m = /Picture size (\d+)x(\d+) exceeds specified max pixel count/.exec(stderr);
+  if (!m) return;
+  throw new VideoError(
+    "video_too_large",
+    `the clip's frames are ${m[1]}x${m[2]}; at most ${maxPixels} pixels on this server`,
+  );
 }
 
 function invalid(message: string, stderr: string): VideoError {
@@ -174,6 +275,8 @@ async function run(
   input: Uint8Array,
   signal: AbortSignal,
 ): Promise<RunResult> {
+  // Deno starts a child even for a signal that has already fired, and then never kills it.
+  if (signal.aborted) throw timeoutError(signal);
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(bin, {
@@ -215,7 +318,7 @@ function timeoutError(signal: AbortSignal): unknown {
 
 /** How a limit of the config applies to a probed clip; throws the matching VideoError. */
 export function checkProbed(
-  meta: VideoMetadata & { width: number; height: number },
+  meta: VideoMetadata & { readonly width: number; readonly height: number },
   config: VideoConfig,
 ): void {
   if (meta.duration > config.maxDurationSeconds) {

@@ -70,11 +70,18 @@ export async function decodeClip(
   const deadline = AbortSignal.timeout(config.decodeTimeoutMs);
   const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const t0 = performance.now();
-  const meta = await decoder.probe(bytes, container, both);
+  const pixels = config.maxSourcePixels;
+  const probed = await decoder.probe(bytes, container, pixels, both);
+  checkProbed(probed, config);
+  const { shown, span } = await decoder.packets(bytes, container, pixels, both);
+  // Without a stated duration the packets' timestamps tell it, and the average rate with it.
+  const meta = probed.durationStated || !(span > 0)
+    ? { ...probed, totalFrames: shown }
+    : { ...probed, totalFrames: shown, duration: span, fps: shown / span };
   checkProbed(meta, config);
   const plan = samplePlan(meta, config);
   const t1 = performance.now();
-  const frames = await decoder.frames(bytes, container, plan.indices, side, both);
+  const frames = await decoder.frames(bytes, container, plan.indices, side, pixels, both);
   return {
     frames,
     side,
