@@ -39,6 +39,8 @@ const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * or reloads the model (`/admin/reload` is open without keys on a loopback address). The browser
  * says where a request comes from (`Sec-Fetch-Site`, else `Origin`); clients that are not browsers
  * send neither and pass, as do same-origin calls (the page) and allow-listed origins.
+ * Not hono/csrf: it refuses a form or text/plain POST that carries neither Origin nor
+ * Sec-Fetch-Site, i.e. `curl -d` and other non-browser clients.
  */
 export function crossSiteGuard(origins: readonly string[]): MiddlewareHandler<AppEnv> {
   const anyOrigin = origins.includes("*");
