@@ -6,7 +6,7 @@
  * onto a canvas, shown as a strip of thumbnails with their timestamps, and sent as a
  * `video_frames` part: the upload is frames, not the video. The answer streams below the strip.
  */
-import { streamChat } from "./api.js";
+import { ApiError, streamChat } from "./api.js";
 
 export const FRAME_SIDE = 512;
 export const SAMPLE_FPS = 1;
@@ -179,6 +179,7 @@ export function initVideo() {
   const status = byId("video-status");
   const question = /** @type {HTMLInputElement} */ (byId("video-question"));
   const ask = /** @type {HTMLButtonElement} */ (byId("video-ask"));
+  const stop = /** @type {HTMLButtonElement} */ (byId("video-stop"));
   const record = /** @type {HTMLButtonElement} */ (byId("video-record"));
   const answer = byId("video-answer");
   /** @type {SampledClip | null} */
@@ -255,9 +256,18 @@ export function initVideo() {
         status.textContent = `Cannot record: ${/** @type {Error} */ (e).message}`;
       }
     }));
+  /** Aborts the answer being streamed; null when none is. @type {AbortController | null} */
+  let asking = null;
+  stop.addEventListener("click", () => asking?.abort());
   ask.addEventListener("click", () => {
     if (!clip) return;
     const sampled = clip;
+    const controller = new AbortController();
+    asking = controller;
+    // Stop stands beside the disabled Ask; the focus moves to it (a disabled button drops the
+    // focus to the page), and back to Ask when the answer ends.
+    stop.hidden = false;
+    if (document.activeElement === ask) stop.focus();
     return whileDisabled(ask, async () => {
       answer.textContent = "";
       answer.dataset.state = "streaming";
@@ -266,14 +276,24 @@ export function initVideo() {
       try {
         await streamChat(videoRequest(sampled, question.value, 128), {
           idleTimeoutMs: 120_000,
+          signal: controller.signal,
           onDelta: (text) => answer.textContent += text,
         });
         answer.dataset.state = "done";
       } catch (e) {
-        answer.textContent = /** @type {Error} */ (e).message;
-        answer.dataset.state = "error";
+        if (e instanceof ApiError && e.kind === "aborted") {
+          answer.dataset.state = "stopped"; // what streamed so far stays
+        } else {
+          answer.textContent = /** @type {Error} */ (e).message;
+          answer.dataset.state = "error";
+        }
       } finally {
         answer.setAttribute("aria-busy", "false");
+        asking = null;
+        const stopFocused = document.activeElement === stop;
+        stop.hidden = true;
+        ask.disabled = false;
+        if (stopFocused) ask.focus();
       }
     });
   });

@@ -97,6 +97,29 @@ Deno.test({
       await page.unroute("**/v1/chat/completions", hold);
     });
 
+    await t.step(
+      "Stop ends an answer being waited for, keeps what came and gives Ask back",
+      async () => {
+        const held: Route[] = [];
+        const hold = (route: Route) => void held.push(route);
+        await page.route("**/v1/chat/completions", hold);
+        assert.equal(await page.locator("#video-stop").isVisible(), false);
+        await page.locator("#video-ask").focus();
+        await page.keyboard.press("Enter");
+        await page.locator('#video-answer[data-state="streaming"]').waitFor();
+        await waitFor(() => held.length === 1, "the request was held");
+        // By keyboard: the focus went from Ask to Stop, and comes back to Ask.
+        assert.equal(await page.evaluate(() => document.activeElement?.id), "video-stop");
+        await page.keyboard.press("Enter");
+        await page.locator('#video-answer[data-state="stopped"]').waitFor();
+        assert.equal(await page.locator("#video-stop").isVisible(), false);
+        assert.equal(await page.locator("#video-ask").isDisabled(), false);
+        assert.equal(await page.evaluate(() => document.activeElement?.id), "video-ask");
+        assert.equal(await page.locator("#video-answer").getAttribute("aria-busy"), "false");
+        await page.unroute("**/v1/chat/completions", hold);
+      },
+    );
+
     await t.step("the fake camera's recording is sampled into a strip too", async () => {
       await page.locator("#video-record").focus();
       await page.keyboard.press("Enter");
