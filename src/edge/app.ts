@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { refuseCrossSite } from "../http/middleware/cross_site.ts";
 import { pageSecurityHeaders } from "../http/middleware/page_security.ts";
 import type { ImageConfig } from "../image/config.ts";
 import type { IsolatedImagePipeline } from "../image/isolated.ts";
@@ -118,6 +119,18 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
     }));
 
   const v1 = new Hono();
+  // Another site's page must not drive the upstreams through a visitor's browser; the edge
+  // forwards without Origin and Sec-Fetch-Site, so the upstream could not tell.
+  v1.use(
+    "*",
+    refuseCrossSite([], (origin) =>
+      new EdgeError(
+        403,
+        "invalid_request_error",
+        `cross-origin request from ${origin ?? "another site"} refused`,
+        "cross_origin_forbidden",
+      )),
+  );
   if (opts.apiKey) {
     // Every failure (no header, a malformed one, a wrong key) is the same 401 in OpenAI's
     // error JSON: hono's own refusal is an HTTPException, which onError would call a 500.

@@ -495,3 +495,30 @@ Deno.test("POST /v1/chat/completions forwards the client's body byte for byte wh
   });
   assert.equal(seen, sent);
 });
+
+Deno.test("POST /v1/chat/completions refuses a browser's cross-site request before any upstream", async () => {
+  let reached = 0;
+  await withUpstreams([() => (reached++, new Response("{}"))], async (edge) => {
+    const crossSite = await edge({
+      body: CHAT,
+      headers: {
+        "content-type": "text/plain",
+        origin: "https://evil.example",
+        "sec-fetch-site": "cross-site",
+      },
+    });
+    assert.equal(crossSite.status, 403);
+    assert.equal((await crossSite.json()).error.code, "cross_origin_forbidden");
+    assert.equal(reached, 0);
+    // The page the edge serves (same origin) and non-browser clients (no such headers) pass.
+    for (const headers of [{ "sec-fetch-site": "same-origin" }, {}] as Record<string, string>[]) {
+      const ok = await edge({
+        body: CHAT,
+        headers: { "content-type": "application/json", ...headers },
+      });
+      assert.equal(ok.status, 200);
+      await ok.body?.cancel();
+    }
+    assert.equal(reached, 2);
+  });
+});

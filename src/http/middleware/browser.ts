@@ -9,6 +9,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { refuseCrossSite } from "./cross_site.ts";
 import { pageSecurityHeaders } from "./page_security.ts";
 import type { AppEnv } from "../context.ts";
 import { ApiError } from "../errors.ts";
@@ -30,44 +31,16 @@ export function corsFor(origins: readonly string[]): MiddlewareHandler<AppEnv> |
   });
 }
 
-const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
-
 /**
- * Refuses POSTs (and other unsafe methods) that a browser sends on behalf of another site's page.
- * CORS only hides the answer: a page on any site can still send a "simple" cross-origin POST
- * (text/plain body, no preflight) to a server on the visitor's machine, which runs the generation,
- * or reloads the model (`/admin/reload` is open without keys on a loopback address). The browser
- * says where a request comes from (`Sec-Fetch-Site`, else `Origin`); clients that are not browsers
- * send neither and pass, as do same-origin calls (the page) and allow-listed origins.
- * Not hono/csrf: it refuses a form or text/plain POST that carries neither Origin nor
- * Sec-Fetch-Site, i.e. `curl -d` and other non-browser clients.
+ * No state-changing request from another site's page (refuseCrossSite); the refusal names
+ * `cors.allow_origins`, where an origin is allowed.
  */
 export function crossSiteGuard(origins: readonly string[]): MiddlewareHandler<AppEnv> {
-  const anyOrigin = origins.includes("*");
-  const allowed = new Set(origins.map((o) => o.toLowerCase()));
-  return async (c, next) => {
-    if (anyOrigin || SAFE_METHODS.has(c.req.method)) return await next();
-    const origin = c.req.header("origin");
-    if (origin !== undefined && allowed.has(origin.toLowerCase())) return await next();
-    const site = c.req.header("sec-fetch-site")?.toLowerCase();
-    const sameOrigin = site !== undefined
-      ? site === "same-origin" || site === "none"
-      : origin === undefined || originHost(origin) === c.req.header("host")?.toLowerCase();
-    if (sameOrigin) return await next();
-    throw new ApiError(
+  return refuseCrossSite(origins, (origin) =>
+    new ApiError(
       403,
       `cross-origin request from ${origin ?? "another site"} refused; ` +
         "list its origin in cors.allow_origins to allow it",
       { code: "cross_origin_forbidden" },
-    );
-  };
-}
-
-/** The host[:port] of an Origin header; null for "null" or anything that is not a URL. */
-function originHost(origin: string): string | null {
-  try {
-    return new URL(origin).host.toLowerCase();
-  } catch {
-    return null;
-  }
+    ));
 }
