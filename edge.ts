@@ -28,9 +28,14 @@ if (import.meta.main) {
     console.error(`edge: cannot listen on ${config.host}:${config.port}: ${e.message}`);
     Deno.exit(1);
   }
-  let signals = 0;
+  // Ctrl-C reaches the edge twice within moments (from the terminal, and forwarded by its
+  // launcher, tools/launch_edge.ts): that is one request to stop. A signal a second or more
+  // later is a second request: exit without waiting.
+  let firstSignalAt: number | null = null;
   const stop = () => {
-    if (++signals > 1) Deno.exit(1); // a second signal: no more waiting
+    const now = performance.now();
+    if (firstSignalAt !== null && now - firstSignalAt >= 1000) Deno.exit(1);
+    firstSignalAt ??= now;
     void edge.shutdown();
   };
   Deno.addSignalListener("SIGINT", stop);

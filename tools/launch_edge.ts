@@ -8,8 +8,8 @@
  * Deno cannot exec(), so the launcher stays as the parent: SIGTERM, SIGHUP and SIGINT are
  * forwarded, and it exits when the edge does. SIGINT too, unlike tools/launch.ts: a SIGINT
  * sent to the launcher alone (`kill -INT`, a process manager's stop signal) otherwise ends it
- * and leaves the edge running, orphaned; Ctrl-C's second copy is harmless, since the edge's
- * shutdown is idempotent.
+ * and leaves the edge running, orphaned; Ctrl-C's second copy, moments after the first, is
+ * the same request to stop for the edge (edge.ts).
  *
  * @module
  */

@@ -38,14 +38,20 @@ Deno.test("edgeRunArgs() refuses a missing, malformed or duplicate upstream", ()
   assert.throws(() => edgeRunArgs(["--upstream", "http://a:1", "--port", "70000"]), UsageError);
 });
 
-Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, and both exit", async () => {
-  const launcher = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${REPO}/tools/launch_edge.ts`, "--upstream", "http://127.0.0.1:9"]
-      .concat(["--port", "0", "--no-preprocess"]),
+/** The launcher running the edge; `group`: in a process group of its own (as under a terminal). */
+function spawnLauncher(group = false, upstream = "http://127.0.0.1:9"): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${REPO}/tools/launch_edge.ts`, "--upstream", upstream]
+      .concat(["--port", "0", "--no-preprocess", "--health-interval-ms", "100"]),
     stdout: "piped",
     stderr: "inherit",
     stdin: "null",
+    detached: group,
   }).spawn();
+}
+
+Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, and both exit", async () => {
+  const launcher = spawnLauncher();
   const lines = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let out = "";
   let url: string | undefined;
@@ -63,4 +69,46 @@ Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, an
   assert.equal(status.success, true, `launcher: ${JSON.stringify(status)}`);
   // The edge itself is gone too: nothing listens on its port any more.
   await assert.rejects(fetch(`${url}/health`));
+});
+
+Deno.test("Ctrl-C (SIGINT to the launcher and the edge at once) drains the edge and exits 0", async () => {
+  // An upstream that answers after 1.5 s: the request is still in flight when Ctrl-C comes.
+  const upstream = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req) => {
+      if (new URL(req.url).pathname === "/health") return new Response("ok");
+      await new Promise((r) => setTimeout(r, 1500));
+      return Response.json({ choices: [{ message: { role: "assistant", content: "late" } }] });
+    },
+  );
+  const launcher = spawnLauncher(true, `http://127.0.0.1:${upstream.addr.port}`);
+  const lines = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    let out = "";
+    let url: string | undefined;
+    while (!url) {
+      const { value, done } = await lines.read();
+      if (done) throw new Error(`the edge never listened: ${out}`);
+      out += value;
+      url = /edge listening on (http:\/\/[\d.:]+)/.exec(out)?.[1];
+    }
+    await new Promise((r) => setTimeout(r, 300)); // a health check has marked the upstream up
+    const answer = fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ messages: [{ role: "user", content: "hi" }] }),
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    // The terminal signals the whole process group; the launcher forwards its copy too, so the
+    // edge sees SIGINT twice within moments: one drain, not "second signal: exit at once".
+    Deno.kill(-launcher.pid, "SIGINT");
+    const res = await answer;
+    assert.equal(res.status, 200);
+    assert.equal((await res.json()).choices[0].message.content, "late");
+    const status = await launcher.status;
+    assert.equal(status.code, 0, `launcher: ${JSON.stringify(status)}`);
+  } finally {
+    await lines.cancel();
+    await upstream.shutdown();
+  }
 });
