@@ -1,13 +1,14 @@
 /**
  * Forwards one request to the pool: picks an upstream, sends the body with the upstream bearer
  * token, and waits for the response head and its first body chunk. A connection error, a 5xx,
- * a 401 (the edge's own token refused: the client's never goes upstream) or a body that ends
- * or breaks before its first chunk counts against that upstream and the
- * request moves to another one; once a chunk has been relayed the request stays where it is
- * (a broken event stream then ends the client's with an error event). The body after the first chunk is
- * relayed as it arrives, never buffered. A 429 (the upstream's queue is full) also moves the
- * request on, without counting as a failure; it reaches the client only when every upstream
- * is busy.
+ * a 401 (the edge's own token refused: the client's never goes upstream) or a body that breaks
+ * before its first chunk counts against that upstream and the request moves to another one; a
+ * body that ends empty is the answer. Once a chunk has been relayed the request stays where it
+ * is (a broken event stream then ends the client's with an error event). The body is relayed
+ * as it arrives (an event stream in whole events). A 429 (the upstream's queue is full) also
+ * moves the request on, without counting as a failure; it reaches the client only when every
+ * upstream is busy. An upstream silent past the deadline is not retried elsewhere: the client
+ * has already waited that long.
  *
  * @module
  */
@@ -116,15 +117,21 @@ async function readFirstChunk(
   }
 }
 
-/** Index just past the last blank line (the end of an SSE event) in `bytes`; 0 when none. */
-function lastEventEnd(bytes: Uint8Array): number {
-  for (let i = bytes.length - 1; i > 0; i--) {
+/**
+ * Index just past the last blank line (the end of an SSE event) in `bytes`; 0 when none. Only
+ * blank lines ending at or after `from` are looked for (the bytes before were scanned already).
+ */
+function lastEventEnd(bytes: Uint8Array, from = 0): number {
+  for (let i = bytes.length - 1; i > Math.max(0, from - 1); i--) {
     if (bytes[i] !== 0x0a) continue;
     if (bytes[i - 1] === 0x0a) return i + 1;
     if (bytes[i - 1] === 0x0d && i >= 2 && bytes[i - 2] === 0x0a) return i + 1;
   }
   return 0;
 }
+
+/** Longest SSE event relayed: an upstream that never ends one is not buffered without bound. */
+const MAX_EVENT_BYTES = 1 << 20;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
@@ -198,8 +205,23 @@ function relay(
         }
         if (!stream.sse) return controller.enqueue(chunk);
         const joined = partial.length > 0 ? concat(partial, chunk) : chunk;
-        const cut = lastEventEnd(joined);
+        // A blank line may end across the seam: back up two bytes into what was scanned.
+        const cut = lastEventEnd(joined, partial.length - 2);
         partial = joined.slice(cut);
+        if (partial.length > MAX_EVENT_BYTES) {
+          end(false);
+          await reader.cancel().catch(() => {});
+          if (cut > 0) controller.enqueue(joined.subarray(0, cut));
+          controller.enqueue(sseErrorEvent(
+            new EdgeError(
+              502,
+              "server_error",
+              `the upstream ${stream.upstream} sent an event over ${MAX_EVENT_BYTES} bytes`,
+              "upstream_stream_broken",
+            ),
+          ));
+          return controller.close();
+        }
         if (cut > 0) return controller.enqueue(joined.subarray(0, cut));
       }
     },
@@ -277,12 +299,12 @@ export async function forward(
       failBeforeStreaming(e instanceof Error ? e.message : String(e));
       continue;
     }
-    if (res.status === 429 || res.status === 401 || res.status >= 500 || !res.body) {
-      deadline.disarm();
-    }
     if (res.status === 429) {
-      // Busy (its queue is full), not broken: try the others before passing the 429 on.
+      // Busy (its queue is full), not broken: try the others before passing the 429 on. Its
+      // body is read under the deadline: an upstream that stalls here holds nobody.
       const text = await res.text().catch(() => "");
+      deadline.disarm();
+      if (deadline.expired) throw timedOut();
       settle(true);
       busy = new Response(text, { status: 429, headers: responseHeaders(res, upstream) });
       continue;
@@ -290,6 +312,7 @@ export async function forward(
     if (res.status === 401) {
       // The client's credentials never go upstream: a 401 is the edge's token refused, a
       // misconfigured upstream, not the client's fault.
+      deadline.disarm();
       await res.body?.cancel().catch(() => {});
       failBeforeStreaming(
         `HTTP 401: it refused the edge's bearer token (${EDGE_ENV.upstreamToken})`,
@@ -297,12 +320,14 @@ export async function forward(
       continue;
     }
     if (res.status >= 500) {
+      deadline.disarm();
       await res.body?.cancel().catch(() => {});
       failBeforeStreaming(`HTTP ${res.status}`);
       continue;
     }
     const headers = responseHeaders(res, upstream);
     if (!res.body) {
+      deadline.disarm();
       settle(true);
       return {
         response: new Response(null, { status: res.status, headers }),
@@ -323,7 +348,7 @@ export async function forward(
       continue;
     }
     if (first.done) {
-      settle(res.status < 500);
+      settle(true); // an empty answer (statuses >= 500 moved on above)
       return {
         response: new Response(null, { status: res.status, headers }),
         upstream,

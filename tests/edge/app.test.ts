@@ -279,6 +279,49 @@ Deno.test("forward() never relays half an SSE event: the error event follows the
   );
 });
 
+Deno.test("forward() ends a stream whose event grows past 1 MiB with an error event", async () => {
+  const big = "x".repeat(64 * 1024);
+  await withUpstreams([() =>
+    new Response(
+      new ReadableStream({
+        start(c) {
+          const enc = new TextEncoder();
+          c.enqueue(enc.encode('data: {"first":1}\n\ndata: "'));
+          for (let i = 0; i < 20; i++) c.enqueue(enc.encode(big)); // 1.25 MiB, no blank line
+          c.close();
+        },
+      }),
+      { headers: { "content-type": "text/event-stream" } },
+    )], async (edge, pool) => {
+    const text = await (await edge({ body: CHAT })).text();
+    assert.equal(
+      text,
+      'data: {"first":1}\n\n' +
+        `data: ${
+          JSON.stringify({
+            error: {
+              message: `the upstream ${pool.upstreams[0]!.url} sent an event over 1048576 bytes`,
+              type: "server_error",
+              param: null,
+              code: "upstream_stream_broken",
+            },
+          })
+        }\n\ndata: [DONE]\n\n`,
+    );
+  });
+});
+
+Deno.test("forward() answers 504 when a busy (429) upstream stalls its body past the deadline", async () => {
+  await withUpstreams([() => new Response(new ReadableStream({ start() {} }), { status: 429 }) // headers, then nothing
+  ], async (edge) => {
+    const t0 = performance.now();
+    const res = await edge({ body: CHAT });
+    assert.equal(res.status, 504);
+    assert.equal((await res.json()).error.code, "upstream_timeout");
+    assert.ok(performance.now() - t0 < 5000);
+  }, { timeoutMs: 200 });
+});
+
 /** Resolves when the edge has given up on (aborted) the upstream's request. */
 const abandoned = (req: Request) =>
   new Promise<void>((r) => req.signal.addEventListener("abort", () => r(), { once: true }));
