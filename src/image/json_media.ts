@@ -96,6 +96,9 @@ export function parseJsonWithMedia(
   // past MAX_DEPTH is refused here (structured cloning and validation recurse).
   const stack: Visit[] = [{ node: value, depth: 0, parent: null, key: "" }];
   let values = 1;
+  // Values under each top-level field: a body over the limit is blamed on its biggest field,
+  // not on wherever the running count happened to cross it.
+  const perField = new Map<string | number, number>();
   while (stack.length > 0) {
     const visit = stack.pop()!;
     const { node, depth } = visit;
@@ -107,12 +110,16 @@ export function parseJsonWithMedia(
         pathOf(visit),
       );
     }
-    values += Array.isArray(node) ? node.length : Object.keys(node).length;
+    const count = Array.isArray(node) ? node.length : Object.keys(node).length;
+    values += count;
+    const field = fieldOf(visit);
+    if (field !== null) perField.set(field, (perField.get(field) ?? 0) + count);
     if (values > MAX_VALUES) {
+      const [biggest] = [...perField].reduce((a, b) => (b[1] > a[1] ? b : a), ["", -1]);
       throw new JsonBodyError(
         "complex",
         `request body holds more than ${MAX_VALUES} JSON values`,
-        pathOf(visit),
+        perField.size > 0 ? [biggest] : [],
       );
     }
     if (Array.isArray(node)) {
@@ -145,6 +152,13 @@ interface Visit {
   readonly depth: number;
   readonly parent: Visit | null;
   readonly key: string | number;
+}
+
+/** The top-level field a visit is under; null for the body itself. */
+function fieldOf(visit: Visit): string | number | null {
+  let v = visit;
+  while (v.parent?.parent) v = v.parent;
+  return v.parent ? v.key : null;
 }
 
 function pathOf(visit: Visit): (string | number)[] {

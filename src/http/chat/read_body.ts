@@ -68,7 +68,12 @@ async function parseInWorker(c: Context<ChatEnv>, ctx: AppContext, bytes: Uint8A
     if (run.signal.aborted) throw abortError(reasonOf(run.signal));
     if (!(e instanceof JsonBodyError)) throw e;
     const [a, b, c] = e.path;
-    if (a === "response_format" && b === "json_schema" && c === "schema") {
+    // A count over the limit names the body's biggest top-level field; in response_format,
+    // only the schema can be big.
+    const inSchema = e.fault === "complex"
+      ? a === "response_format"
+      : a === "response_format" && b === "json_schema" && c === "schema";
+    if (inSchema) {
       // What the schema's own cost check answers (schema_cost.ts) for a schema this deep or big.
       const param = "response_format.json_schema.schema";
       const what = e.fault === "complex"

@@ -116,3 +116,29 @@ Deno.test(
     assert.equal(engine.requests.length, 0);
   },
 );
+
+Deno.test(
+  "readJsonBody() blames a count over the limit on the biggest field, not on a small schema last",
+  opts,
+  async () => {
+    const { app } = makeApp(new FakeEngine());
+    // 3 values a part: the messages hold just under 100,000 values, and the small schema,
+    // visited after them (the walk takes the last field first), takes the count over.
+    const parts = Array.from({ length: 33_325 }, () => ({ type: "text", text: "" }));
+    const properties = Object.fromEntries(
+      Array.from({ length: 15 }, (_, i) => [`p${i}`, { type: "string" }]),
+    );
+    const body = JSON.stringify({
+      response_format: {
+        type: "json_schema",
+        json_schema: { name: "x", schema: { type: "object", properties } },
+      },
+      messages: [{ role: "user", content: parts }],
+    });
+    const res = await post(app, body);
+    const error = (await res.json()).error;
+    assert.equal(res.status, 400);
+    assert.equal(error.code, "request_too_complex");
+    assert.equal(error.param, null);
+  },
+);
