@@ -74,10 +74,14 @@ export async function decodeClip(
   const probed = await decoder.probe(bytes, container, pixels, both);
   checkProbed(probed, config);
   const { shown, span } = await decoder.packets(bytes, container, pixels, both);
-  // Without a stated duration the packets' timestamps tell it, and the average rate with it.
-  const meta = probed.durationStated || !(span > 0)
+  // Without a stated duration the packets' timestamps tell it, and the average rate with it;
+  // without those either, the frames shown at the probed rate (not the packets the probe
+  // counted, which include any an edit list hides).
+  const meta = probed.durationStated
     ? { ...probed, totalFrames: shown }
-    : { ...probed, totalFrames: shown, duration: span, fps: shown / span };
+    : span > 0
+    ? { ...probed, totalFrames: shown, duration: span, fps: shown / span }
+    : { ...probed, totalFrames: shown, duration: probed.fps > 0 ? shown / probed.fps : NaN };
   checkProbed(meta, config);
   const plan = samplePlan(meta, config);
   const t1 = performance.now();
