@@ -129,7 +129,7 @@ async function readVideo(path: string, tileSize: number): Promise<VideoClip> {
 
 /** The side video frames are squared to: the projector's tile side, which --video needs. */
 function videoTileSize(info: EngineInfo): number {
-  const tileSize = info.facts.vision?.tileSize;
+  const tileSize = info.tiling?.tileSize;
   if (tileSize === undefined) {
     throw new Error(
       `--video: ${info.mmprojPath} gives no vision tile size (clip.vision.image_size)`,

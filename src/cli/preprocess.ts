@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import { encodePng } from "../image/codecs.ts";
 import { defaultImageConfig, type ImageConfig, parseImageConfigFile } from "../image/config.ts";
 import { ImageError } from "../image/errors.ts";
-import { preprocessImage, type PreprocessReport } from "../image/pipeline.ts";
+import { plainTiling, preprocessImage, type PreprocessReport } from "../image/pipeline.ts";
 import { ImagePool } from "../image/workers.ts";
 
 export const PREPROCESS_USAGE =
@@ -128,7 +128,7 @@ export async function runPreprocess(args: string[]): Promise<number> {
     const res = await preprocessImage(bytes, config, {
       pool,
       output: parsed.values.jpeg ? "jpeg" : "rgb",
-      tiling: tileSize === null ? null : { tileSize, longestEdge: null, maxPixels: null },
+      tiling: tileSize === null ? null : plainTiling(tileSize),
     });
     const png = await encodePng(res.image);
     await Deno.writeFile(output, png);

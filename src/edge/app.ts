@@ -196,7 +196,7 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
         rewritten = stats.images > stats.unchanged;
       }
       const { response } = await forward(pool, {
-        path: "/v1/chat/completions",
+        path: CHAT_PATH,
         method: "POST",
         body: rewritten ? JSON.stringify(body) : text,
         session: sessionOf(c.req.raw.headers, body.user),

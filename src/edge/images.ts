@@ -13,7 +13,7 @@ import type { IsolatedImagePipeline } from "../image/isolated.ts";
 import type { PreprocessReport } from "../image/pipeline.ts";
 import { parseDataUrl } from "../image/validate.ts";
 import { EdgeError, invalidRequest } from "./errors.ts";
-import { type EdgeChatRequest, isImagePart } from "./request_schema.ts";
+import { type EdgeChatRequest, isImagePart, isVideoPart } from "./request_schema.ts";
 
 /**
  * Sent upstream in place of the client's `image_processing` once the edge has done the pixel
@@ -57,9 +57,7 @@ function toEdgeError(e: unknown, param: string): EdgeError {
 }
 
 function hasVideo(body: EdgeChatRequest): boolean {
-  return body.messages.some((m) =>
-    Array.isArray(m.content) && m.content.some((p) => p.type.startsWith("video"))
-  );
+  return body.messages.some((m) => Array.isArray(m.content) && m.content.some(isVideoPart));
 }
 
 /**
@@ -102,7 +100,7 @@ export async function preprocessRequestImages(
         stats.bytesIn += parsed.bytes.length;
         let result;
         try {
-          // No tile estimate (tileSize null): the edge has no model, and the upstream that
+          // No tile estimate (tiling null): the edge has no model, and the upstream that
           // has one reports its own tiles for the JPEG it receives.
           result = await pipeline.process(parsed, cfg, { signal, output: "jpeg", tiling: null });
         } catch (e) {

@@ -48,6 +48,11 @@ const part = z.looseObject({ type: z.string() }, {
 });
 const parts = z.array(part);
 
+/** This service's video parts (the edge passes them on unread). */
+export function isVideoPart(p: { readonly type: string }): boolean {
+  return p.type === "video_url" || p.type === "video_frames";
+}
+
 export function isImagePart(p: { readonly type: string }): p is EdgeImagePart {
   return p.type === "image_url";
 }

@@ -75,7 +75,7 @@ export interface PoolOptions {
   readonly breakerCooldownMs: number;
   readonly sessionTtlMs: number;
   /** The active health check's period: when a down upstream may next be seen up. */
-  readonly healthIntervalMs?: number;
+  readonly healthIntervalMs: number;
   readonly now?: () => number;
 }
 
@@ -100,7 +100,7 @@ export class UpstreamPool {
       )
     );
     this.#ttlMs = opts.sessionTtlMs;
-    this.#healthIntervalMs = opts.healthIntervalMs ?? 1000;
+    this.#healthIntervalMs = opts.healthIntervalMs;
   }
 
   /**

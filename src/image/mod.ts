@@ -29,6 +29,7 @@ export {
 } from "./errors.ts";
 export {
   type ImageInput,
+  plainTiling,
   preprocessImage,
   type PreprocessOptions,
   type PreprocessReport,

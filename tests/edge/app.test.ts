@@ -25,6 +25,7 @@ async function withUpstreams(
     ...(opts.extraUrls ?? []),
   ];
   const pool = new UpstreamPool(urls, {
+    healthIntervalMs: 1000,
     breakerFailures: 1,
     breakerCooldownMs: 60_000,
     sessionTtlMs: 60_000,

@@ -5,6 +5,7 @@ import { UpstreamPool } from "../../src/edge/upstreams.ts";
 
 function pool(urls: string[], clock = { t: 0 }) {
   const p = new UpstreamPool(urls, {
+    healthIntervalMs: 1000,
     breakerFailures: 2,
     breakerCooldownMs: 1000,
     sessionTtlMs: 5000,

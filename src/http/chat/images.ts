@@ -8,6 +8,7 @@
 import type { ImageTiling, RgbImage, VideoClip } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
+import { plainTiling } from "../../image/tiling.ts";
 import type { AppContext } from "../context.ts";
 import { ApiError, fromImageError } from "../errors.ts";
 import { type ImageReport, loadImageBytes } from "../images.ts";
@@ -80,8 +81,9 @@ export async function resolveImages(
   opts: ResolveImagesOptions,
 ): Promise<ResolvedImages> {
   const { media, sessionId, tiling } = opts;
-  // Frames and one-tile images reach the encoder as one overview image: one pass.
-  const overviewOnly = tiling && { tileSize: tiling.tileSize, longestEdge: null, maxPixels: null };
+  // Frames and one-tile images reach the encoder as one overview image, squared to a tile:
+  // one pass.
+  const overviewOnly = tiling && plainTiling(tiling.tileSize);
   const t0 = ctx.clock.perf();
   const config = await asParam(
     "image_processing",
