@@ -193,13 +193,14 @@ class WorkerEngine implements Engine {
 
   generate(request: GenerateRequest): Generation {
     if (this.#closing) throw new EngineClosedError();
-    if (request.sessionId !== undefined) {
-      const stale = this.#sessions.get(request.sessionId);
-      if (stale !== undefined) this.#stop(stale, "superseded");
-    }
+    // Capacity first: a refused request must not stop its session's older one on its way out.
     const queued = this.#live.size - this.#running();
     if (this.#live.size >= this.info.parallelSequences + this.#maxQueue) {
       throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(queued));
+    }
+    if (request.sessionId !== undefined) {
+      const stale = this.#sessions.get(request.sessionId);
+      if (stale !== undefined) this.#stop(stale, "superseded");
     }
     const id = `gen-${++this.#nextId}`;
     const stream = new DeltaStream(id);
