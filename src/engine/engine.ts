@@ -41,6 +41,9 @@ const CLOSE_GRACE_MS = 30_000;
 /** How long a reload lets running generations finish when its caller names no grace. */
 const DEFAULT_RELOAD_GRACE_MS = 30_000;
 
+/** Sessions whose latest arrival is remembered (client-chosen names: the map must stay bounded). */
+const MAX_REMEMBERED_SESSIONS = 4096;
+
 /** setTimeout's limit (a larger delay would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -127,6 +130,8 @@ class WorkerEngine implements Engine {
   readonly #maxQueue: number;
   readonly #live = new Map<string, Live>();
   readonly #sessions = new Map<string, string>();
+  /** Each recent session's latest arrival (GenerateRequest.arrivedAt), oldest session first. */
+  readonly #sessionArrivals = new Map<string, number>();
   #workerStats: WorkerStats | null = null;
   #failedHere = 0;
   #nextId = 0;
@@ -193,13 +198,23 @@ class WorkerEngine implements Engine {
 
   generate(request: GenerateRequest): Generation {
     if (this.#closing) throw new EngineClosedError();
-    if (request.sessionId !== undefined) {
-      const stale = this.#sessions.get(request.sessionId);
-      if (stale !== undefined) this.#stop(stale, "superseded");
-    }
+    // Capacity first: a refused request must not stop its session's older one on its way out.
     const queued = this.#live.size - this.#running();
     if (this.#live.size >= this.info.parallelSequences + this.#maxQueue) {
       throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(queued));
+    }
+    // Within a session the later arrival wins: this request may itself be the stale one, even
+    // when the newer one has already finished.
+    let outdated = false;
+    if (request.sessionId !== undefined) {
+      const latest = this.#sessionArrivals.get(request.sessionId);
+      outdated = request.arrivedAt !== undefined && latest !== undefined &&
+        request.arrivedAt < latest;
+      const stale = this.#sessions.get(request.sessionId);
+      if (stale !== undefined && !outdated) this.#stop(stale, "superseded");
+      if (request.arrivedAt !== undefined && !outdated) {
+        this.#rememberArrival(request.sessionId, request.arrivedAt);
+      }
     }
     const id = `gen-${++this.#nextId}`;
     const stream = new DeltaStream(id);
@@ -210,11 +225,8 @@ class WorkerEngine implements Engine {
         this.#sessions.delete(request.sessionId);
       }
     };
-    this.#live.set(id, {
-      stream,
-      cleanup,
-    });
-    if (request.sessionId !== undefined) this.#sessions.set(request.sessionId, id);
+    this.#live.set(id, { stream, cleanup });
+    if (request.sessionId !== undefined && !outdated) this.#sessions.set(request.sessionId, id);
     const transfer: ArrayBuffer[] = [];
     this.#post({
       type: "generate",
@@ -227,6 +239,8 @@ class WorkerEngine implements Engine {
         timeoutMs: request.timeoutMs,
       },
     }, transfer);
+    // Ends at once while queued, or at the worker's next step if it was admitted meanwhile.
+    if (outdated) this.#stop(id, "superseded");
     if (request.signal?.aborted) onAbort();
     else request.signal?.addEventListener("abort", onAbort, { once: true });
     return stream;
@@ -279,6 +293,15 @@ class WorkerEngine implements Engine {
   #retryAfterSeconds(queued: number): number {
     const slots = Math.max(1, this.info.parallelSequences);
     return Math.max(1, Math.ceil((this.#averageMs * (1 + queued / slots)) / 1000));
+  }
+
+  #rememberArrival(sessionId: string, arrivedAt: number): void {
+    this.#sessionArrivals.delete(sessionId); // re-inserted last: the map stays in use order
+    this.#sessionArrivals.set(sessionId, arrivedAt);
+    if (this.#sessionArrivals.size > MAX_REMEMBERED_SESSIONS) {
+      const oldest = this.#sessionArrivals.keys().next().value;
+      if (oldest !== undefined) this.#sessionArrivals.delete(oldest);
+    }
   }
 
   #post(message: ToWorker, transfer: Transferable[] = []): void {

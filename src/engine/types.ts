@@ -80,6 +80,12 @@ export interface GenerateRequest {
    */
   readonly sessionId?: string;
   /**
+   * When the request arrived, on any clock that increases (the HTTP layer's): within a session
+   * the later arrival wins, so an older request that reaches the engine after a newer one (its
+   * image took longer to prepare) is the one superseded. Without it, arrival at the engine counts.
+   */
+  readonly arrivedAt?: number;
+  /**
    * Time limit once the generation holds a slot (queue time does not count); past it the
    * generation ends with finish reason "timeout" and its slot is freed at the next step.
    */

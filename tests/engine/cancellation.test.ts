@@ -128,6 +128,18 @@ Deno.test("a cancelled generation frees its slot and KV cells; the next request 
     assert.deepEqual(latest.tokens, reference.tokens);
     assert.equal(engine.stats().superseded, 2);
   });
+
+  await t.step(
+    "an older arrival reaching the engine after a newer one is superseded, even once that ended",
+    async () => {
+      const newer = engine.generate({ ...PROBE, sessionId: "camera-2", arrivedAt: 2 });
+      const older = engine.generate({ ...LONG_TEXT, sessionId: "camera-2", arrivedAt: 1 });
+      assert.equal((await older.result).finishReason, "superseded");
+      assert.deepEqual((await newer.result).tokens, reference.tokens);
+      const late = engine.generate({ ...PROBE, sessionId: "camera-2", arrivedAt: 1.5 });
+      assert.equal((await late.result).finishReason, "superseded", "after the newer one ended");
+    },
+  );
 });
 
 /** The slot is idle with no KV cells, then a probe request gives the reference tokens. */

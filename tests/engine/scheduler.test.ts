@@ -29,6 +29,24 @@ Deno.test("engine scheduler: queue bound, abort, tiling bound and close", async 
     assert.equal((await queued.result).finishReason, "length");
   });
 
+  await t.step(
+    "a request refused by a full queue leaves its session's queued one alone",
+    async () => {
+      const running = ask(64);
+      const frame = (maxTokens: number) =>
+        engine.generate({
+          messages: [{ role: "user", content: "What now?" }],
+          maxTokens,
+          sessionId: "camera-1",
+          sampling: { temperature: 0 },
+        });
+      const queued = frame(4);
+      assert.throws(() => frame(4), QueueFullError);
+      await running.result;
+      assert.equal((await queued.result).finishReason, "length");
+    },
+  );
+
   await t.step("aborting a running generation stops it at the engine's next step", async () => {
     const controller = new AbortController();
     const generation = ask(200, controller.signal);

@@ -55,6 +55,7 @@ export function toGenerateRequest(
     grammar: string | null;
     signal?: AbortSignal;
     sessionId?: string;
+    arrivedAt?: number;
     timeoutMs?: number;
   },
 ): GenerateRequest {
@@ -83,6 +84,7 @@ export function toGenerateRequest(
     sampling: opts.grammar !== null ? { ...req.sampling, grammar: opts.grammar } : req.sampling,
     signal: opts.signal,
     sessionId: opts.sessionId,
+    arrivedAt: opts.arrivedAt,
     timeoutMs: opts.timeoutMs,
   };
 }

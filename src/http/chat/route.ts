@@ -55,6 +55,9 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           // A session is its caller's (`key#N` or `addr:IP`): the engine supersedes by name, and
           // another key sending the same header must not stop this caller's requests.
           sessionId: sessionId === undefined ? undefined : `${run.caller} ${sessionId}`,
+          // Arrival here, not at the engine: a frame whose image takes longer to prepare must not
+          // supersede a newer frame of its session that got there first.
+          arrivedAt: run.t0,
           timeoutMs: run.enterEngine(),
         });
         throwIfAborted(run.signal);
