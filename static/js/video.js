@@ -259,7 +259,7 @@ export function initVideo() {
   /** Aborts the answer being streamed; null when none is. @type {AbortController | null} */
   let asking = null;
   stop.addEventListener("click", () => asking?.abort());
-  ask.addEventListener("click", () => {
+  ask.addEventListener("click", async () => {
     if (!clip) return;
     const sampled = clip;
     const controller = new AbortController();
@@ -268,33 +268,32 @@ export function initVideo() {
     // focus to the page), and back to Ask when the answer ends.
     stop.hidden = false;
     if (document.activeElement === ask) stop.focus();
-    return whileDisabled(ask, async () => {
-      answer.textContent = "";
-      answer.dataset.state = "streaming";
-      // A live region: screen readers read the answer once it is complete, not piece by piece.
-      answer.setAttribute("aria-busy", "true");
-      try {
-        await streamChat(videoRequest(sampled, question.value, 128), {
-          idleTimeoutMs: 120_000,
-          signal: controller.signal,
-          onDelta: (text) => answer.textContent += text,
-        });
-        answer.dataset.state = "done";
-      } catch (e) {
-        if (e instanceof ApiError && e.kind === "aborted") {
-          answer.dataset.state = "stopped"; // what streamed so far stays
-        } else {
-          answer.textContent = /** @type {Error} */ (e).message;
-          answer.dataset.state = "error";
-        }
-      } finally {
-        answer.setAttribute("aria-busy", "false");
-        asking = null;
-        const stopFocused = document.activeElement === stop;
-        stop.hidden = true;
-        ask.disabled = false;
-        if (stopFocused) ask.focus();
+    ask.disabled = true;
+    answer.textContent = "";
+    answer.dataset.state = "streaming";
+    // A live region: screen readers read the answer once it is complete, not piece by piece.
+    answer.setAttribute("aria-busy", "true");
+    try {
+      await streamChat(videoRequest(sampled, question.value, 128), {
+        idleTimeoutMs: 120_000,
+        signal: controller.signal,
+        onDelta: (text) => answer.textContent += text,
+      });
+      answer.dataset.state = "done";
+    } catch (e) {
+      if (e instanceof ApiError && e.kind === "aborted") {
+        answer.dataset.state = "stopped"; // what streamed so far stays
+      } else {
+        answer.textContent = /** @type {Error} */ (e).message;
+        answer.dataset.state = "error";
       }
-    });
+    } finally {
+      answer.setAttribute("aria-busy", "false");
+      asking = null;
+      const stopFocused = document.activeElement === stop;
+      stop.hidden = true;
+      ask.disabled = false;
+      if (stopFocused) ask.focus();
+    }
   });
 }
