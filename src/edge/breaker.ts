@@ -55,6 +55,11 @@ export class CircuitBreaker {
     this.#trialInFlight = false;
   }
 
+  /** A request that ended without a verdict (its client left first): the next may try. */
+  release(): void {
+    this.#trialInFlight = false;
+  }
+
   failure(): void {
     this.#consecutive++;
     const wasTrial = this.#trialInFlight;

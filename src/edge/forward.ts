@@ -257,11 +257,14 @@ export async function forward(
     upstream.outstanding++;
     upstream.counters.requests++;
     let settled = false;
-    const settle = (ok: boolean) => {
+    /** ok: it answered; false: it failed; null: the client left first (no verdict). */
+    const settle = (ok: boolean | null) => {
       if (settled) return;
       settled = true;
       upstream.outstanding--;
-      if (ok) {
+      if (ok === null) {
+        upstream.breaker.release();
+      } else if (ok) {
         upstream.counters.successes++;
         upstream.breaker.success();
       } else {
@@ -292,7 +295,7 @@ export async function forward(
     } catch (e) {
       deadline.disarm();
       if (req.signal?.aborted) {
-        settle(true);
+        settle(null);
         throw e;
       }
       if (deadline.expired) throw timedOut();
@@ -340,7 +343,7 @@ export async function forward(
     deadline.disarm();
     if (!first.ok) {
       if (req.signal?.aborted) {
-        settle(true);
+        settle(null);
         req.signal.throwIfAborted();
       }
       if (deadline.expired) throw timedOut();

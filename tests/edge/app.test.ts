@@ -400,6 +400,7 @@ Deno.test("a client that leaves before the first byte aborts the upstream reques
       await res.body?.cancel();
       assert.equal(pool.upstreams[0]!.outstanding, 0);
       assert.equal(pool.upstreams[0]!.counters.failures, 0, "not the upstream's fault");
+      assert.equal(pool.upstreams[0]!.counters.successes, 0, "nor proof that it works");
     });
   } finally {
     console.error = consoleError;
