@@ -37,7 +37,8 @@ async function withUpstreams(
     imageConfig: defaultImageConfig(),
     upstreamToken: opts.token,
     apiKey: opts.apiKey,
-    upstreamTimeoutMs: opts.timeoutMs,
+    // Always a deadline: a timer a path forgets to disarm fails the test (op sanitizer).
+    upstreamTimeoutMs: opts.timeoutMs ?? 30_000,
   });
   const edge = ({ path, ...init }: RequestInit & { path?: string }) =>
     Promise.resolve(app.request(path ?? "/v1/chat/completions", { method: "POST", ...init }));
