@@ -104,7 +104,11 @@ Deno.test("engine scheduler: queue bound, abort, tiling bound and close", async 
       const wall = performance.now() - started;
       const running48 = await running.result;
       assert.ok(timings.tokenizeMs > 0);
-      assert.ok(timings.queueMs >= running48.timings.decodeMs, "it waited for the running one");
+      // It waited while the running one generated (it reached the worker a little later).
+      assert.ok(
+        timings.queueMs > running48.timings.totalMs / 2,
+        `it waited for the running one: ${JSON.stringify({ timings, running: running48.timings })}`,
+      );
       assert.ok(
         timings.queueMs + timings.totalMs <= wall,
         `queue ${timings.queueMs} + total ${timings.totalMs} must not exceed the wall ${wall} ms`,
