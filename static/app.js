@@ -812,6 +812,14 @@ async function runRequest(body, signal, view, opts = {}) {
   }
 }
 
+/**
+ * Focuses `button`, or the question when it is disabled (a disabled button cannot hold focus).
+ * @param {HTMLButtonElement} button
+ */
+function focusOrQuestion(button) {
+  (button.disabled ? ui.question : button).focus();
+}
+
 function setBusy(/** @type {boolean} */ busy) {
   // A focused button that gets disabled drops focus to the page: hand it on to the control
   // that takes over (Send and Stop to each other; the question when neither is enabled).
@@ -819,10 +827,8 @@ function setBusy(/** @type {boolean} */ busy) {
   const focused = document.activeElement;
   ui.send.disabled = busy || realtime.running;
   ui.stop.disabled = !busy;
-  if (focused === ui.send && ui.send.disabled) (ui.stop.disabled ? ui.question : ui.stop).focus();
-  else if (focused === ui.stop && ui.stop.disabled) {
-    (ui.send.disabled ? ui.question : ui.send).focus();
-  }
+  if (focused === ui.send && ui.send.disabled) focusOrQuestion(ui.stop);
+  else if (focused === ui.stop && ui.stop.disabled) focusOrQuestion(ui.send);
   ui.sendHint.textContent = realtime.running
     ? "Send is off while realtime runs: realtime asks your question about each new camera " +
       "frame. Stop realtime to ask about one picture."
@@ -928,7 +934,7 @@ ui.retry.addEventListener("click", () => {
   const action = state.retryAction;
   // Hiding the error takes the focused Retry button away: keyboard focus goes to Send (which
   // hands it to Stop while the retried request runs).
-  if (document.activeElement === ui.retry) (ui.send.disabled ? ui.question : ui.send).focus();
+  if (document.activeElement === ui.retry) focusOrQuestion(ui.send);
   clearError();
   action?.();
 });
