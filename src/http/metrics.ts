@@ -12,7 +12,7 @@
  * @module
  */
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ImageCacheStats } from "../engine/mod.ts";
+import type { ImageCacheStats, SlotStats } from "../engine/mod.ts";
 import { PerfWindow } from "./perf_log.ts";
 
 /** Seconds: from a cached-prefix request (ms) to a long generation (minutes). */
@@ -37,7 +37,11 @@ export interface GaugeSnapshot {
   readonly modelLoadSeconds: number | null;
   readonly reloads: number;
   readonly imageCache?: ImageCacheStats;
+  /** The engine's slots (sequences), when it reports them. */
+  readonly slots?: readonly SlotStats[];
 }
+
+const SLOT_STATES = ["idle", "prefill", "generate"] as const;
 
 /** One finished generation, as the chat route saw it. */
 export interface GenerationSample {
@@ -250,6 +254,23 @@ export class Metrics {
         for (const state of LIFECYCLE_STATES) this.set({ state }, s?.state === state ? 1 : 0);
       },
     });
+    new Gauge({
+      name: "smolvlm_slots",
+      help: "Engine slots (parallel sequences) by state.",
+      labelNames: ["state"],
+      registers,
+      collect() {
+        const slots = snap()?.slots ?? [];
+        for (const state of SLOT_STATES) {
+          this.set({ state }, slots.filter((s) => s.state === state).length);
+        }
+      },
+    });
+    gauge(
+      "smolvlm_kv_cache_tokens",
+      "Positions the slots hold in the KV cache (idle slots keep theirs for prefix reuse).",
+      (s) => (s.slots ?? []).reduce((n, slot) => n + slot.kvTokens, 0),
+    );
     const cache = (s: GaugeSnapshot) => s.imageCache;
     gauge("smolvlm_image_cache_entries", "Image embeddings cached.", (s) => cache(s)?.entries ?? 0);
     gauge("smolvlm_image_cache_bytes", "Bytes the cache holds.", (s) => cache(s)?.bytes ?? 0);

@@ -11,6 +11,7 @@ import type {
   GenerateRequest,
   Generation,
   GenerationResult,
+  SlotStats,
   TextDelta,
 } from "../../src/engine/types.ts";
 import { imageTiling, type VisionFacts } from "../../src/engine/model_facts.ts";
@@ -41,12 +42,17 @@ export interface FakeEngineOptions {
   failAfter?: number;
   /** The projector's facts the engine reports; null: a text-only model. Default SMOLVLM_VISION. */
   vision?: VisionFacts | null;
+  /** The slots stats() reports (none by default). */
+  slots?: readonly SlotStats[];
 }
 
 export class FakeEngine implements Engine {
   readonly requests: GenerateRequest[] = [];
   readonly info: EngineInfo;
-  readonly #opts: Required<Omit<FakeEngineOptions, "fail" | "vision">> & { fail?: Error };
+  readonly #opts: Required<Omit<FakeEngineOptions, "fail" | "vision" | "slots">> & {
+    fail?: Error;
+  };
+  readonly #slots: readonly SlotStats[] | undefined;
   #running = 0;
   readonly #queue: Array<() => void> = [];
   #completed = 0;
@@ -69,6 +75,7 @@ export class FakeEngine implements Engine {
       failAfter: opts.failAfter ?? 0,
     };
     const vision = opts.vision === undefined ? SMOLVLM_VISION : opts.vision;
+    this.#slots = opts.slots;
     this.info = {
       modelPath: "/fake/model.gguf",
       mmprojPath: vision ? "/fake/mmproj.gguf" : null,
@@ -98,6 +105,7 @@ export class FakeEngine implements Engine {
       maxQueue: this.#opts.maxQueue,
       completed: this.#completed,
       failed: this.#failed,
+      slots: this.#slots,
     };
   }
 

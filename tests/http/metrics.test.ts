@@ -98,3 +98,24 @@ Deno.test("GET /metrics follows the engine's image-cache totals monotonically ac
   assert.equal(sample(text, "smolvlm_image_cache_hits_total"), 6);
   assert.equal(sample(text, "smolvlm_image_cache_misses_total"), 2);
 });
+
+Deno.test("GET /metrics and /v1/info report the engine's slots: states and KV positions held", async () => {
+  const slots = [
+    { sequence: 0, state: "generate", kvTokens: 120 },
+    { sequence: 1, state: "idle", kvTokens: 300 },
+    { sequence: 2, state: "idle", kvTokens: 0 },
+  ] as const;
+  const { app } = makeApp(new FakeEngine({ parallel: 3, slots }));
+  const text = await (await app.request("/metrics")).text();
+  assert.equal(sample(text, 'smolvlm_slots{state="generate"}'), 1);
+  assert.equal(sample(text, 'smolvlm_slots{state="prefill"}'), 0);
+  assert.equal(sample(text, 'smolvlm_slots{state="idle"}'), 2);
+  assert.equal(sample(text, "smolvlm_kv_cache_tokens"), 420);
+  assert.match(text, /# TYPE smolvlm_slots gauge/);
+  const info = await (await app.request("/v1/info")).json();
+  assert.deepEqual(info.slots, [
+    { sequence: 0, state: "generate", kv_tokens: 120 },
+    { sequence: 1, state: "idle", kv_tokens: 300 },
+    { sequence: 2, state: "idle", kv_tokens: 0 },
+  ]);
+});

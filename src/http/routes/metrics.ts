@@ -22,6 +22,7 @@ export function metricsRoutes(ctx: AppContext): Hono<AppEnv> {
       modelLoadSeconds: loadMs === null ? null : loadMs / 1000,
       reloads: holder.reloads,
       imageCache: stats?.imageCache,
+      slots: stats?.slots,
     });
     return c.body(body, 200, { "content-type": ctx.metrics.contentType });
   });

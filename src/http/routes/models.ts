@@ -99,6 +99,12 @@ function info(ctx: AppContext) {
       completed: stats?.completed ?? 0,
       failed: stats?.failed ?? 0,
     },
+    // Each slot's state and the KV positions it holds (a finished one keeps its prefix).
+    slots: (stats?.slots ?? []).map((s) => ({
+      sequence: s.sequence,
+      state: s.state,
+      kv_tokens: s.kvTokens,
+    })),
     config: publicConfig(config),
     // The effective values (defaults merged with the config file): the page starts from them.
     image_processing_defaults: ctx.images.resolveConfig(null),
