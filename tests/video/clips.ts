@@ -13,10 +13,33 @@ export function testDecoder(): FfmpegDecoder {
 }
 
 /**
+ * Runs ffmpeg in a fresh temp dir: `prepare(dir)` writes its inputs and returns its arguments
+ * after `-v error`; the file it writes to `dir/output` is returned.
+ */
+async function ffmpegOutput(
+  output: string,
+  prepare: (dir: string) => Promise<string[]> | string[],
+): Promise<Uint8Array> {
+  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
+  try {
+    const args = await prepare(dir);
+    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
+      args: ["-v", "error", ...args, `${dir}/${output}`],
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
+    return await Deno.readFile(`${dir}/${output}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/**
  * A `seconds` long testsrc clip (`rate` fps, `size` like 160x120) as mp4 (h264) or webm (vp8,
  * encoded with libvpx's `deadline`, realtime unless told).
  */
-export async function makeClip(
+export function makeClip(
   seconds: number,
   opts: {
     container?: "mp4" | "webm";
@@ -26,34 +49,19 @@ export async function makeClip(
   } = {},
 ): Promise<Uint8Array> {
   const container = opts.container ?? "mp4";
-  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
-  const out = `${dir}/clip.${container}`;
-  try {
-    const codec = container === "mp4"
-      ? ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"]
-      : ["-c:v", "libvpx", "-deadline", opts.deadline ?? "realtime", "-b:v", "200k"];
-    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
-      args: [
-        "-v",
-        "error",
-        "-y",
-        "-f",
-        "lavfi",
-        "-i",
-        `testsrc=size=${opts.size ?? "160x120"}:rate=${opts.rate ?? 10}`,
-        "-t",
-        String(seconds),
-        ...codec,
-        out,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
-    return await Deno.readFile(out);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  const codec = container === "mp4"
+    ? ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-preset", "ultrafast"]
+    : ["-c:v", "libvpx", "-deadline", opts.deadline ?? "realtime", "-b:v", "200k"];
+  return ffmpegOutput(`clip.${container}`, () => [
+    "-y",
+    "-f",
+    "lavfi",
+    "-i",
+    `testsrc=size=${opts.size ?? "160x120"}:rate=${opts.rate ?? 10}`,
+    "-t",
+    String(seconds),
+    ...codec,
+  ]);
 }
 
 export function dataUrl(mime: string, bytes: Uint8Array): string {
@@ -68,30 +76,11 @@ export function dataUrl(mime: string, bytes: Uint8Array): string {
  * `bytes` (an mp4) cut at `startSeconds` without re-encoding: ffmpeg keeps the packets from the
  * keyframe before the cut and writes an edit list that hides those before it, as phones do.
  */
-export async function cutClip(bytes: Uint8Array, startSeconds: number): Promise<Uint8Array> {
-  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
-  try {
+export function cutClip(bytes: Uint8Array, startSeconds: number): Promise<Uint8Array> {
+  return ffmpegOutput("out.mp4", async (dir) => {
     await Deno.writeFile(`${dir}/in.mp4`, bytes);
-    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
-      args: [
-        "-v",
-        "error",
-        "-ss",
-        String(startSeconds),
-        "-i",
-        `${dir}/in.mp4`,
-        "-c",
-        "copy",
-        `${dir}/out.mp4`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
-    return await Deno.readFile(`${dir}/out.mp4`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    return ["-ss", String(startSeconds), "-i", `${dir}/in.mp4`, "-c", "copy"];
+  });
 }
 
 /**
@@ -99,79 +88,53 @@ export async function cutClip(bytes: Uint8Array, startSeconds: number): Promise<
  * rate may change), optionally written `live` like a browser's MediaRecorder: no duration, no
  * cues.
  */
-export async function joinClips(
+export function joinClips(
   clips: readonly Uint8Array[],
   opts: { live?: boolean } = {},
 ): Promise<Uint8Array> {
-  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
-  try {
+  return ffmpegOutput("out.webm", async (dir) => {
     const list = [];
     for (const [i, clip] of clips.entries()) {
       await Deno.writeFile(`${dir}/${i}.webm`, clip);
       list.push(`file '${dir}/${i}.webm'`);
     }
     await Deno.writeTextFile(`${dir}/list.txt`, list.join("\n") + "\n");
-    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
-      args: [
-        "-v",
-        "error",
-        "-f",
-        "concat",
-        "-safe",
-        "0",
-        "-i",
-        `${dir}/list.txt`,
-        "-c",
-        "copy",
-        ...(opts.live ? ["-live", "1"] : []),
-        `${dir}/out.webm`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
-    return await Deno.readFile(`${dir}/out.webm`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+    return [
+      "-f",
+      "concat",
+      "-safe",
+      "0",
+      "-i",
+      `${dir}/list.txt`,
+      "-c",
+      "copy",
+      ...(opts.live ? ["-live", "1"] : []),
+    ];
+  });
 }
 
 /** An m4a-like mp4: `seconds` of a tone with a cover picture (a one-frame "video" stream). */
-export async function audioWithCover(seconds: number): Promise<Uint8Array> {
-  const dir = await Deno.makeTempDir({ prefix: "smolvlm-video-test-" });
-  try {
-    const { success, stderr } = await new Deno.Command(testDecoder().paths.ffmpeg, {
-      args: [
-        "-v",
-        "error",
-        "-f",
-        "lavfi",
-        "-i",
-        `sine=d=${seconds}`,
-        "-f",
-        "lavfi",
-        "-i",
-        "color=c=red:size=64x64:d=1",
-        "-map",
-        "0",
-        "-map",
-        "1",
-        "-frames:v",
-        "1",
-        "-c:a",
-        "aac",
-        "-c:v",
-        "png",
-        "-disposition:v",
-        "attached_pic",
-        `${dir}/out.mp4`,
-      ],
-      stdout: "null",
-      stderr: "piped",
-    }).output();
-    if (!success) throw new Error(`ffmpeg failed: ${new TextDecoder().decode(stderr)}`);
-    return await Deno.readFile(`${dir}/out.mp4`);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+export function audioWithCover(seconds: number): Promise<Uint8Array> {
+  return ffmpegOutput("out.mp4", () => [
+    "-f",
+    "lavfi",
+    "-i",
+    `sine=d=${seconds}`,
+    "-f",
+    "lavfi",
+    "-i",
+    "color=c=red:size=64x64:d=1",
+    "-map",
+    "0",
+    "-map",
+    "1",
+    "-frames:v",
+    "1",
+    "-c:a",
+    "aac",
+    "-c:v",
+    "png",
+    "-disposition:v",
+    "attached_pic",
+  ]);
 }
