@@ -78,21 +78,13 @@ export class FfmpegDecoder {
     maxPixels: number,
     signal: AbortSignal,
   ): Promise<ProbedClip> {
-    const args = [
-      "-v",
-      "error",
-      ...input(container, maxPixels),
-      "-select_streams",
-      "V:0",
+    const out = await this.#ffprobe(bytes, container, maxPixels, signal, [
       "-count_packets",
       "-show_entries",
       "stream=width,height,avg_frame_rate,r_frame_rate,nb_read_packets,duration:format=duration",
       "-of",
       "json",
-    ];
-    const out = await run(this.paths.ffprobe, args, bytes, signal);
-    throwIfTooLarge(out.stderr, maxPixels);
-    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    ]);
     let parsed: ProbeJson;
     try {
       parsed = JSON.parse(new TextDecoder().decode(out.stdout)) as ProbeJson;
@@ -128,20 +120,12 @@ export class FfmpegDecoder {
     maxPixels: number,
     signal: AbortSignal,
   ): Promise<{ shown: number; span: number }> {
-    const args = [
-      "-v",
-      "error",
-      ...input(container, maxPixels),
-      "-select_streams",
-      "V:0",
+    const out = await this.#ffprobe(bytes, container, maxPixels, signal, [
       "-show_entries",
       "packet=pts_time,duration_time,flags",
       "-of",
       "csv=p=0",
-    ];
-    const out = await run(this.paths.ffprobe, args, bytes, signal);
-    throwIfTooLarge(out.stderr, maxPixels);
-    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    ]);
     let shown = 0, first = Infinity, end = -Infinity;
     for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
       const [pts, length, flags] = line.trim().split(",");
@@ -154,6 +138,21 @@ export class FfmpegDecoder {
     }
     if (shown === 0) throw invalid("the clip's video stream has no frames to show", out.stderr);
     return { shown, span: end > first ? end - first : NaN };
+  }
+
+  /** ffprobe over the clip's first video stream, showing `show`; a failed run is refused. */
+  async #ffprobe(
+    bytes: Uint8Array,
+    container: VideoContainer,
+    maxPixels: number,
+    signal: AbortSignal,
+    show: readonly string[],
+  ): Promise<RunResult> {
+    const args = ["-v", "error", ...input(container, maxPixels), "-select_streams", "V:0", ...show];
+    const out = await run(this.paths.ffprobe, args, bytes, signal);
+    throwIfTooLarge(out.stderr, maxPixels);
+    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    return out;
   }
 
   /** The frames at `indices` (increasing) as `side` x `side` RGB, in order. */
