@@ -113,3 +113,17 @@ export async function readSse(res: Response): Promise<{ text: string; ok: boolea
   }
   return { text, ok: text.trimEnd().endsWith("data: [DONE]") };
 }
+
+/**
+ * An upstream on loopback: `GET /health` answers 200, anything else `chat(req)`. Its base URL
+ * is `url`; shut it down with `shutdown()`.
+ */
+export function fakeUpstream(
+  chat: (req: Request) => Response | Promise<Response>,
+): Deno.HttpServer<Deno.NetAddr> & { readonly url: string } {
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req) => new URL(req.url).pathname === "/health" ? new Response("ok") : chat(req),
+  );
+  return Object.assign(server, { url: `http://127.0.0.1:${server.addr.port}` });
+}

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { UsageError } from "../../src/edge/config.ts";
 import { edgeRunArgs } from "../../tools/launch_edge.ts";
 import { REPO } from "../http/helpers.ts";
+import { fakeUpstream } from "./edge_helpers.ts";
 
 Deno.test("edgeRunArgs() grants net to the listen address and each upstream host only", () => {
   const args = [
@@ -50,17 +51,22 @@ function spawnLauncher(group = false, upstream = "http://127.0.0.1:9"): Deno.Chi
   }).spawn();
 }
 
-Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, and both exit", async () => {
-  const launcher = spawnLauncher();
-  const lines = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+/** The edge's address, from the launcher's output as it starts. */
+async function listeningUrl(lines: ReadableStreamDefaultReader<string>): Promise<string> {
   let out = "";
-  let url: string | undefined;
-  while (!url) {
+  for (;;) {
     const { value, done } = await lines.read();
     if (done) throw new Error(`the edge never listened: ${out}`);
     out += value;
-    url = /edge listening on (http:\/\/[\d.:]+)/.exec(out)?.[1];
+    const url = /edge listening on (http:\/\/[\d.:]+)/.exec(out)?.[1];
+    if (url) return url;
   }
+}
+
+Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, and both exit", async () => {
+  const launcher = spawnLauncher();
+  const lines = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const url = await listeningUrl(lines);
   // An answer means edge.ts has run past its signal listeners (it answers from the event loop).
   await (await fetch(`${url}/health`)).body?.cancel();
   launcher.kill("SIGINT");
@@ -73,25 +79,14 @@ Deno.test("the edge launcher passes a SIGINT sent to it alone on to the edge, an
 
 Deno.test("Ctrl-C (SIGINT to the launcher and the edge at once) drains the edge and exits 0", async () => {
   // An upstream that answers after 1.5 s: the request is still in flight when Ctrl-C comes.
-  const upstream = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    async (req) => {
-      if (new URL(req.url).pathname === "/health") return new Response("ok");
-      await new Promise((r) => setTimeout(r, 1500));
-      return Response.json({ choices: [{ message: { role: "assistant", content: "late" } }] });
-    },
-  );
-  const launcher = spawnLauncher(true, `http://127.0.0.1:${upstream.addr.port}`);
+  const upstream = fakeUpstream(async () => {
+    await new Promise((r) => setTimeout(r, 1500));
+    return Response.json({ choices: [{ message: { role: "assistant", content: "late" } }] });
+  });
+  const launcher = spawnLauncher(true, upstream.url);
   const lines = launcher.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
-    let out = "";
-    let url: string | undefined;
-    while (!url) {
-      const { value, done } = await lines.read();
-      if (done) throw new Error(`the edge never listened: ${out}`);
-      out += value;
-      url = /edge listening on (http:\/\/[\d.:]+)/.exec(out)?.[1];
-    }
+    const url = await listeningUrl(lines);
     await new Promise((r) => setTimeout(r, 300)); // a health check has marked the upstream up
     const answer = fetch(`${url}/v1/chat/completions`, {
       method: "POST",

@@ -6,19 +6,15 @@ import assert from "node:assert/strict";
 import { startEdge } from "../../src/edge/mod.ts";
 import { parseEdgeArgs } from "../../src/edge/config.ts";
 import { jpegDataUrl } from "../http/helpers.ts";
-import { spawnEdge } from "./edge_helpers.ts";
+import { fakeUpstream, spawnEdge } from "./edge_helpers.ts";
 
 Deno.test("startEdge().shutdown() lets a request whose image is being preprocessed finish", async () => {
-  const upstream = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (req) =>
-      new URL(req.url).pathname === "/health"
-        ? new Response("ok")
-        : Response.json({ choices: [{ message: { role: "assistant", content: "ok" } }] }),
+  const upstream = fakeUpstream(() =>
+    Response.json({ choices: [{ message: { role: "assistant", content: "ok" } }] })
   );
   const config = parseEdgeArgs([
     "--upstream",
-    `http://127.0.0.1:${upstream.addr.port}`,
+    upstream.url,
     "--port",
     "0",
   ]);
@@ -60,16 +56,12 @@ Deno.test("startEdge().shutdown() lets a request whose image is being preprocess
 
 Deno.test("the edge process exits at once on SIGTERM after upstreams refused its token", async () => {
   // A 401 is retried elsewhere; the refused attempt's timer must not keep the process alive.
-  const upstream = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (req) =>
-      new URL(req.url).pathname === "/health"
-        ? new Response("ok")
-        : Response.json({ error: { code: "invalid_api_key" } }, { status: 401 }),
+  const upstream = fakeUpstream(() =>
+    Response.json({ error: { code: "invalid_api_key" } }, { status: 401 })
   );
   const edge = await spawnEdge([
     "--upstream",
-    `http://127.0.0.1:${upstream.addr.port}`,
+    upstream.url,
     "--port",
     "0",
     "--no-preprocess",
@@ -98,28 +90,24 @@ Deno.test("the edge process exits after --shutdown-grace-ms when a client stops 
   // An upstream stream that never ends, and a client that reads one chunk, then nothing.
   const encoder = new TextEncoder();
   let ticker: ReturnType<typeof setInterval> | undefined;
-  const upstream = Deno.serve(
-    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    (req) => {
-      if (new URL(req.url).pathname === "/health") return new Response("ok");
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          ticker = setInterval(() => {
-            try {
-              controller.enqueue(encoder.encode(`data: {"choices":[]}\n\n`));
-            } catch {
-              clearInterval(ticker);
-            }
-          }, 50);
-        },
-        cancel: () => clearInterval(ticker),
-      });
-      return new Response(body, { headers: { "content-type": "text/event-stream" } });
-    },
-  );
+  const upstream = fakeUpstream(() => {
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        ticker = setInterval(() => {
+          try {
+            controller.enqueue(encoder.encode(`data: {"choices":[]}\n\n`));
+          } catch {
+            clearInterval(ticker);
+          }
+        }, 50);
+      },
+      cancel: () => clearInterval(ticker),
+    });
+    return new Response(body, { headers: { "content-type": "text/event-stream" } });
+  });
   const edge = await spawnEdge([
     "--upstream",
-    `http://127.0.0.1:${upstream.addr.port}`,
+    upstream.url,
     "--port",
     "0",
     "--no-preprocess",
