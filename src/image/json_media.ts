@@ -94,7 +94,7 @@ export function parseJsonWithMedia(
   const media: MediaEntry[] = [];
   // An explicit stack, not recursion: a hostile body may nest deeply, and a value that nests
   // past MAX_DEPTH is refused here (structured cloning and validation recurse).
-  const stack: Visit[] = [{ node: value, depth: 0, parent: null, key: "" }];
+  const stack: Visit[] = [{ node: value, depth: 0, parent: null, key: "", field: null }];
   let values = 1;
   // Values under each top-level field: a body over the limit is blamed on its biggest field,
   // not on wherever the running count happened to cross it.
@@ -112,7 +112,7 @@ export function parseJsonWithMedia(
     }
     const count = Array.isArray(node) ? node.length : Object.keys(node).length;
     values += count;
-    const field = fieldOf(visit);
+    const { field } = visit;
     if (field !== null) perField.set(field, (perField.get(field) ?? 0) + count);
     if (values > MAX_VALUES) {
       const [biggest] = [...perField].reduce((a, b) => (b[1] > a[1] ? b : a), ["", -1]);
@@ -125,7 +125,7 @@ export function parseJsonWithMedia(
     if (Array.isArray(node)) {
       node.forEach((item, key) => {
         if (typeof item === "object" && item !== null) {
-          stack.push({ node: item, depth: depth + 1, parent: visit, key });
+          stack.push({ node: item, depth: depth + 1, parent: visit, key, field: field ?? key });
         }
       });
       continue;
@@ -134,7 +134,7 @@ export function parseJsonWithMedia(
     for (const key of Object.keys(record)) {
       const v = record[key];
       if (typeof v === "object" && v !== null) {
-        stack.push({ node: v, depth: depth + 1, parent: visit, key });
+        stack.push({ node: v, depth: depth + 1, parent: visit, key, field: field ?? key });
       } else if (key === "url" && typeof v === "string" && v.length >= minLength) {
         const entry = inlineMedia(v);
         if (entry) {
@@ -152,13 +152,8 @@ interface Visit {
   readonly depth: number;
   readonly parent: Visit | null;
   readonly key: string | number;
-}
-
-/** The top-level field a visit is under; null for the body itself. */
-function fieldOf(visit: Visit): string | number | null {
-  let v = visit;
-  while (v.parent?.parent) v = v.parent;
-  return v.parent ? v.key : null;
+  /** The top-level field the node is under; null for the body itself. */
+  readonly field: string | number | null;
 }
 
 function pathOf(visit: Visit): (string | number)[] {
