@@ -129,6 +129,8 @@ class WorkerEngine implements Engine {
   readonly #mailbox: Int32Array;
   readonly #maxQueue: number;
   readonly #live = new Map<string, Live>();
+  /** Live generations told to stop, until the worker ends them. */
+  readonly #stopping = new Set<string>();
   readonly #sessions = new Map<string, string>();
   /** Each recent session's latest arrival (GenerateRequest.arrivedAt), oldest session first. */
   readonly #sessionArrivals = new Map<string, number>();
@@ -198,21 +200,27 @@ class WorkerEngine implements Engine {
 
   generate(request: GenerateRequest): Generation {
     if (this.#closing) throw new EngineClosedError();
-    // Capacity first: a refused request must not stop its session's older one on its way out.
-    const queued = this.#live.size - this.#running();
-    if (this.#live.size >= this.info.parallelSequences + this.#maxQueue) {
-      throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(queued));
-    }
     // Within a session the later arrival wins: this request may itself be the stale one, even
     // when the newer one has already finished.
     let outdated = false;
+    let stale: string | undefined;
     if (request.sessionId !== undefined) {
       const latest = this.#sessionArrivals.get(request.sessionId);
       outdated = request.arrivedAt !== undefined && latest !== undefined &&
         request.arrivedAt < latest;
-      const stale = this.#sessions.get(request.sessionId);
-      if (stale !== undefined && !outdated) this.#stop(stale, "superseded");
-      if (request.arrivedAt !== undefined && !outdated) {
+      if (!outdated) stale = this.#sessions.get(request.sessionId);
+    }
+    // Capacity first: a refused request must not stop its session's older one on its way out.
+    // Requests already told to stop free their place at the worker's next step, and so does the
+    // stale request this one supersedes: a newer frame never waits behind its own stale one.
+    const replaced = stale !== undefined && !this.#stopping.has(stale) ? 1 : 0;
+    const occupied = this.#live.size - this.#stopping.size - replaced;
+    if (occupied >= this.info.parallelSequences + this.#maxQueue) {
+      throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(occupied - this.#running()));
+    }
+    if (request.sessionId !== undefined && !outdated) {
+      if (stale !== undefined) this.#stop(stale, "superseded");
+      if (request.arrivedAt !== undefined) {
         this.#rememberArrival(request.sessionId, request.arrivedAt);
       }
     }
@@ -310,6 +318,7 @@ class WorkerEngine implements Engine {
 
   #stop(id: string, reason: StopReason): void {
     if (!this.#live.has(id)) return;
+    this.#stopping.add(id);
     this.#post({ type: "stop", id, reason });
     Atomics.add(this.#mailbox, 0, 1); // reaches a step already under way
   }
@@ -356,6 +365,7 @@ class WorkerEngine implements Engine {
     const live = this.#live.get(id);
     if (!live) return undefined;
     this.#live.delete(id);
+    this.#stopping.delete(id);
     live.cleanup();
     return live;
   }

@@ -11,14 +11,24 @@ export type AbortReason = "timeout" | "disconnect" | "shutdown";
 export class RequestTracker {
   // Keyed by each request's own controller: the request id may come from the client
   // (X-Request-Id), and two requests with the same id must not count as one.
-  readonly #active = new Map<AbortController, { caller: string }>();
+  readonly #active = new Map<
+    AbortController,
+    { caller: string; session: string | undefined; inEngine: boolean }
+  >();
 
   get size(): number {
     return this.#active.size;
   }
 
-  add(controller: AbortController, caller = ""): void {
-    this.#active.set(controller, { caller });
+  /** `session`: the caller-scoped realtime session the request belongs to, if any. */
+  add(controller: AbortController, caller = "", session?: string): void {
+    this.#active.set(controller, { caller, session, inEngine: false });
+  }
+
+  /** The request was handed to the engine. */
+  enteredEngine(controller: AbortController): void {
+    const r = this.#active.get(controller);
+    if (r) r.inEngine = true;
   }
 
   delete(controller: AbortController): void {
@@ -29,6 +39,16 @@ export class RequestTracker {
   countFor(caller: string): number {
     let n = 0;
     for (const r of this.#active.values()) if (r.caller === caller) n++;
+    return n;
+  }
+
+  /**
+   * Live requests of a session that the engine already holds: a newer request of the session
+   * supersedes them there (they end at its next step), so it takes their place.
+   */
+  inEngineOfSession(session: string): number {
+    let n = 0;
+    for (const r of this.#active.values()) if (r.inEngine && r.session === session) n++;
     return n;
   }
 

@@ -30,22 +30,39 @@ Deno.test("engine scheduler: queue bound, abort, tiling bound and close", async 
   });
 
   await t.step(
-    "a request refused by a full queue leaves its session's queued one alone",
+    "a newer frame takes its session's stale place in a full queue; other requests are refused",
     async () => {
       const running = ask(64);
-      const frame = (maxTokens: number) =>
+      const frame = (maxTokens: number, arrivedAt?: number) =>
         engine.generate({
           messages: [{ role: "user", content: "What now?" }],
           maxTokens,
           sessionId: "camera-1",
+          arrivedAt,
           sampling: { temperature: 0 },
         });
-      const queued = frame(4);
-      assert.throws(() => frame(4), QueueFullError);
+      const stale = frame(4, 1);
+      const newer = frame(4, 2);
+      // Neither another caller's request nor an older frame of the session gets the place.
+      assert.throws(() => ask(4), QueueFullError);
+      assert.throws(() => frame(4, 0), QueueFullError);
+      assert.equal((await stale.result).finishReason, "superseded");
       await running.result;
-      assert.equal((await queued.result).finishReason, "length");
+      assert.equal((await newer.result).finishReason, "length");
     },
   );
+
+  await t.step("a request told to stop frees its queue place at once", async () => {
+    const running = ask(64);
+    const controller = new AbortController();
+    const aborted = ask(4, controller.signal);
+    controller.abort();
+    // The worker has not reported the abort yet; the place is free all the same.
+    const next = ask(4);
+    assert.equal((await aborted.result).finishReason, "abort");
+    await running.result;
+    assert.equal((await next.result).finishReason, "length");
+  });
 
   await t.step("aborting a running generation stops it at the engine's next step", async () => {
     const controller = new AbortController();

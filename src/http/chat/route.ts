@@ -7,7 +7,6 @@
  * @module
  */
 import { Hono } from "hono";
-import { z } from "zod";
 import { zValidator } from "@hono/zod-validator";
 import type { AppContext } from "../context.ts";
 import { ApiError, fromZodError, modelNotFound } from "../errors.ts";
@@ -39,12 +38,11 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           throw modelNotFound(req.model);
         }
         const grammar = grammarFor(req, limits);
-        const sessionId = sessionIdOf(c.req.header("x-session-id"));
         // How the model tiles an image (its projector's facts); null for a text-only model.
         const tiling = run.engine.info.tiling;
         const images = await resolveImages(ctx, req, run.signal, {
           media: run.media,
-          sessionId,
+          sessionId: run.session,
           tiling,
         });
         if (images.videos.length > 0) run.fields.video_decode_ms = Math.round(images.videoDecodeMs);
@@ -52,9 +50,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           defaultMaxTokens: Math.min(config.defaultMaxTokens, limits.maxTokens),
           grammar,
           signal: run.signal,
-          // A session is its caller's (`key#N` or `addr:IP`): the engine supersedes by name, and
-          // another key sending the same header must not stop this caller's requests.
-          sessionId: sessionId === undefined ? undefined : `${run.caller} ${sessionId}`,
+          sessionId: run.session,
           // Arrival here, not at the engine: a frame whose image takes longer to prepare must not
           // supersede a newer frame of its session that got there first.
           arrivedAt: run.t0,
@@ -73,22 +69,4 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
         headers: { allow: "POST" },
       });
     });
-}
-
-/**
- * A realtime session's name from the `X-Session-Id` header (not OpenAI's `user` field, which
- * names an end user, not a stream of frames): a newer request of the same session supersedes
- * the older one. At most 128 visible ASCII characters; anything else is a 400.
- */
-const sessionHeaders = z.object({
-  "x-session-id": z.string().refine((v) => /^[\x21-\x7e]{1,128}$/.test(v), {
-    message: "must be 1-128 visible ASCII characters",
-    params: { code: "invalid_session_id" },
-  }).optional(),
-});
-
-function sessionIdOf(header: string | undefined): string | undefined {
-  const r = sessionHeaders.safeParse({ "x-session-id": header || undefined });
-  if (!r.success) throw fromZodError(r.error);
-  return r.data["x-session-id"];
 }

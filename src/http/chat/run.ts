@@ -8,9 +8,10 @@
  * @module
  */
 import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
 import type { Engine } from "../../engine/mod.ts";
 import { type AppContext, type AppEnv, round2 } from "../context.ts";
-import { ApiError } from "../errors.ts";
+import { ApiError, fromZodError } from "../errors.ts";
 import type { AbortReason } from "../tracker.ts";
 import { abortAware } from "./aborts.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
@@ -38,6 +39,12 @@ export class ChatRun {
     readonly id: string,
     readonly caller: string,
     readonly clientSignal: AbortSignal,
+    /**
+     * The realtime session (`X-Session-Id`) scoped to its caller (`key#N` or `addr:IP`): the
+     * engine supersedes by this name, and another key sending the same header must not stop this
+     * caller's requests.
+     */
+    readonly session?: string,
   ) {
     this.t0 = ctx.clock.perf();
   }
@@ -49,9 +56,9 @@ export class ChatRun {
   /** Admission, then the timeout and disconnect watchers. Throws ApiError to refuse. */
   start(): Engine {
     const engine = requireEngine(this.ctx);
-    admit(this.ctx, engine, this.caller);
+    admit(this.ctx, engine, this.caller, this.session);
     this.engine = engine;
-    this.ctx.tracker.add(this.controller, this.caller);
+    this.ctx.tracker.add(this.controller, this.caller, this.session);
     this.#tracked = true;
     this.#timer = setTimeout(() => this.abort("timeout"), this.ctx.config.timeoutMs);
     this.#onClientAbort = () => this.abort("disconnect");
@@ -68,6 +75,7 @@ export class ChatRun {
   enterEngine(): number {
     if (this.#timer !== undefined) clearTimeout(this.#timer);
     this.#timer = undefined;
+    this.ctx.tracker.enteredEngine(this.controller);
     const spent = this.ctx.clock.perf() - this.t0;
     return Math.max(1, Math.round(this.ctx.config.timeoutMs - spent));
   }
@@ -126,8 +134,16 @@ export class ChatRun {
 /** The chat route's first middleware: admits the request and ends it if no stream took over. */
 export function chatRun(ctx: AppContext): MiddlewareHandler<ChatEnv> {
   return async (c, next) => {
+    const caller = c.get("caller");
+    const session = sessionIdOf(c.req.header("x-session-id"));
+    const run = new ChatRun(
+      ctx,
+      c.get("requestId"),
+      caller,
+      c.req.raw.signal,
+      session === undefined ? undefined : `${caller} ${session}`,
+    );
     c.set("logged", true);
-    const run = new ChatRun(ctx, c.get("requestId"), c.get("caller"), c.req.raw.signal);
     c.set("run", run);
     try {
       run.start();
@@ -168,11 +184,13 @@ function requireEngine(ctx: AppContext): Engine {
 /**
  * Requests beyond running + queue capacity, or over the caller's share, are refused at once.
  * The per-caller cap is hand-written: hono-rate-limiter counts requests per window, not
- * requests in flight.
+ * requests in flight. A newer frame of a realtime session takes the place of its stale requests
+ * that the engine holds (it supersedes them there), so it is never refused because of them.
  */
-function admit(ctx: AppContext, engine: Engine, caller: string): void {
+function admit(ctx: AppContext, engine: Engine, caller: string, session?: string): void {
+  const replaced = session === undefined ? 0 : ctx.tracker.inEngineOfSession(session);
   const perCaller = ctx.config.rateLimits.concurrentPerKey;
-  if (perCaller > 0 && ctx.tracker.countFor(caller) >= perCaller) {
+  if (perCaller > 0 && ctx.tracker.countFor(caller) - replaced >= perCaller) {
     throw new ApiError(429, `at most ${perCaller} concurrent requests per caller on this server`, {
       code: "too_many_concurrent_requests",
       retryAfter: 1,
@@ -180,11 +198,29 @@ function admit(ctx: AppContext, engine: Engine, caller: string): void {
   }
   const stats = engine.stats();
   const parallel = Math.max(1, engine.info.parallelSequences);
-  if (ctx.tracker.size < stats.maxQueue + parallel) return;
+  if (ctx.tracker.size - replaced < stats.maxQueue + parallel) return;
   const eta = Math.ceil(ctx.config.expectedResponseTime * (stats.queued + 1) / parallel);
   throw new ApiError(
     429,
     `the server is busy (${stats.running} running, ${stats.queued} queued); retry later`,
     { code: "queue_full", retryAfter: Math.min(Math.max(1, eta), 60) },
   );
+}
+
+/**
+ * A realtime session's name from the `X-Session-Id` header (not OpenAI's `user` field, which
+ * names an end user, not a stream of frames): a newer request of the same session supersedes
+ * the older one. At most 128 visible ASCII characters; anything else is a 400.
+ */
+const sessionHeaders = z.object({
+  "x-session-id": z.string().refine((v) => /^[\x21-\x7e]{1,128}$/.test(v), {
+    message: "must be 1-128 visible ASCII characters",
+    params: { code: "invalid_session_id" },
+  }).optional(),
+});
+
+function sessionIdOf(header: string | undefined): string | undefined {
+  const r = sessionHeaders.safeParse({ "x-session-id": header || undefined });
+  if (!r.success) throw fromZodError(r.error);
+  return r.data["x-session-id"];
 }
