@@ -181,9 +181,12 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
       const theirs: Sample[] = [];
       const oursArgs = oursCommand(model, mmproj, image, o);
       const theirsArgs = theirsCommand(model, mmproj, image, o, budget);
+      // As a reader runs them: paths relative to the repo, the bench's temp dir as $TMP.
+      const shown = (args: string[]) =>
+        args.map((a) => a.replace(`${REPO}/`, "").replace(dir, "$TMP")).join(" ");
       commands.push(
-        `deno ${oursArgs.join(" ")}`,
-        `native/lib/llama-mtmd-cli ${theirsArgs.join(" ")}`,
+        `deno ${shown(oursArgs)}`,
+        `${NATIVE_LIB_DIR.replace(`${REPO}/`, "")}/llama-mtmd-cli ${shown(theirsArgs)}`,
       );
       for (let i = 0; i < o.runs; i++) {
         // Alternate so drift in machine load hits both sides alike.
@@ -223,13 +226,10 @@ export async function benchEngine(options: EngineBenchOptions = {}): Promise<{ m
     "Ratio = ours / llama.cpp; the target is within 3% (time ≤ 1.03, throughput ≥ 0.97).",
     "",
     "Scope of the figures: llama.cpp's `eval time` sums only its `llama_decode` calls, while ours " +
-    "spans the whole token loop (sampling, detokenizing, stop strings, streaming), so our decode " +
-    "tok/s is the stricter measure; a nonblocking `llama_decode` through Deno's FFI measured up to ~1 ms " +
-    "slower than a synchronous call (16.7 vs 15.8 ms/token in-process; the call hops to a pool " +
-    "thread). Encode is within 3%; prefill, decode and total are not yet (see the table). " +
-    "Both sides use the same build: no OpenMP (Deno runs nonblocking calls on pool threads, and " +
-    "per-thread OpenMP teams cost ~25% of decode speed) and a persistent ggml threadpool, as " +
-    "llama.cpp's common code attaches.",
+    "spans the whole token loop (sampling, detokenizing, stop strings, streaming to the main " +
+    "thread), so our decode tok/s is the stricter measure. Ours runs the engine's step loop on its " +
+    "own worker thread with synchronous FFI calls. Both sides use the same build: no OpenMP and a " +
+    "persistent ggml threadpool, as llama.cpp's common code attaches.",
     "",
     "| image | figure | ours | llama-mtmd-cli | ratio | within 3% |",
     "|---|---|---|---|---|---|",
