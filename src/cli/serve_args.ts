@@ -26,6 +26,7 @@ export const SERVE_OPTIONS = {
   config: { type: "string" },
   host: { type: "string" },
   port: { type: "string" },
+  "allowed-host": { type: "string", multiple: true },
   timeout: { type: "string" },
   "max-queue": { type: "string" },
   parallel: { type: "string" },
@@ -59,6 +60,10 @@ export const SERVE_USAGE =
   --config FILE         JSON config (seed shape: model_name, model_id, port, timeout, inference, ...)
   --host HOST           bind address (default 127.0.0.1; 0.0.0.0 for all interfaces)
   --port N              port (default 8000; 0 picks a free one)
+  --allowed-host NAME   also answer requests whose Host is NAME (repeatable or comma-separated;
+                        *.example.com: its subdomains; *: any). Without it only localhost, IP
+                        addresses and the --host name are answered: 403 host_not_allowed to
+                        anything else (DNS-rebinding protection; config server.allowed_hosts)
   --timeout SECONDS     per-request time limit (default 60): reading, image processing and
                         generation count; waiting in the engine's queue does not (a full
                         queue answers 429 with Retry-After at once instead)
@@ -72,7 +77,8 @@ export const SERVE_USAGE =
   --max-image-size PX   longest image side for tiling (default 1024)
   --max-tokens N        default completion budget (default 256)
   --api-key KEY         require "Authorization: Bearer KEY" on /v1/* (or env SMOLVLM_API_KEY)
-  --allow-image-host H  allow http(s) image URLs from host H (repeatable; ./run grants the net access)
+  --allow-image-host H  allow http(s) image URLs from host H (repeatable or comma-separated;
+                        ./run grants the net access)
   --shutdown-grace S    seconds in-flight requests get on SIGTERM (default 10)
   --reload-grace S      seconds running generations get on a reload (SIGHUP, POST /admin/reload)
                         before they are stopped with 503 model_reloading (default 30)

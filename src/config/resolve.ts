@@ -159,7 +159,8 @@ export async function resolveConfig(inputs: ConfigInputs): Promise<ResolvedServi
     return { kind: "default" };
   };
   const config = parseServiceConfig(merged, file?.path ?? null, (key) => {
-    const o = originOf(key);
+    // An array comes whole from one layer (merge replaces it), so an element's origin is its.
+    const o = originOf(key.replace(/\.\d+(\..*)?$/, ""));
     return o.kind === "default" ? null : describeOrigin(o);
   });
   const document = effectiveDocument(merged);

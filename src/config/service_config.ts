@@ -9,6 +9,7 @@
  *   "model_id": "smolvlm",
  *   "host": "127.0.0.1",
  *   "port": 8000,
+ *   "server": { "allowed_hosts": [] },
  *   "timeout": 60,
  *   "model_path": "models/smolvlm.gguf",
  *   "smolvlm_version": "ggml-org/SmolVLM-500M-Instruct-GGUF",
@@ -31,6 +32,7 @@
  * @module
  */
 import { z } from "zod";
+import { allowedHostEntry } from "./allowed_hosts.ts";
 import type { Resolver } from "../http/remote_guard.ts";
 import { type ImageConfig, parseImageConfigFile } from "../image/config.ts";
 import { ImageConfigError } from "../image/errors.ts";
@@ -102,6 +104,14 @@ const corsSchema = z.object({
     .default([]),
 });
 
+const serverSchema = z.object({
+  /**
+   * Host names requests may be addressed to besides localhost, IP literals and `host`
+   * (DNS-rebinding protection): `name`, `*.name`, or `*` for any.
+   */
+  allowed_hosts: z.array(allowedHostEntry).default([]),
+});
+
 /** 0 switches a limit off. */
 const rateLimitsSchema = z.object({
   window: timerSeconds.default(60),
@@ -139,6 +149,7 @@ export const configFileSchema = z.object({
   model_id: z.string().min(1).default(DEFAULT_MODEL_ID),
   host: z.string().min(1).default("127.0.0.1"),
   port: z.number().int().min(0).max(65535).default(8000),
+  server: serverSchema.default(() => serverSchema.parse({})),
   timeout: timerSeconds.default(60),
   model_path: z.string().min(1).optional(),
   /** The seed's hub model name (`ggml-org/SmolVLM-500M-Instruct-GGUF[:QUANT]`); model_path wins. */
@@ -212,6 +223,11 @@ export interface ServiceConfig {
   readonly modelId: string;
   readonly host: string;
   readonly port: number;
+  /**
+   * Host names (lowercase; `*.name`, `*` for any) a request's Host may carry besides localhost,
+   * IP literals and `host` (config `server.allowed_hosts`).
+   */
+  readonly allowedHosts: readonly string[];
   /** Per-request timeout in milliseconds (config `timeout`, seconds, default 60). */
   readonly timeoutMs: number;
   readonly modelPath: string | null;
@@ -386,6 +402,7 @@ function fromFile(
     modelId: f.model_id,
     host: f.host,
     port: f.port,
+    allowedHosts: f.server.allowed_hosts,
     timeoutMs: Math.round(f.timeout * 1000),
     modelPath: f.model_path ?? null,
     smolvlmVersion: f.smolvlm_version ?? null,

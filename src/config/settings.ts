@@ -23,6 +23,12 @@ export interface Setting {
 export const SETTINGS: readonly Setting[] = [
   { key: "host", flag: "host", env: "SMOLVLM_HOST", kind: "string" },
   { key: "port", flag: "port", env: "SMOLVLM_PORT", kind: "int" },
+  {
+    key: "server.allowed_hosts",
+    flag: "allowed-host",
+    env: "SMOLVLM_ALLOWED_HOSTS",
+    kind: "list",
+  },
   { key: "timeout", flag: "timeout", env: "SMOLVLM_TIMEOUT", kind: "number" },
   { key: "model_path", flag: "model", env: "SMOLVLM_MODEL", kind: "string" },
   { key: "smolvlm_version", env: "SMOLVLM_VERSION", kind: "string" },
@@ -93,7 +99,8 @@ export const CONFIG_ENV_NAMES: readonly string[] = [
  */
 export function convertSetting(kind: SettingKind, raw: string | boolean | string[]): unknown {
   if (typeof raw === "boolean") return raw;
-  if (Array.isArray(raw)) return raw;
+  // A repeatable flag's values, each of which may be a comma-separated list too.
+  if (Array.isArray(raw)) return raw.flatMap((r) => r.split(/[\s,]+/)).filter(Boolean);
   const text = raw.trim();
   switch (kind) {
     case "string":

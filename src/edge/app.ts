@@ -10,6 +10,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { bearerAuth } from "hono/bearer-auth";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { refuseUnknownHost } from "../http/middleware/allowed_hosts.ts";
 import { refuseCrossSite } from "../http/middleware/cross_site.ts";
 import { pageSecurityHeaders } from "../http/middleware/page_security.ts";
 import type { ImageConfig } from "../image/config.ts";
@@ -35,6 +36,11 @@ export interface EdgeAppOptions {
   readonly upstreamTimeoutMs?: number;
   /** Largest request body accepted, in bytes. Default 32 MiB (a 20 MB image in base64). */
   readonly maxBodyBytes?: number;
+  /**
+   * Host names clients may address besides localhost and IP literals: `--allowed-host` and the
+   * listen address. Default none.
+   */
+  readonly allowedHosts?: readonly string[];
 }
 
 /**
@@ -71,6 +77,19 @@ export function edgeApp(opts: EdgeAppOptions): { app: Hono; totals: EdgeTotals }
     if (isChat(c)) totals.requests++;
     await next();
   });
+  // DNS rebinding: a page whose name now resolves to this edge would drive the upstreams as a
+  // same-origin page, which the cross-site guard below lets through.
+  app.use(
+    "*",
+    refuseUnknownHost(opts.allowedHosts ?? [], (host) =>
+      new EdgeError(
+        403,
+        "invalid_request_error",
+        `Host '${host}' is not allowed (DNS-rebinding protection); ` +
+          'start the edge with --allowed-host NAME ("*" allows any)',
+        "host_not_allowed",
+      )),
+  );
 
   app.onError((err, c) => {
     const e = err instanceof EdgeError

@@ -7,6 +7,7 @@
  */
 import { parseArgs } from "node:util";
 import { z } from "zod";
+import { allowedHostEntry } from "../config/allowed_hosts.ts";
 
 /** The only environment variables the edge reads (its `--allow-env` list). */
 export const EDGE_ENV = {
@@ -21,6 +22,10 @@ export const EDGE_USAGE = `usage: edge.ts --upstream URL[,URL...] [--host H] [--
                             a trailing /v1 is dropped (the edge adds /v1/... itself)
   --host H                  listen address (default 127.0.0.1)
   --port P                  listen port (default 8080; 0 picks a free one)
+  --allowed-host NAME       also answer requests whose Host is NAME (repeatable or comma-separated;
+                            *.example.com: its subdomains; *: any). Without it only localhost, IP
+                            addresses and the --host name are answered: 403 host_not_allowed to
+                            anything else (DNS-rebinding protection)
   --health-interval-ms N    active health check period (default 2000)
   --health-timeout-ms N     one health check's limit (default 1500)
   --breaker-failures N      consecutive failures that open an upstream's breaker (default 3)
@@ -61,6 +66,8 @@ const EdgeArgs = z.object({
     .refine((a) => new Set(a).size === a.length, "an upstream is listed twice"),
   host: z.string().min(1).default("127.0.0.1"),
   port: int(0, 65535).default(8080),
+  /** Host names clients may address besides localhost, IP literals and `host`. */
+  allowedHosts: z.array(allowedHostEntry).default([]),
   healthIntervalMs: int(50, 600_000).default(2000),
   healthTimeoutMs: int(50, 60_000).default(1500),
   breakerFailures: int(1, 1000).default(3),
@@ -83,6 +90,7 @@ export function parseEdgeArgs(args: readonly string[]): EdgeConfig | "help" {
         upstream: { type: "string", multiple: true },
         host: { type: "string" },
         port: { type: "string" },
+        "allowed-host": { type: "string", multiple: true },
         "health-interval-ms": { type: "string" },
         "health-timeout-ms": { type: "string" },
         "breaker-failures": { type: "string" },
@@ -98,11 +106,13 @@ export function parseEdgeArgs(args: readonly string[]): EdgeConfig | "help" {
     throw new UsageError((e as Error).message);
   }
   if (values.help) return "help";
+  const list = (flags: string[] | undefined) =>
+    (flags ?? []).flatMap((s) => s.split(",")).map((s) => s.trim()).filter((s) => s !== "");
   const parsed = EdgeArgs.safeParse({
-    upstreams: (values.upstream ?? []).flatMap((s) => s.split(",")).map((s) => s.trim())
-      .filter((s) => s !== ""),
+    upstreams: list(values.upstream),
     host: values.host,
     port: values.port,
+    allowedHosts: list(values["allowed-host"]),
     healthIntervalMs: values["health-interval-ms"],
     healthTimeoutMs: values["health-timeout-ms"],
     breakerFailures: values["breaker-failures"],

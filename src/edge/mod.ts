@@ -42,6 +42,7 @@ export function startEdge(config: EdgeConfig): RunningEdge {
     upstreamToken: token,
     apiKey,
     upstreamTimeoutMs: config.upstreamTimeoutMs,
+    allowedHosts: [...config.allowedHosts, config.host],
   });
   let url = "";
   const server = Deno.serve({

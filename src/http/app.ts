@@ -16,7 +16,7 @@ import { appContext, type AppDeps, type AppEnv } from "./context.ts";
 import { errorHandler, notFound } from "./error_handler.ts";
 import { accessLog } from "./middleware/access_log.ts";
 import { apiKeyAuth } from "./middleware/auth.ts";
-import { corsFor, crossSiteGuard, securityHeaders } from "./middleware/browser.ts";
+import { corsFor, crossSiteGuard, hostGuard, securityHeaders } from "./middleware/browser.ts";
 import { identifyCaller, rateLimits } from "./middleware/rate_limit.ts";
 import { chatRoutes } from "./chat/route.ts";
 import { adminRoutes } from "./routes/admin.ts";
@@ -43,11 +43,19 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
   // Middleware, in order: 1 request id, 2 access log + metrics, 3 security headers (CSP),
-  // 4 CORS (allow-listed origins only; before auth so preflights pass), 5 no unsafe request from
-  // another site's page, 6 caller identity, 7 API keys, 8 rate limits, 9 body size.
+  // 4 allowed Host names only, 5 CORS (allow-listed origins only; before auth so preflights
+  // pass), 6 no unsafe request from another site's page, 7 caller identity, 8 API keys, 9 rate
+  // limits, 10 body size.
   app.use(requestId({ limitLength: 64, generator: newRequestId }));
   app.use(accessLog(ctx));
   app.use(securityHeaders());
+  // Checked with API keys too, as Jupyter does: a rebinding page cannot send a key, but the page,
+  // /health (and /metrics, /admin without keys) stay open, and one rule is easier to trust.
+  // Per group, as the cross-site guard below, so a refusal counts under its route group.
+  const hosts = hostGuard([...config.allowedHosts, config.host]);
+  const groups = ["/v1/*", "/admin/*", "/metrics", "/health"];
+  for (const path of groups) app.use(path, hosts);
+  app.use(except(groups, hosts));
   const cors = corsFor(config.corsOrigins);
   if (cors) app.use("/v1/*", cors);
   // Per group, so a refusal is counted under its route group (as a 401 is), not as the page's.

@@ -132,6 +132,43 @@ Deno.test("resolveConfig() takes every flag of the table", async () => {
   assert.equal(origin(r, "inference.parallel"), "flag --parallel");
 });
 
+Deno.test("resolveConfig() takes server.allowed_hosts from the file, env or repeated, comma-separated flags", async () => {
+  await withFile({ server: { allowed_hosts: ["file.lan"] } }, async (path) => {
+    const file = await resolveConfig(inputs(["--config", path]));
+    assert.deepEqual(file.config.allowedHosts, ["file.lan"]);
+    const env = { SMOLVLM_ALLOWED_HOSTS: "a.lan, B.lan" };
+    const fromEnv = await resolveConfig(inputs(["--config", path], env));
+    assert.deepEqual(fromEnv.config.allowedHosts, ["a.lan", "b.lan"]);
+    assert.equal(origin(fromEnv, "server.allowed_hosts"), "env SMOLVLM_ALLOWED_HOSTS");
+    const flags = await resolveConfig(
+      inputs(["--config", path, "--allowed-host", "x.lan,*.y.lan", "--allowed-host=z.lan"], env),
+    );
+    assert.deepEqual(flags.config.allowedHosts, ["x.lan", "*.y.lan", "z.lan"]);
+    assert.equal(origin(flags, "server.allowed_hosts"), "flag --allowed-host");
+  });
+  await assertConfigError(
+    () => resolveConfig(inputs(["--allowed-host", "ok.lan,http://box.lan:8000"])),
+    "server.allowed_hosts.1",
+    ["http://box.lan:8000", "flag --allowed-host", "without scheme or port"],
+  );
+});
+
+Deno.test("resolveConfig() splits every repeatable list flag at commas, --allow-image-host too", async () => {
+  const r = await resolveConfig(
+    inputs([
+      "--allow-image-host",
+      "a.example.com,b.example.com",
+      "--allow-image-host",
+      "c.example.com",
+    ]),
+  );
+  assert.deepEqual(r.config.remoteImages.allowHosts, [
+    "a.example.com",
+    "b.example.com",
+    "c.example.com",
+  ]);
+});
+
 Deno.test("resolveConfig() precedence: flag over env over file over default, key by key", async () => {
   await withFile({
     port: 9100,

@@ -15,7 +15,13 @@ async function withUpstreams(
     edge: (init: RequestInit & { path?: string }) => Promise<Response>,
     pool: UpstreamPool,
   ) => Promise<void>,
-  opts: { token?: string; apiKey?: string; timeoutMs?: number; extraUrls?: string[] } = {},
+  opts: {
+    token?: string;
+    apiKey?: string;
+    timeoutMs?: number;
+    extraUrls?: string[];
+    allowedHosts?: string[];
+  } = {},
 ) {
   const servers = handlers.map((h) =>
     Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, h)
@@ -39,6 +45,7 @@ async function withUpstreams(
     apiKey: opts.apiKey,
     // Always a deadline: a timer a path forgets to disarm fails the test (op sanitizer).
     upstreamTimeoutMs: opts.timeoutMs ?? 30_000,
+    allowedHosts: opts.allowedHosts,
   });
   const edge = ({ path, ...init }: RequestInit & { path?: string }) =>
     Promise.resolve(app.request(path ?? "/v1/chat/completions", { method: "POST", ...init }));
@@ -567,4 +574,49 @@ Deno.test("POST /v1/chat/completions refuses a browser's cross-site request befo
     }
     assert.equal(reached, 2);
   });
+});
+
+Deno.test("the edge refuses a Host that is not allowed before any upstream, on every route", async () => {
+  let reached = 0;
+  await withUpstreams([() => (reached++, Response.json({}))], async (edge) => {
+    // A page on a name rebound to the edge's address: same-origin for the browser.
+    const rebound = {
+      host: "evil.example:8080",
+      origin: "http://evil.example:8080",
+      "sec-fetch-site": "same-origin",
+    };
+    const requests: (RequestInit & { path?: string })[] = [
+      { body: CHAT, headers: { ...rebound, "content-type": "application/json" } },
+      { path: "/v1/models", method: "GET", headers: rebound },
+      { path: "/health", method: "GET", headers: rebound },
+      { path: "/metrics", method: "GET", headers: rebound },
+      { path: "/", method: "GET", headers: rebound },
+    ];
+    for (const init of requests) {
+      const res = await edge(init);
+      assert.equal(res.status, 403, init.path);
+      const { error } = await res.json();
+      assert.equal(error.code, "host_not_allowed");
+      assert.equal(error.type, "invalid_request_error");
+      assert.match(error.message, /'evil\.example:8080'.*--allowed-host/);
+    }
+    assert.equal(reached, 0);
+    const m = await (await edge({ path: "/metrics", method: "GET" })).text();
+    assert.match(m, /\nedge_requests_total 1\n/, "the refused chat request is counted");
+    assert.match(m, /\nedge_requests_rejected_total 1\n/);
+    for (const host of ["127.0.0.1:8080", "localhost:8080", "[::1]:8080", "edge.example.com"]) {
+      const ok = await edge({ body: CHAT, headers: { host, "content-type": "application/json" } });
+      assert.equal(ok.status, 200, host);
+      await ok.body?.cancel();
+    }
+    assert.equal(reached, 4);
+  }, { allowedHosts: ["edge.example.com"] });
+});
+
+Deno.test("the edge lets any Host through with --allowed-host *", async () => {
+  await withUpstreams([() => Response.json({})], async (edge) => {
+    const res = await edge({ body: CHAT, headers: { host: "evil.example:8080" } });
+    assert.equal(res.status, 200);
+    await res.body?.cancel();
+  }, { allowedHosts: ["*"] });
 });

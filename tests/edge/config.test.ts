@@ -31,3 +31,29 @@ Deno.test("parseEdgeArgs() refuses an upstream that is not an http(s) URL", () =
     assert.throws(() => parseEdgeArgs(["--upstream", bad]), UsageError, bad);
   }
 });
+
+Deno.test("parseEdgeArgs() takes --allowed-host repeated or comma-separated, lowercased", () => {
+  const config = parseEdgeArgs([
+    "--upstream",
+    "http://gpu-1:8000",
+    "--allowed-host",
+    "Edge.Example.com, *.lan",
+    "--allowed-host=box.",
+  ]);
+  assert.ok(config !== "help");
+  assert.deepEqual(config.allowedHosts, ["edge.example.com", "*.lan", "box"]);
+  const none = parseEdgeArgs(["--upstream", "http://gpu-1:8000"]);
+  assert.ok(none !== "help");
+  assert.deepEqual(none.allowedHosts, []);
+});
+
+Deno.test("parseEdgeArgs() refuses an --allowed-host that is not a host name", () => {
+  for (const bad of ["http://edge.example.com", "edge.example.com:8080", "a b", "*."]) {
+    assert.throws(
+      () => parseEdgeArgs(["--upstream", "http://gpu-1:8000", "--allowed-host", bad]),
+      (e: unknown) =>
+        e instanceof UsageError && /^allowedHosts\.0: a host name like/.test(e.message),
+      bad,
+    );
+  }
+});

@@ -1,11 +1,12 @@
 /**
- * startEdge()'s lifecycle in-process: a graceful shutdown lets the requests already inside the
- * edge finish, images still in the pipeline included.
+ * startEdge() in-process: a graceful shutdown lets the requests already inside the edge finish,
+ * images still in the pipeline included; the Host allow-list it is started with applies.
  */
 import assert from "node:assert/strict";
 import { startEdge } from "../../src/edge/mod.ts";
 import { parseEdgeArgs } from "../../src/edge/config.ts";
 import { jpegDataUrl } from "../http/helpers.ts";
+import { rawGet } from "../http/server_helpers.ts";
 import { fakeUpstream, spawnEdge } from "./edge_helpers.ts";
 
 Deno.test("startEdge().shutdown() lets a request whose image is being preprocessed finish", async () => {
@@ -134,6 +135,41 @@ Deno.test("the edge process exits after --shutdown-grace-ms when a client stops 
     await reader?.cancel().catch(() => {});
     await edge.stop();
     clearInterval(ticker);
+    await upstream.shutdown();
+  }
+});
+
+Deno.test("startEdge() answers only allowed Hosts: its --allowed-host names, IP literals, none at all", async () => {
+  const upstream = fakeUpstream(() => Response.json({}));
+  const config = parseEdgeArgs([
+    "--upstream",
+    upstream.url,
+    "--port",
+    "0",
+    "--no-preprocess",
+    "--allowed-host",
+    "edge.example.com",
+  ]);
+  assert.ok(config !== "help");
+  const log = console.log;
+  console.log = () => {}; // the "edge listening" line
+  const edge = (() => {
+    try {
+      return startEdge(config);
+    } finally {
+      console.log = log;
+    }
+  })();
+  try {
+    while (!edge.url) await new Promise((r) => setTimeout(r, 10));
+    const status = async (host: string | null, version?: "1.0") =>
+      (await rawGet(edge.url, "/metrics", { host, version })).status;
+    assert.equal(await status("evil.example:8080"), 403);
+    assert.equal(await status("edge.example.com:8080"), 200);
+    assert.equal(await status(new URL(edge.url).host), 200);
+    assert.equal(await status(null, "1.0"), 200, "an HTTP/1.0 probe without Host");
+  } finally {
+    await edge.shutdown();
     await upstream.shutdown();
   }
 });

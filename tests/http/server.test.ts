@@ -48,6 +48,8 @@ Deno.test({
       "300000",
       "--max-tokens",
       "24",
+      "--allowed-host",
+      "gpu-1.lan",
     ]);
     const { url } = server;
     try {
@@ -172,6 +174,13 @@ Deno.test({
           await ok.json();
         },
       );
+      await t.step("only allowed Hosts: loopback, --allowed-host names, none at all", async () => {
+        const refused = await rawGet(url, "/health", { host: "evil.example:8000" });
+        assert.equal(refused.status, 403);
+        assert.match(refused.text, /"code":"host_not_allowed"/);
+        assert.equal((await rawGet(url, "/health", { host: "gpu-1.lan:8000" })).status, 200);
+        assert.equal((await rawGet(url, "/health", { host: null, version: "1.0" })).status, 200);
+      });
       await t.step(
         "static path traversal cannot read outside static/ (raw request lines)",
         async () => {

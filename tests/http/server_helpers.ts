@@ -140,14 +140,23 @@ export async function spawnServer(
   return server;
 }
 
-/** Sends a raw HTTP/1.1 request line (no URL normalisation) and returns status and body. */
-export async function rawGet(url: string, path: string): Promise<{ status: number; text: string }> {
+/**
+ * Sends a raw GET (no URL normalisation) and returns status and body. `host`: the Host header
+ * to send instead of the URL's (null: none); `version`: the HTTP version (default 1.1).
+ */
+export async function rawGet(
+  url: string,
+  path: string,
+  opts: { host?: string | null; version?: "1.0" | "1.1" } = {},
+): Promise<{ status: number; text: string }> {
   const u = new URL(url);
+  const host = opts.host === undefined ? u.host : opts.host;
   const conn = await Deno.connect({ hostname: u.hostname, port: Number(u.port) });
   try {
     await conn.write(
       new TextEncoder().encode(
-        `GET ${path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n\r\n`,
+        `GET ${path} HTTP/${opts.version ?? "1.1"}\r\n${host === null ? "" : `Host: ${host}\r\n`}` +
+          "Connection: close\r\n\r\n",
       ),
     );
     let text = "";
@@ -158,7 +167,7 @@ export async function rawGet(url: string, path: string): Promise<{ status: numbe
       if (n === null) break;
       text += dec.decode(buf.subarray(0, n), { stream: true });
     }
-    const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0);
+    const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(text)?.[1] ?? 0);
     return { status, text };
   } finally {
     try {

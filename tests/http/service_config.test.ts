@@ -48,3 +48,38 @@ Deno.test("parseServiceConfig() refuses CORS entries that are not origins, and n
   );
   assert.throws(() => parseServiceConfig({ rate_limits: { per_key: -1 } }), /rate_limits\.per_key/);
 });
+
+Deno.test("parseServiceConfig() reads server.allowed_hosts: none by default, names lowercased", () => {
+  assert.deepEqual(parseServiceConfig({}).allowedHosts, []);
+  const c = parseServiceConfig({
+    server: { allowed_hosts: ["GPU-1.lan", "*.Example.com", "box.", "my_service", "*"] },
+  });
+  assert.deepEqual(c.allowedHosts, ["gpu-1.lan", "*.example.com", "box", "my_service", "*"]);
+});
+
+Deno.test("parseServiceConfig() refuses server.allowed_hosts entries that are not host names", () => {
+  for (
+    const bad of [
+      "http://box.lan",
+      "box.lan:8000",
+      "",
+      "a b",
+      "*.",
+      "*box.lan",
+      "a.*.lan",
+      "-a.lan",
+    ]
+  ) {
+    assert.throws(
+      () => parseServiceConfig({ server: { allowed_hosts: ["ok.lan", bad] } }),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.equal(e.key, "server.allowed_hosts.1", e.message);
+        assert.match(e.message, /host name like app\.example\.com/);
+        return true;
+      },
+      bad,
+    );
+  }
+  assert.throws(() => parseServiceConfig({ server: { allowed_hosts: "box.lan" } }), ConfigError);
+});

@@ -3,12 +3,14 @@
  * the page in static/ run (its own scripts and styles only; images from blob:/data: URLs it
  * makes itself), through hono/secure-headers; CORS for /v1/* only for allow-listed origins,
  * through hono/cors (off when the list is empty: browsers then allow same-origin calls only);
- * and no state-changing request from another site's page (crossSiteGuard).
+ * no state-changing request from another site's page (crossSiteGuard); and no request for a
+ * host name that is not allowed (hostGuard: DNS rebinding).
  *
  * @module
  */
 import type { MiddlewareHandler } from "hono";
 import { cors } from "hono/cors";
+import { refuseUnknownHost } from "./allowed_hosts.ts";
 import { refuseCrossSite } from "./cross_site.ts";
 import { pageSecurityHeaders } from "./page_security.ts";
 import type { AppEnv } from "../context.ts";
@@ -42,5 +44,19 @@ export function crossSiteGuard(origins: readonly string[]): MiddlewareHandler<Ap
       `cross-origin request from ${origin ?? "another site"} refused; ` +
         "list its origin in cors.allow_origins to allow it",
       { code: "cross_origin_forbidden" },
+    ));
+}
+
+/**
+ * No request whose Host is a name other than loopback's, the bind address's and those listed
+ * (refuseUnknownHost); the refusal names `server.allowed_hosts`, where a name is allowed.
+ */
+export function hostGuard(allowed: readonly string[]): MiddlewareHandler<AppEnv> {
+  return refuseUnknownHost(allowed, (host) =>
+    new ApiError(
+      403,
+      `Host '${host}' is not allowed (DNS-rebinding protection); list the name in ` +
+        'server.allowed_hosts (--allowed-host, env SMOLVLM_ALLOWED_HOSTS; "*" allows any)',
+      { code: "host_not_allowed" },
     ));
 }
