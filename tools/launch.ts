@@ -49,14 +49,23 @@ export interface LaunchPlan {
   readonly flags: readonly string[];
   /** The command's arguments, when the plan rewrote them (a hub model → its cached files). */
   readonly args?: readonly string[];
-  /** Set in the command's environment (FFMPEG_PATH when ffmpeg was found and granted). */
+  /**
+   * Set in the command's environment (FFMPEG_PATH when ffmpeg was found and granted,
+   * PRLIMIT_PATH when prlimit was too).
+   */
   readonly env?: Readonly<Record<string, string>>;
 }
 
-/** ffmpeg for video, when this machine has it: granted by path, handed over in FFMPEG_PATH. */
+/**
+ * ffmpeg for video, when this machine has it, and prlimit to cap its memory: granted by path,
+ * handed over in FFMPEG_PATH and PRLIMIT_PATH.
+ */
 function decoderPlan() {
   const decoder = locateDecoder();
-  return { decoder, env: decoder ? { FFMPEG_PATH: decoder.ffmpeg } : undefined };
+  const env = decoder
+    ? { FFMPEG_PATH: decoder.ffmpeg, ...(decoder.prlimit ? { PRLIMIT_PATH: decoder.prlimit } : {}) }
+    : undefined;
+  return { decoder, env };
 }
 
 function libDir(): string | undefined {

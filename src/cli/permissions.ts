@@ -14,11 +14,16 @@
  *   UnsafePointerView, UnsafeCallback) under a path-scoped grant; measured with
  *   `--allow-ffi=native/lib`: dlopen works, then UnsafePointer.create throws NotCapable. Which
  *   libraries get loaded is still fixed by the code (native/lib, or SMOLVLM_LIB_DIR).
- * - env: the native library override, FFMPEG_PATH (where ffmpeg is) and the configuration's
- *   variables (SMOLVLM_PORT, ...: the table in src/config/settings.ts), so the server resolves
- *   the same configuration the launcher did; nothing else.
+ * - env: the native library override, FFMPEG_PATH and PRLIMIT_PATH (where ffmpeg and prlimit
+ *   are) and the configuration's variables (SMOLVLM_PORT, ...: the table in
+ *   src/config/settings.ts), so the server resolves the same configuration the launcher did;
+ *   nothing else.
  * - run: ffmpeg and ffprobe by absolute path, only when the launcher found them (video decoding;
- *   without them the server refuses `video_url` and still takes client-sampled frames).
+ *   without them the server refuses `video_url` and still takes client-sampled frames), and
+ *   util-linux prlimit by absolute path when it is there too: the server starts each decoder
+ *   through it to cap the decoder's memory (src/video/ffmpeg.ts). prlimit can exec any program,
+ *   but so can ffi, which the server has unscoped already; the code only ever hands it ffmpeg
+ *   and ffprobe.
  *
  * @module
  */
@@ -40,7 +45,12 @@ export const ENGINE_WORKER_READ: readonly string[] = [
   "ffi",
   "native/manifest.ts",
 ];
-export const SERVE_ENV: readonly string[] = ["SMOLVLM_LIB_DIR", "FFMPEG_PATH", ...CONFIG_ENV_NAMES];
+export const SERVE_ENV: readonly string[] = [
+  "SMOLVLM_LIB_DIR",
+  "FFMPEG_PATH",
+  "PRLIMIT_PATH",
+  ...CONFIG_ENV_NAMES,
+];
 
 /** One flag per permission kind; lists are deduplicated and keep their first order. */
 export interface PermissionSet {
@@ -53,10 +63,17 @@ export interface PermissionSet {
   readonly run?: readonly string[];
 }
 
-/** ffmpeg's two binaries, as src/video/locate.ts found them. */
+/** ffmpeg's two binaries and prlimit (null: none), as src/video/locate.ts found them. */
 export interface DecoderGrant {
   readonly ffmpeg: string;
   readonly ffprobe: string;
+  readonly prlimit?: string | null;
+}
+
+/** The executables a decoder grant runs: ffmpeg, ffprobe and prlimit when there is one. */
+export function decoderRun(decoder: DecoderGrant | null | undefined): string[] {
+  if (!decoder) return [];
+  return [decoder.ffmpeg, decoder.ffprobe, ...(decoder.prlimit ? [decoder.prlimit] : [])];
 }
 
 /** Thrown when a path cannot be written into a Deno permission flag. */
@@ -181,7 +198,7 @@ export function servePermissions(
     write: config.logDir ? [config.logDir] : [],
     env: SERVE_ENV,
     ffi: true,
-    run: env.decoder ? [env.decoder.ffmpeg, env.decoder.ffprobe] : [],
+    run: decoderRun(env.decoder),
   };
 }
 
@@ -208,7 +225,7 @@ export function describePermissions(
   const decoder = files.video ? env.decoder : null;
   return {
     net: [],
-    run: decoder ? [decoder.ffmpeg, decoder.ffprobe] : [],
+    run: decoderRun(decoder),
     read: [
       ...modelReadPaths(files.model),
       ...(files.mmproj ? modelReadPaths(files.mmproj) : []),
@@ -219,7 +236,7 @@ export function describePermissions(
       ...ENGINE_WORKER_READ,
     ],
     write: [],
-    env: ["SMOLVLM_LIB_DIR", ...(decoder ? ["FFMPEG_PATH"] : [])],
+    env: ["SMOLVLM_LIB_DIR", ...(decoder ? ["FFMPEG_PATH", "PRLIMIT_PATH"] : [])],
     ffi: true,
   };
 }

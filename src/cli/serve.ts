@@ -19,6 +19,7 @@ import { createImageProcessor } from "../http/image_adapter.ts";
 import { setupLogging } from "../http/logging.ts";
 import { startServer } from "../http/server.ts";
 import { ModelNotAvailableError } from "../models/resolve.ts";
+import { decoderFromEnv } from "../video/mod.ts";
 import { resolveServeConfig, SERVE_USAGE, UsageError } from "./serve_args.ts";
 
 export { DEMO_DIR, findModelPair, resolveServeConfig, SERVE_USAGE } from "./serve_args.ts";
@@ -66,6 +67,14 @@ export async function runServe(args: string[]): Promise<number> {
     log.warn(
       "no --mmproj given: the server answers text only and refuses requests with images " +
         "(pass the model's vision projector GGUF with --mmproj to enable them)",
+    );
+  }
+
+  if (decoderFromEnv()?.memoryCapped === false) {
+    log.warn(
+      "prlimit (util-linux) not found: ffmpeg decodes video_url clips WITHOUT the {mb} MB " +
+        "memory cap (video.max_decoder_memory_mb); install util-linux or set PRLIMIT_PATH",
+      { mb: cfg.video.maxDecoderMemoryMb },
     );
   }
 

@@ -44,6 +44,7 @@ export const SERVE_OPTIONS = {
   "no-log-file": { type: "boolean" },
   "log-level": { type: "string" },
   "max-body-bytes": { type: "string" },
+  "max-decoder-memory-mb": { type: "string" },
   verbose: { type: "boolean", short: "v" },
   "perf-log-interval": { type: "string" },
 } as const;
@@ -87,6 +88,10 @@ export const SERVE_USAGE =
   --log-level LEVEL     debug|info|warning|error (default info)
   --verbose, -v         detailed logs: debug level and llama.cpp's own log lines
   --perf-log-interval S seconds between performance log lines (default 60; 0 = off)
+  --max-decoder-memory-mb MB
+                        memory each ffmpeg/ffprobe child decoding a video_url may map (default
+                        1024; config video.max_decoder_memory_mb): enforced by the kernel through
+                        util-linux prlimit; a clip that needs more is a 422
 Every option can also come from the config file and from an environment variable
 (SMOLVLM_PORT, SMOLVLM_HOST, ...; SMOLVLM_CONFIG names the file): flags win over the
 environment, which wins over the file. \`./run config [options]\` prints the result and

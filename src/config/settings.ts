@@ -78,6 +78,12 @@ export const SETTINGS: readonly Setting[] = [
     kind: "number",
   },
   { key: "max_body_bytes", flag: "max-body-bytes", env: "SMOLVLM_MAX_BODY_BYTES", kind: "int" },
+  {
+    key: "video.max_decoder_memory_mb",
+    flag: "max-decoder-memory-mb",
+    env: "SMOLVLM_MAX_DECODER_MEMORY_MB",
+    kind: "int",
+  },
 ];
 
 /** The variable naming the config file (`--config` wins over it). */

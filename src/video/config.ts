@@ -24,6 +24,13 @@ export interface VideoConfig {
   readonly maxSourceFrames: number;
   /** Wall-clock limit of probing plus decoding one clip. */
   readonly decodeTimeoutMs: number;
+  /**
+   * Address space each ffmpeg/ffprobe child may map, MiB (RLIMIT_AS through prlimit; the
+   * binaries and their libraries take about 300 of it before any frame is read).
+   */
+  readonly maxDecoderMemoryMb: number;
+  /** Threads each ffmpeg child decodes and filters with (its default is every core). */
+  readonly decoderThreads: number;
 }
 
 /** The config file's `video` section (snake_case; every key optional). */
@@ -36,6 +43,8 @@ export const videoConfigSchema = z.strictObject({
   max_source_pixels: z.number().int().positive().default(3840 * 2160),
   max_source_frames: z.number().int().positive().default(60 * 60 * 10),
   decode_timeout: z.number().positive().default(30),
+  max_decoder_memory_mb: z.number().int().min(1).max(1024 * 1024).default(1024),
+  decoder_threads: z.number().int().min(1).max(64).default(2),
 });
 
 /** The config file's `video` section (every key optional) → VideoConfig; throws ZodError. */
@@ -54,6 +63,8 @@ export function toVideoConfig(v: z.output<typeof videoConfigSchema>): VideoConfi
     maxSourcePixels: v.max_source_pixels,
     maxSourceFrames: v.max_source_frames,
     decodeTimeoutMs: Math.round(v.decode_timeout * 1000),
+    maxDecoderMemoryMb: v.max_decoder_memory_mb,
+    decoderThreads: v.decoder_threads,
   };
 }
 

@@ -10,7 +10,8 @@ export type VideoErrorCode =
   | "invalid_video"
   | "video_too_large"
   | "video_too_long"
-  | "video_decode_timeout";
+  | "video_decode_timeout"
+  | "video_decode_out_of_memory";
 
 const STATUS: Readonly<Record<VideoErrorCode, 400 | 413 | 415 | 422>> = {
   video_decoding_unavailable: 400,
@@ -19,6 +20,7 @@ const STATUS: Readonly<Record<VideoErrorCode, 400 | 413 | 415 | 422>> = {
   video_too_large: 413,
   video_too_long: 400,
   video_decode_timeout: 422,
+  video_decode_out_of_memory: 422,
 };
 
 export class VideoError extends Error {

@@ -6,7 +6,13 @@
  * own sniffing and only the `cache` and `pipe` protocols allowed. Frames come out as raw RGB at the
  * tile size, stretched to a square like SmolVLM2's video processor does.
  *
- * The server is granted `--allow-run` for exactly these two binaries (src/cli/permissions.ts).
+ * Each child is bounded: its address space by the kernel (util-linux `prlimit --as`, which sets
+ * RLIMIT_AS and then execs the binary, so the cap holds from its first instruction; a crafted
+ * clip whose decoder allocates before `-max_pixels` is checked fails inside the cap instead of
+ * taking the host's memory), its threads by `-threads`/`-filter_threads`, its time by the
+ * caller's signal, which SIGKILLs it.
+ *
+ * The server is granted `--allow-run` for exactly these binaries (src/cli/permissions.ts).
  *
  * @module
  */
@@ -36,6 +42,18 @@ function ascii(bytes: Uint8Array, at: number, n: number): string {
 export interface DecoderPaths {
   readonly ffmpeg: string;
   readonly ffprobe: string;
+  /** util-linux prlimit, which caps each child's memory; null or absent: no cap (reported). */
+  readonly prlimit?: string | null;
+}
+
+/** What one ffmpeg/ffprobe child may take (the video config's ceilings). */
+export interface DecoderLimits {
+  /** Largest frame (width x height) a decoder may allocate. */
+  readonly maxPixels: number;
+  /** Address space, MiB; enforced only with prlimit. */
+  readonly memoryMb: number;
+  /** Decoder and filter threads. */
+  readonly threads: number;
 }
 
 /**
@@ -52,12 +70,14 @@ const SOURCE: Readonly<Record<VideoContainer, readonly string[]>> = {
 /**
  * The input options: the clip from stdin, and a decoder that refuses frames over `maxPixels`
  * (the probe reads the first frame's size only: a stream may grow later, or the first frame
- * itself may be one a stream info decode should never allocate).
+ * itself may be one a stream info decode should never allocate) and decodes on `threads`.
  */
-function input(container: VideoContainer, maxPixels: number): string[] {
+function input(container: VideoContainer, limits: DecoderLimits): string[] {
   return [
+    "-threads",
+    String(limits.threads),
     "-max_pixels",
-    String(maxPixels),
+    String(limits.maxPixels),
     "-f",
     DEMUXER[container],
     ...SOURCE[container],
@@ -68,6 +88,11 @@ function input(container: VideoContainer, maxPixels: number): string[] {
 export class FfmpegDecoder {
   constructor(readonly paths: DecoderPaths) {}
 
+  /** Whether the children's memory cap is enforced (prlimit is there to set it). */
+  get memoryCapped(): boolean {
+    return !!this.paths.prlimit;
+  }
+
   /**
    * Duration, frame rate, frame count and size of the first video stream (`V`: never a cover
    * picture, which an audio file carries as a one-frame video stream).
@@ -75,10 +100,10 @@ export class FfmpegDecoder {
   async probe(
     bytes: Uint8Array,
     container: VideoContainer,
-    maxPixels: number,
+    limits: DecoderLimits,
     signal: AbortSignal,
   ): Promise<ProbedClip> {
-    const out = await this.#ffprobe(bytes, container, maxPixels, signal, [
+    const out = await this.#ffprobe(bytes, container, limits, signal, [
       "-count_packets",
       "-show_entries",
       "stream=width,height,avg_frame_rate,r_frame_rate,nb_read_packets,duration:format=duration",
@@ -89,10 +114,10 @@ export class FfmpegDecoder {
     try {
       parsed = JSON.parse(new TextDecoder().decode(out.stdout)) as ProbeJson;
     } catch {
-      throw invalid("ffprobe's report could not be read", out.stderr);
+      throw this.#refusal("ffprobe's report could not be read", out.stderr, limits);
     }
     const stream = parsed.streams?.[0];
-    if (!stream) throw invalid("the clip has no video stream", out.stderr);
+    if (!stream) throw this.#refusal("the clip has no video stream", out.stderr, limits);
     const width = Number(stream.width), height = Number(stream.height);
     const totalFrames = Number(stream.nb_read_packets);
     const fps = rate(stream.avg_frame_rate) || rate(stream.r_frame_rate);
@@ -102,7 +127,11 @@ export class FfmpegDecoder {
     if (
       !(width > 0 && height > 0 && totalFrames > 0 && fps > 0 && Number.isFinite(duration))
     ) {
-      throw invalid("the clip's video stream has no frames, size or frame rate", out.stderr);
+      throw this.#refusal(
+        "the clip's video stream has no frames, size or frame rate",
+        out.stderr,
+        limits,
+      );
     }
     return { width, height, totalFrames, fps, duration, durationStated };
   }
@@ -117,10 +146,10 @@ export class FfmpegDecoder {
   async packets(
     bytes: Uint8Array,
     container: VideoContainer,
-    maxPixels: number,
+    limits: DecoderLimits,
     signal: AbortSignal,
   ): Promise<{ shown: number; span: number }> {
-    const out = await this.#ffprobe(bytes, container, maxPixels, signal, [
+    const out = await this.#ffprobe(bytes, container, limits, signal, [
       "-show_entries",
       "packet=pts_time,duration_time,flags",
       "-of",
@@ -136,7 +165,9 @@ export class FfmpegDecoder {
       first = Math.min(first, at);
       end = Math.max(end, at + (Number.isFinite(lasts) && lasts > 0 ? lasts : 0));
     }
-    if (shown === 0) throw invalid("the clip's video stream has no frames to show", out.stderr);
+    if (shown === 0) {
+      throw this.#refusal("the clip's video stream has no frames to show", out.stderr, limits);
+    }
     return { shown, span: end > first ? end - first : NaN };
   }
 
@@ -144,14 +175,14 @@ export class FfmpegDecoder {
   async #ffprobe(
     bytes: Uint8Array,
     container: VideoContainer,
-    maxPixels: number,
+    limits: DecoderLimits,
     signal: AbortSignal,
     show: readonly string[],
   ): Promise<RunResult> {
-    const args = ["-v", "error", ...input(container, maxPixels), "-select_streams", "V:0", ...show];
-    const out = await run(this.paths.ffprobe, args, bytes, signal);
-    throwIfTooLarge(out.stderr, maxPixels);
-    if (out.code !== 0) throw invalid("the clip is truncated or corrupt", out.stderr);
+    const args = ["-v", "error", ...input(container, limits), "-select_streams", "V:0", ...show];
+    const out = await this.#run(this.paths.ffprobe, args, bytes, limits, signal);
+    throwIfTooLarge(out.stderr, limits.maxPixels);
+    if (out.code !== 0) throw this.#refusal("the clip is truncated or corrupt", out.stderr, limits);
     return out;
   }
 
@@ -161,34 +192,40 @@ export class FfmpegDecoder {
     container: VideoContainer,
     indices: readonly number[],
     side: number,
-    maxPixels: number,
+    limits: DecoderLimits,
     signal: AbortSignal,
   ): Promise<Uint8Array[]> {
     const select = anyOf(indices.map((i) => `eq(n\\,${i})`));
     const args = [
       "-v",
       "error",
-      ...input(container, maxPixels),
+      "-filter_threads",
+      String(limits.threads),
+      ...input(container, limits),
       "-map",
       "0:V:0",
       "-vf",
       `select='${select}',scale=${side}:${side}:flags=bicubic`,
       "-fps_mode",
       "passthrough",
+      // The raw frames need no encoder threads (its default would start one per core).
+      "-threads",
+      "1",
       "-f",
       "rawvideo",
       "-pix_fmt",
       "rgb24",
       "pipe:1",
     ];
-    const out = await run(this.paths.ffmpeg, args, bytes, signal);
-    throwIfTooLarge(out.stderr, maxPixels);
+    const out = await this.#run(this.paths.ffmpeg, args, bytes, limits, signal);
+    throwIfTooLarge(out.stderr, limits.maxPixels);
     const frameBytes = side * side * 3;
     const count = Math.floor(out.stdout.length / frameBytes);
     if (out.code !== 0 || count !== indices.length || out.stdout.length % frameBytes !== 0) {
-      throw invalid(
+      throw this.#refusal(
         `the clip is truncated or corrupt: ${count} of ${indices.length} sampled frames decoded`,
         out.stderr,
+        limits,
       );
     }
     return Array.from(
@@ -196,7 +233,107 @@ export class FfmpegDecoder {
       (_, i) => out.stdout.slice(i * frameBytes, (i + 1) * frameBytes),
     );
   }
+
+  /**
+   * The error for a run that did not give what was asked: the memory cap when the child met it
+   * (its allocations fail however the clip is built, so that comes first), prlimit's own refusal,
+   * else the clip is at fault (`message`, with ffmpeg's last line).
+   */
+  #refusal(message: string, stderr: string, limits: DecoderLimits): VideoError {
+    if (this.memoryCapped && OUT_OF_MEMORY.test(stderr)) {
+      return new VideoError(
+        "video_decode_out_of_memory",
+        `decoding the clip needs more than the ${limits.memoryMb} MB of memory this server ` +
+          "allows its video decoder",
+      );
+    }
+    const refused = /^prlimit: .*/m.exec(stderr);
+    if (refused) {
+      return new VideoError(
+        "video_decoding_unavailable",
+        `this server cannot start its video decoder under its memory cap (${refused[0]})`,
+      );
+    }
+    return invalid(message, stderr);
+  }
+
+  /**
+   * `bin args` with `input` on stdin, under prlimit's memory cap when there is one. The signal
+   * SIGKILLs it (a timeout then is a 422): Deno's own `signal` option sends SIGTERM, which
+   * ffmpeg takes as a request to stop after the work in hand, however long that takes.
+   */
+  async #run(
+    bin: string,
+    args: string[],
+    input: Uint8Array,
+    limits: DecoderLimits,
+    signal: AbortSignal,
+  ): Promise<RunResult> {
+    // Deno starts a child even for a signal that has already fired, and then never kills it.
+    if (signal.aborted) throw timeoutError(signal);
+    const prlimit = this.paths.prlimit;
+    const [command, argv] = prlimit
+      // Both soft and hard: the child cannot raise it again. No core file from a crash either.
+      ? [prlimit, [`--as=${limits.memoryMb * 1024 * 1024}`, "--core=0", "--", bin, ...args]]
+      : [bin, args];
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(command, {
+        args: argv,
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      throw new VideoError(
+        "video_decoding_unavailable",
+        `this server cannot run its video decoder (${(e as Error).message.split("\n")[0]})`,
+        { cause: e },
+      );
+    }
+    const kill = () => {
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+    };
+    signal.addEventListener("abort", kill, { once: true });
+    try {
+      const writer = child.stdin.getWriter();
+      // ffmpeg may stop reading early (a bad header): a broken pipe is its answer, not ours.
+      const fed = writer.write(input).then(() => writer.close()).catch(() => {});
+      const output = await child.output();
+      await fed;
+      if (signal.aborted) throw timeoutError(signal);
+      return {
+        code: output.code,
+        stdout: output.stdout,
+        stderr: new TextDecoder().decode(output.stderr),
+      };
+    } finally {
+      signal.removeEventListener("abort", kill);
+    }
+  }
 }
+
+/**
+ * What a child that met its address-space cap prints: an allocation that failed (ENOMEM, a
+ * frame buffer), a thread whose stack could not be mapped (EAGAIN), a library the loader could
+ * not map. Near the cap some failures print nothing of the kind (a decoder that could not open,
+ * a slice header it could not store): those read as a corrupt clip, still a 400.
+ */
+const OUT_OF_MEMORY = new RegExp(
+  [
+    "Cannot allocate memory",
+    "out of memory",
+    "bad_alloc",
+    "get_buffer\\(\\) failed",
+    "Resource temporarily unavailable",
+    "failed to map segment",
+  ].join("|"),
+  "i",
+);
 
 /**
  * `terms` summed as a balanced tree of parenthesised groups: ffmpeg's expression parser refuses
@@ -265,46 +402,6 @@ interface RunResult {
   readonly code: number;
   readonly stdout: Uint8Array;
   readonly stderr: string;
-}
-
-/** Runs `bin args` with `input` on stdin; the signal kills it (a timeout then is a 422). */
-async function run(
-  bin: string,
-  args: string[],
-  input: Uint8Array,
-  signal: AbortSignal,
-): Promise<RunResult> {
-  // Deno starts a child even for a signal that has already fired, and then never kills it.
-  if (signal.aborted) throw timeoutError(signal);
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(bin, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-      signal,
-    }).spawn();
-  } catch (e) {
-    throw new VideoError(
-      "video_decoding_unavailable",
-      `this server cannot run its video decoder (${(e as Error).message.split("\n")[0]})`,
-      { cause: e },
-    );
-  }
-  const writer = child.stdin.getWriter();
-  // ffmpeg may stop reading early (a bad header): a broken pipe is its answer, not ours.
-  const fed = writer.write(input).then(() => writer.close()).catch(() => {});
-  const output = await child.output().catch((e) => {
-    throw signal.aborted ? timeoutError(signal) : e;
-  });
-  await fed;
-  if (signal.aborted) throw timeoutError(signal);
-  return {
-    code: output.code,
-    stdout: output.stdout,
-    stderr: new TextDecoder().decode(output.stderr),
-  };
 }
 
 function timeoutError(signal: AbortSignal): unknown {

@@ -13,7 +13,13 @@ import { samplePlan } from "./sampling.ts";
 
 export { DEFAULT_VIDEO_CONFIG, parseVideoConfig, type VideoConfig } from "./config.ts";
 export { VideoError, type VideoErrorCode } from "./errors.ts";
-export { FfmpegDecoder, sniffContainer, type VideoContainer } from "./ffmpeg.ts";
+export {
+  type DecoderLimits,
+  type DecoderPaths,
+  FfmpegDecoder,
+  sniffContainer,
+  type VideoContainer,
+} from "./ffmpeg.ts";
 export { decoderFromEnv, locateDecoder } from "./locate.ts";
 export { rgbToBmp } from "./bmp.ts";
 export { type SamplePlan, samplePlan, type VideoMetadata } from "./sampling.ts";
@@ -38,7 +44,8 @@ const MIME_OK = /^(video\/(mp4|webm|x-matroska|quicktime)|application\/octet-str
 
 /**
  * Decodes a clip's sampled frames. Throws VideoError: no decoder, an unsupported container, a
- * clip over the limits, a corrupt or truncated clip, or a decode past the deadline.
+ * clip over the limits, a corrupt or truncated clip, or a decode past the deadline or the
+ * decoder's memory cap.
  */
 export async function decodeClip(
   service: VideoService,
@@ -70,10 +77,14 @@ export async function decodeClip(
   const deadline = AbortSignal.timeout(config.decodeTimeoutMs);
   const both = signal ? AbortSignal.any([signal, deadline]) : deadline;
   const t0 = performance.now();
-  const pixels = config.maxSourcePixels;
-  const probed = await decoder.probe(bytes, container, pixels, both);
+  const limits = {
+    maxPixels: config.maxSourcePixels,
+    memoryMb: config.maxDecoderMemoryMb,
+    threads: config.decoderThreads,
+  };
+  const probed = await decoder.probe(bytes, container, limits, both);
   checkProbed(probed, config);
-  const { shown, span } = await decoder.packets(bytes, container, pixels, both);
+  const { shown, span } = await decoder.packets(bytes, container, limits, both);
   // Without a stated duration the packets' timestamps tell it, and the average rate with it;
   // without those either, the frames shown at the probed rate (not the packets the probe
   // counted, which include any an edit list hides).
@@ -85,7 +96,7 @@ export async function decodeClip(
   checkProbed(meta, config);
   const plan = samplePlan(meta, config);
   const t1 = performance.now();
-  const frames = await decoder.frames(bytes, container, plan.indices, side, pixels, both);
+  const frames = await decoder.frames(bytes, container, plan.indices, side, limits, both);
   return {
     frames,
     side,

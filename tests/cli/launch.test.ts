@@ -16,10 +16,13 @@ function assertNeverWide(flags: readonly string[]) {
   for (const f of flags) {
     assert.ok(f !== "-A" && f !== "--allow-all", f);
     assert.ok(!/^--allow-(read|write|net|env|run|sys)$/.test(f), `${f} is unscoped`);
-    // Only ffmpeg and ffprobe, by absolute path, when this machine has them (video).
+    // Only ffmpeg, ffprobe and prlimit (their memory cap), by absolute path, when this machine
+    // has them (video).
     if (f.startsWith("--allow-run")) {
       const decoder = locateDecoder();
-      assert.equal(f, `--allow-run=${decoder?.ffmpeg},${decoder?.ffprobe}`);
+      assert.ok(decoder, f);
+      const prlimit = decoder.prlimit ? `,${decoder.prlimit}` : "";
+      assert.equal(f, `--allow-run=${decoder.ffmpeg},${decoder.ffprobe}${prlimit}`);
     }
   }
   for (const path of [...flag(flags, "read"), ...flag(flags, "write")]) {
@@ -73,10 +76,13 @@ Deno.test("planServe() grants read access to exactly the model files named, anyw
     assert.ok(!read.includes(dir), "not the directory");
     assert.deepEqual(flag(flags, "write"), [], "--no-log-file writes nothing");
     assert.deepEqual(flags.filter((f) => f.startsWith("--allow-ffi")), ["--allow-ffi"]);
-    // FFMPEG_PATH and the configuration's variables (the table the server resolves with).
+    // FFMPEG_PATH, PRLIMIT_PATH and the configuration's variables (the table the server
+    // resolves with).
     assert.deepEqual(flag(flags, "env"), [...SERVE_ENV]);
     assert.ok(
-      flag(flags, "env").every((name) => name.startsWith("SMOLVLM_") || name === "FFMPEG_PATH"),
+      flag(flags, "env").every((name) =>
+        name.startsWith("SMOLVLM_") || name === "FFMPEG_PATH" || name === "PRLIMIT_PATH"
+      ),
     );
     assertNeverWide(flags);
   } finally {
@@ -215,14 +221,25 @@ Deno.test("./run serve --help prints the usage without building, writing or star
   assert.match(stdout, /^usage: \.\/run serve /);
 });
 
-Deno.test("planServe() grants ffmpeg and ffprobe by path and hands FFMPEG_PATH over, or no run at all", async () => {
+Deno.test("planServe() grants ffmpeg, ffprobe and prlimit by path and hands their paths over, or no run at all", async () => {
   const decoder = locateDecoder();
   assert.ok(decoder, "ffmpeg is missing: run `sh tools/provision.sh`");
+  assert.ok(decoder.prlimit, "prlimit is missing: apt-get install util-linux");
   const args = ["--model", TINY.model, "--mmproj", TINY.mmproj];
   const found = await planServe(args);
-  assert.deepEqual(flag(found.flags, "run"), [decoder.ffmpeg, decoder.ffprobe]);
-  assert.deepEqual(found.env, { FFMPEG_PATH: decoder.ffmpeg });
+  assert.deepEqual(flag(found.flags, "run"), [decoder.ffmpeg, decoder.ffprobe, decoder.prlimit]);
+  assert.deepEqual(found.env, { FFMPEG_PATH: decoder.ffmpeg, PRLIMIT_PATH: decoder.prlimit });
   assert.ok(flag(found.flags, "env").includes("FFMPEG_PATH"));
+  assert.ok(flag(found.flags, "env").includes("PRLIMIT_PATH"));
+  // Without prlimit: ffmpeg and ffprobe still, uncapped (the server says so at start).
+  Deno.env.set("PRLIMIT_PATH", "/nonexistent/prlimit");
+  try {
+    const uncapped = await planServe(args);
+    assert.deepEqual(flag(uncapped.flags, "run"), [decoder.ffmpeg, decoder.ffprobe]);
+    assert.deepEqual(uncapped.env, { FFMPEG_PATH: decoder.ffmpeg });
+  } finally {
+    Deno.env.delete("PRLIMIT_PATH");
+  }
   Deno.env.set("FFMPEG_PATH", "/nonexistent/ffmpeg");
   try {
     const missing = await planServe(args);
@@ -240,9 +257,16 @@ Deno.test("planDescribe() grants the video file and ffmpeg only with --video", (
   const plain = planDescribe(base);
   assert.deepEqual(flag(plain.flags, "run"), []);
   const withVideo = planDescribe([...base, "--video", "/data/clip.mp4"]);
-  assert.deepEqual(flag(withVideo.flags, "run"), [decoder.ffmpeg, decoder.ffprobe]);
+  assert.deepEqual(flag(withVideo.flags, "run"), [
+    decoder.ffmpeg,
+    decoder.ffprobe,
+    ...(decoder.prlimit ? [decoder.prlimit] : []),
+  ]);
   assert.ok(flag(withVideo.flags, "read").includes("/data/clip.mp4"));
-  assert.deepEqual(withVideo.env, { FFMPEG_PATH: decoder.ffmpeg });
+  assert.deepEqual(withVideo.env, {
+    FFMPEG_PATH: decoder.ffmpeg,
+    ...(decoder.prlimit ? { PRLIMIT_PATH: decoder.prlimit } : {}),
+  });
 });
 
 Deno.test("./run echoes no task command line: arguments such as --api-key stay off stderr", async () => {

@@ -50,7 +50,8 @@ Deno.test("the serve task's flags are the documented kinds only", async () => {
   const { flags } = await planServe(["--model", TINY.model, "--mmproj", TINY.mmproj]);
   const kinds = flags.map((f) => f.replace(/=.*/, "")).sort();
   // ffi is unscoped (Deno 2.9 refuses pointer operations under a path-scoped grant); every
-  // other kind is an exact list; run is ffmpeg and ffprobe by path (video), and no sys or all.
+  // other kind is an exact list; run is ffmpeg, ffprobe and prlimit by path (video), and no sys
+  // or all.
   const decoder = locateDecoder();
   for (const k of kinds) {
     assert.ok(
@@ -60,7 +61,10 @@ Deno.test("the serve task's flags are the documented kinds only", async () => {
     );
   }
   const run = flags.find((f) => f.startsWith("--allow-run="));
-  if (decoder) assert.equal(run, `--allow-run=${decoder.ffmpeg},${decoder.ffprobe}`);
+  if (decoder) {
+    const prlimit = decoder.prlimit ? `,${decoder.prlimit}` : "";
+    assert.equal(run, `--allow-run=${decoder.ffmpeg},${decoder.ffprobe}${prlimit}`);
+  }
   for (const f of flags) {
     if (f !== "--allow-ffi") assert.match(f, /=/, `${f} must name what it allows`);
   }

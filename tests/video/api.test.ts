@@ -10,15 +10,20 @@ import { createApp } from "../../src/http/app.ts";
 import { EngineHolder } from "../../src/http/engine_state.ts";
 import { createImageProcessor } from "../../src/http/image_adapter.ts";
 import { encodePng } from "../../src/image/codecs.ts";
-import { decodeClip, parseVideoConfig, type VideoService } from "../../src/video/mod.ts";
+import {
+  decodeClip,
+  FfmpegDecoder,
+  parseVideoConfig,
+  type VideoService,
+} from "../../src/video/mod.ts";
 import { TINY } from "../_support/fixtures.ts";
-import { dataUrl, makeClip, testDecoder } from "./clips.ts";
+import { cappedDecoder, dataUrl, makeClip } from "./clips.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
 Deno.test("video parts of a chat request", async (t) => {
-  const decoder = testDecoder();
+  const decoder = cappedDecoder();
   await using engine = await loadEngine({
     modelPath: TINY.model,
     mmprojPath: TINY.mmproj,
@@ -131,6 +136,47 @@ Deno.test("video parts of a chat request", async (t) => {
     assert.equal(res.status, 400, JSON.stringify(res.body));
     assert.equal(res.body.error.code, "video_too_long");
     assert.match(res.body.error.message, /lasts 40\.0 s; at most 30 s/);
+  });
+
+  await t.step(
+    "a clip over the decoder's memory cap is a 422 video_decode_out_of_memory; the next one decodes",
+    async () => {
+      const capped = appWith({ decoder, config: parseVideoConfig({ max_decoder_memory_mb: 20 }) });
+      const part = { type: "video_url", video_url: dataUrl("video/mp4", mp4) };
+      const refused = await ask(capped, part);
+      assert.equal(refused.status, 422, JSON.stringify(refused.body));
+      assert.deepEqual(Object.keys(refused.body.error).sort(), [
+        "code",
+        "message",
+        "param",
+        "type",
+      ]);
+      assert.equal(refused.body.error.code, "video_decode_out_of_memory");
+      assert.equal(refused.body.error.param, "messages[0].content[0].video_url");
+      assert.match(refused.body.error.message, /more than the 20 MB of memory/);
+      const next = await ask(withFfmpeg, part);
+      assert.equal(next.status, 200, JSON.stringify(next.body));
+      assert.equal(next.body.usage.prompt_tokens_details.image_tokens, 4 * 64);
+    },
+  );
+
+  await t.step("/v1/info says whether each decoder child's memory cap is enforced", async () => {
+    const video = async (app: ReturnType<typeof appWith>) =>
+      (await (await app.request("/v1/info")).json() as Json).video;
+    assert.deepEqual(await video(withFfmpeg), {
+      decoder: "ffmpeg",
+      max_decoder_memory_mb: 1024,
+      memory_cap_enforced: true,
+      decoder_threads: 2,
+    });
+    // Without prlimit the decoder runs uncapped, and /v1/info says so.
+    const { ffmpeg, ffprobe } = decoder.paths;
+    const uncapped = new FfmpegDecoder({ ffmpeg, ffprobe, prlimit: null });
+    const info = await video(appWith({ decoder: uncapped, config: parseVideoConfig() }));
+    assert.equal(info.memory_cap_enforced, false);
+    const none = await video(appWith({ decoder: null, config: parseVideoConfig() }));
+    assert.equal(none.decoder, null);
+    assert.equal(none.memory_cap_enforced, false);
   });
 
   await t.step("without ffmpeg video_url is refused clearly and frames still work", async () => {

@@ -12,6 +12,15 @@ export function testDecoder(): FfmpegDecoder {
   return new FfmpegDecoder(paths);
 }
 
+/** The decoder with its memory cap enforced; fails with the fix when prlimit is missing. */
+export function cappedDecoder(): FfmpegDecoder {
+  const decoder = testDecoder();
+  if (!decoder.memoryCapped) {
+    throw new Error("prlimit is missing: apt-get install util-linux (or set PRLIMIT_PATH)");
+  }
+  return decoder;
+}
+
 /**
  * Runs ffmpeg in a fresh temp dir: `prepare(dir)` writes its inputs and returns its arguments
  * after `-v error`; the file it writes to `dir/output` is returned.
@@ -37,7 +46,8 @@ async function ffmpegOutput(
 
 /**
  * A `seconds` long testsrc clip (`rate` fps, `size` like 160x120) as mp4 (h264) or webm (vp8,
- * encoded with libvpx's `deadline`, realtime unless told).
+ * encoded with libvpx's `deadline`, realtime unless told); plain grey with `source: "color"`,
+ * which encodes a huge frame quickly.
  */
 export function makeClip(
   seconds: number,
@@ -46,6 +56,7 @@ export function makeClip(
     rate?: number;
     size?: string;
     deadline?: "realtime" | "good";
+    source?: "testsrc" | "color";
   } = {},
 ): Promise<Uint8Array> {
   const container = opts.container ?? "mp4";
@@ -57,7 +68,9 @@ export function makeClip(
     "-f",
     "lavfi",
     "-i",
-    `testsrc=size=${opts.size ?? "160x120"}:rate=${opts.rate ?? 10}`,
+    `${opts.source === "color" ? "color=c=gray:" : "testsrc="}size=${opts.size ?? "160x120"}:rate=${
+      opts.rate ?? 10
+    }`,
     "-t",
     String(seconds),
     ...codec,

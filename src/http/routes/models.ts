@@ -9,6 +9,7 @@ import { allApiKeys, type ServiceConfig } from "../../config/service_config.ts";
 import type { BackendReport } from "../../engine/mod.ts";
 import { type AppContext, type AppEnv, round2 } from "../context.ts";
 import { modelNotFound } from "../errors.ts";
+import type { VideoService } from "../../video/mod.ts";
 
 export function modelRoutes(ctx: AppContext): Hono<AppEnv> {
   const { config } = ctx;
@@ -89,6 +90,7 @@ function info(ctx: AppContext) {
       parallel_sequences: info?.parallelSequences ?? null,
       system_info: info?.systemInfo ?? null,
     },
+    video: videoJson(ctx.video),
     uptime_seconds: round2((ctx.clock.perf() - ctx.startedPerf) / 1000),
     started_at: new Date(ctx.startedAt).toISOString(),
     queue: {
@@ -130,6 +132,20 @@ function backendsJson(b: BackendReport) {
       memory_total_bytes: d.memoryTotalBytes,
       memory_free_bytes: d.memoryFreeBytes,
     })),
+  };
+}
+
+/**
+ * Whether `video_url` can be decoded and what bounds each decoder child: its memory cap and
+ * whether the cap is enforced (not without prlimit), and its threads.
+ */
+function videoJson(video: VideoService) {
+  const { decoder, config } = video;
+  return {
+    decoder: decoder ? "ffmpeg" : null,
+    max_decoder_memory_mb: config.maxDecoderMemoryMb,
+    memory_cap_enforced: decoder?.memoryCapped ?? false,
+    decoder_threads: config.decoderThreads,
   };
 }
 
