@@ -54,6 +54,9 @@ export class ChatRun {
     this.ctx.tracker.add(this.controller, this.caller);
     this.#tracked = true;
     this.#timer = setTimeout(() => this.abort("timeout"), this.ctx.config.timeoutMs);
+    // Deno.serve's request.signal: deno.json's `"unstable": ["no-legacy-abort"]` makes it abort
+    // only when the client leaves (the legacy one also aborted after every successful response,
+    // which Deno warns about on the console).
     this.#onClientAbort = () => this.abort("disconnect");
     if (this.clientSignal.aborted) this.#onClientAbort();
     else this.clientSignal.addEventListener("abort", this.#onClientAbort, { once: true });
@@ -85,8 +88,8 @@ export class ChatRun {
     this.controller.abort(reason);
   }
 
-  /** From here a disconnect shows up as the body stream's cancel(); Deno's request signal also
-   * fires after a successful response, so stop listening to it. */
+  /** From here a disconnect shows up as the body stream's cancel(), so stop listening to the
+   * request's signal. */
   handOff(): void {
     this.handedOff = true;
     if (this.#onClientAbort) this.clientSignal.removeEventListener("abort", this.#onClientAbort);
