@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Logger } from "@logtape/logtape";
 import type { MiddlewareHandler } from "hono";
 import type { Engine } from "../../engine/mod.ts";
 import { type AppContext, type AppEnv, round2 } from "../context.ts";
@@ -32,6 +33,8 @@ export class ChatRun {
   engine!: Engine;
   /** The body's inline media, decoded in a worker when the body was large (read_body.ts). */
   media: JsonWithMedia | undefined;
+  /** The app's logger with this request's `request_id` on every record (debug records). */
+  readonly log: Logger;
 
   constructor(
     readonly ctx: AppContext,
@@ -40,6 +43,14 @@ export class ChatRun {
     readonly clientSignal: AbortSignal,
   ) {
     this.t0 = ctx.clock.perf();
+    this.log = ctx.log.with({ request_id: id });
+    // Whoever aborts (timer, disconnect, shutdown's tracker), the record says why and when.
+    this.signal.addEventListener("abort", () => {
+      this.log.debug("chat {request_id} aborted ({reason}) after {ms} ms", () => ({
+        reason: this.signal.reason,
+        ms: round2(ctx.clock.perf() - this.t0),
+      }));
+    }, { once: true });
   }
 
   get signal(): AbortSignal {
