@@ -42,9 +42,13 @@ export const BINARY_NET: readonly string[] = ["127.0.0.1", "localhost", "0.0.0.0
 
 /**
  * Non-permission runtime flags: the native libraries are embedded as `bytes` imports, still
- * behind `--unstable-raw-imports` in Deno 2.9.6 (text imports are stable).
+ * behind `--unstable-raw-imports` in Deno 2.9.6 (text imports are stable); and the request
+ * signal that aborts only when a client leaves (deno.json's `unstable`, spelled out here too).
  */
-export const BINARY_RUNTIME_FLAGS: readonly string[] = ["--unstable-raw-imports"];
+export const BINARY_RUNTIME_FLAGS: readonly string[] = [
+  "--unstable-raw-imports",
+  "--unstable-no-legacy-abort",
+];
 
 /**
  * The permission flags baked into the binary; `embeddedRoot` stands for the read grant Deno

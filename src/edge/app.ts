@@ -45,9 +45,8 @@ export interface EdgeAppOptions {
 
 /**
  * An abort signal for the work before the response is handed back (image preprocessing, the
- * upstream's first byte). Deno's request.signal also fires after a successful response, so it
- * is followed only until commit(); afterwards a client that leaves cancels the relayed body,
- * which cancels the upstream's.
+ * upstream's first byte). Deno's request.signal is followed only until commit(); afterwards a
+ * client that leaves cancels the relayed body, which cancels the upstream's.
  */
 function untilCommitted(client: AbortSignal): { signal: AbortSignal; commit(): void } {
   const ac = new AbortController();

@@ -2,8 +2,10 @@
  * The engine as the rest of the service sees it: a main-thread handle over the engine worker,
  * which owns every native object and runs the step loop. This side admits requests (a bounded
  * queue answers QueueFullError at once), supersedes stale requests of a realtime session, turns
- * worker messages into Generations, and never touches FFI.
+ * worker messages into Generations, and never touches FFI. Debug records (category
+ * smolvlm.engine): each step of a model load with its time, and each superseded generation.
  */
+import { getLogger } from "@logtape/logtape";
 import { DeltaStream } from "./delta_stream.ts";
 import {
   EngineClosedError,
@@ -15,6 +17,7 @@ import {
 import { type EngineOptions, type ResolvedEngineOptions, resolveEngineOptions } from "./options.ts";
 import type {
   FromWorker,
+  LoadPhase,
   StopReason,
   ToWorker,
   WireContentPart,
@@ -46,6 +49,28 @@ const MAX_REMEMBERED_SESSIONS = 4096;
 
 /** setTimeout's limit (a larger delay would fire at once). */
 const MAX_TIMER_MS = 2 ** 31 - 1;
+
+const log = getLogger(["smolvlm", "engine"]);
+
+function logLoadPhase(phase: LoadPhase, ms: number): void {
+  log.debug("model load: {phase} took {ms} ms", { phase, ms: Math.round(ms * 100) / 100 });
+}
+
+function logLoadStart(what: "loading" | "reloading", options: ResolvedEngineOptions): void {
+  log.debug(
+    "{what} {model_path} (projector {mmproj_path}): context {context_size}, {parallel} " +
+      "slot(s), {threads} threads, GPU layers {gpu_layers}",
+    () => ({
+      what,
+      model_path: options.modelPath,
+      mmproj_path: options.mmprojPath ?? "none",
+      context_size: options.contextSize,
+      parallel: options.parallel,
+      threads: options.threads,
+      gpu_layers: options.gpuLayers ?? "auto",
+    }),
+  );
+}
 
 /** Checks the file before llama.cpp sees it, so the common mistakes get a precise message. */
 async function checkGguf(path: string, what: "model" | "mmproj"): Promise<void> {
@@ -183,6 +208,7 @@ class WorkerEngine implements Engine {
     }
     this.#reloading ??= (async () => {
       try {
+        logLoadStart("reloading", this.#options);
         await checkModelFiles(this.#options);
         const info = await new Promise<EngineInfo>((resolve, reject) => {
           this.#reloaded = { resolve, reject };
@@ -218,13 +244,20 @@ class WorkerEngine implements Engine {
     if (occupied >= this.info.parallelSequences + this.#maxQueue) {
       throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(occupied - this.#running()));
     }
+    const id = `gen-${++this.#nextId}`;
     if (request.sessionId !== undefined && !outdated) {
-      if (stale !== undefined) this.#stop(stale, "superseded");
+      if (stale !== undefined) {
+        log.debug("generation {superseded} superseded by {generation_id} (session {session})", {
+          superseded: stale,
+          generation_id: id,
+          session: request.sessionId,
+        });
+        this.#stop(stale, "superseded");
+      }
       if (request.arrivedAt !== undefined) {
         this.#rememberArrival(request.sessionId, request.arrivedAt);
       }
     }
-    const id = `gen-${++this.#nextId}`;
     const stream = new DeltaStream(id);
     const onAbort = () => this.#stop(id, "abort");
     const cleanup = () => {
@@ -248,7 +281,14 @@ class WorkerEngine implements Engine {
       },
     }, transfer);
     // Ends at once while queued, or at the worker's next step if it was admitted meanwhile.
-    if (outdated) this.#stop(id, "superseded");
+    if (outdated) {
+      log.debug(
+        "generation {generation_id} superseded on arrival: a later request of session " +
+          "{session} reached the engine first",
+        { generation_id: id, session: request.sessionId },
+      );
+      this.#stop(id, "superseded");
+    }
     if (request.signal?.aborted) onAbort();
     else request.signal?.addEventListener("abort", onAbort, { once: true });
     return stream;
@@ -355,6 +395,9 @@ class WorkerEngine implements Engine {
       case "reload_failed":
         this.#reloaded?.reject(fromWireError(message.error));
         break;
+      case "load_phase":
+        logLoadPhase(message.phase, message.ms); // a reload's steps
+        break;
       case "loaded":
       case "load_failed":
         break; // handled by loadEngine before this handler is installed
@@ -394,6 +437,7 @@ class WorkerEngine implements Engine {
  */
 export async function loadEngine(options: EngineOptions): Promise<Engine> {
   const resolved = resolveEngineOptions(options);
+  logLoadStart("loading", resolved);
   await checkModelFiles(resolved);
   const worker = new Worker(new URL("./worker/engine_worker.ts", import.meta.url), {
     type: "module",
@@ -403,6 +447,7 @@ export async function loadEngine(options: EngineOptions): Promise<Engine> {
   const loaded = await new Promise<EngineInfo>((resolve, reject) => {
     worker.onmessage = (event: MessageEvent<FromWorker>) => {
       const message = event.data;
+      if (message.type === "load_phase") logLoadPhase(message.phase, message.ms);
       if (message.type === "loaded") resolve(message.info);
       if (message.type === "load_failed") reject(fromWireError(message.error));
     };

@@ -45,6 +45,16 @@ export interface WireRequest {
   readonly timeoutMs?: number;
 }
 
+/** The steps of a model load, in the order they run (the worker reports each as it ends). */
+export type LoadPhase =
+  | "native_libraries"
+  | "gguf_check"
+  | "devices"
+  | "text_model"
+  | "context"
+  | "projector"
+  | "warmup";
+
 /** Why the main thread stops a generation: its client left, or a newer frame superseded it. */
 export type StopReason = "abort" | "superseded";
 
@@ -74,6 +84,8 @@ export interface WorkerStats {
 export type FromWorker =
   | { readonly type: "loaded"; readonly info: EngineInfo }
   | { readonly type: "load_failed"; readonly error: WireError }
+  /** One step of a load (at start or a reload) is done, after `ms`. */
+  | { readonly type: "load_phase"; readonly phase: LoadPhase; readonly ms: number }
   | { readonly type: "started"; readonly id: string }
   | { readonly type: "delta"; readonly id: string; readonly text: string }
   | { readonly type: "result"; readonly id: string; readonly result: GenerationResult }

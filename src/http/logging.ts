@@ -1,6 +1,7 @@
 /**
  * LogTape setup for the service: human-readable lines on the console, JSON lines (one per
- * record, properties included) in `logs/app_<timestamp>.log` as in the seed.
+ * record, properties included) in `logs/app_<timestamp>.log` as in the seed. Both render string
+ * values bare in the message (`chat req_1 200`, not `chat "req_1" 200`).
  *
  * @module
  */
@@ -16,13 +17,31 @@ import {
 } from "@logtape/logtape";
 
 /**
+ * The message parts with each string value folded into the text around it. LogTape's JSON-lines
+ * formatter renders every value of the message as JSON, quotes and escapes included, and in
+ * 2.4.2 has no option like the text formatter's `value`: what it gets to render are then only
+ * the non-string values (numbers, objects), still as JSON. The record's properties are untouched.
+ */
+function inlineStringValues(message: readonly unknown[]): unknown[] {
+  const parts: unknown[] = [message[0]];
+  for (let i = 1; i < message.length; i += 2) {
+    const value = message[i];
+    const after = message[i + 1] ?? "";
+    if (typeof value === "string") parts[parts.length - 1] = `${parts.at(-1)}${value}${after}`;
+    else parts.push(value, after);
+  }
+  return parts;
+}
+
+/**
  * JSON lines appended with one synchronous write per record, so the file is current while the
  * server runs (LogTape's stream sink over FsFile.writable held lines back until dispose).
  */
 function fileSink(file: Deno.FsFile): Sink & Disposable {
   const encoder = new TextEncoder();
   const sink = (record: LogRecord) => {
-    const bytes = encoder.encode(jsonLinesFormatter(record));
+    const line = jsonLinesFormatter({ ...record, message: inlineStringValues(record.message) });
+    const bytes = encoder.encode(line);
     let off = 0;
     while (off < bytes.length) off += file.writeSync(bytes.subarray(off));
   };

@@ -405,6 +405,50 @@ Deno.test("client disconnect mid-stream aborts the generation and frees the slot
   assert.equal(tracker.size, 0);
 });
 
+Deno.test("Deno.serve() aborts a chat request's signal when its client leaves, not after its answer", async () => {
+  const engine = new FakeEngine({ delayMs: 30, deltas: Array(100).fill("x") });
+  const { app } = makeApp(engine);
+  const requests: Request[] = [];
+  await using server = Deno.serve(
+    { port: 0, hostname: "127.0.0.1", onListen() {} },
+    (req, info) => {
+      requests.push(req);
+      return app.fetch(req, info);
+    },
+  );
+  const url = `http://127.0.0.1:${server.addr.port}/v1/chat/completions`;
+
+  // Answered: under Deno's legacy abort the signal fired now too (and Deno printed a warning).
+  const ok = await fetch(url, {
+    method: "POST",
+    body: chatBody({ max_tokens: 2 }),
+    headers: JSON_HEADERS,
+  });
+  assert.equal(ok.status, 200);
+  await ok.text();
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(requests[0]!.signal.aborted, false, "aborted after a successful answer");
+
+  // A client that leaves before its (non-streamed) answer still stops the generation.
+  const ctl = new AbortController();
+  const left = fetch(url, {
+    method: "POST",
+    body: chatBody(),
+    headers: JSON_HEADERS,
+    signal: ctl.signal,
+  })
+    .catch(() => null);
+  while (engine.started.length < 2) await new Promise((r) => setTimeout(r, 5));
+  ctl.abort();
+  await left;
+  const t0 = performance.now();
+  while (engine.aborted.length === 0 && performance.now() - t0 < 2000) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.equal(requests[1]!.signal.aborted, true);
+  assert.equal(engine.aborted.length, 1);
+});
+
 Deno.test("API key: /v1/* needs the bearer token, /health does not", async () => {
   const { app } = makeApp(new FakeEngine(), { apiKey: "s3cret" });
   await expectError(await post(app, chatBody()), 401, null, "invalid_api_key");

@@ -8,7 +8,7 @@ import { EngineError, ModelLoadError, toWireError } from "../errors.ts";
 import type { ResolvedEngineOptions } from "../options.ts";
 import type { FromWorker, ToWorker } from "../protocol.ts";
 import { NativeLog } from "./native_log.ts";
-import { type NativeSession, openNativeSession } from "./native_session.ts";
+import { type NativeSession, type OnLoadPhase, openNativeSession } from "./native_session.ts";
 import { StepLoop } from "./step_loop.ts";
 
 const worker = self as unknown as DedicatedWorkerGlobalScope;
@@ -52,6 +52,9 @@ function yieldToEvents(): Promise<void> {
   });
 }
 
+/** Each step of a load, to the main thread as it ends (the engine logs it at debug level). */
+const reportPhase: OnLoadPhase = (phase, ms) => post({ type: "load_phase", phase, ms });
+
 let loop: StepLoop | null = null;
 let loaded: { options: ResolvedEngineOptions; log: NativeLog } | null = null;
 
@@ -68,7 +71,7 @@ async function reload(graceMs: number): Promise<void> {
   try {
     await running.swapSession(async () => {
       current.log.clearLastError();
-      return await openNativeSession(current.options, current.log);
+      return await openNativeSession(current.options, current.log, reportPhase);
     }, graceMs);
     post({ type: "reloaded", info: running.session.info });
   } catch (error) {
@@ -88,9 +91,11 @@ async function load(message: Extract<ToWorker, { type: "load" }>): Promise<void>
   const log = new NativeLog(message.options.nativeLog);
   let session: NativeSession;
   try {
+    const t0 = performance.now();
     await loadNativeLibraries();
     await log.install();
-    session = await openNativeSession(message.options, log);
+    reportPhase("native_libraries", performance.now() - t0);
+    session = await openNativeSession(message.options, log, reportPhase);
   } catch (error) {
     await log.uninstall().catch(() => {});
     post({

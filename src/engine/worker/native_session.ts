@@ -16,6 +16,7 @@ import { ModelLoadError } from "../errors.ts";
 import { imageTiling, imageTokenBudget, type ModelFacts, modelFacts } from "../model_facts.ts";
 import { checkModelPair, GgufCheckError } from "../../models/gguf.ts";
 import type { ResolvedEngineOptions } from "../options.ts";
+import type { LoadPhase } from "../protocol.ts";
 import { backendReport, decidePlacement } from "../placement.ts";
 import type { EngineInfo } from "../types.ts";
 import type { NativeLog } from "./native_log.ts";
@@ -33,10 +34,25 @@ export interface NativeSession extends Disposable {
   readonly info: EngineInfo;
 }
 
+/** Called as each step of a load ends: where a slow or stuck load spends its time. */
+export type OnLoadPhase = (phase: LoadPhase, ms: number) => void;
+
+/** Runs `onPhase` with the time since the previous mark (or the start). */
+function phaseClock(onPhase: OnLoadPhase): (phase: LoadPhase) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    onPhase(phase, now - last);
+    last = now;
+  };
+}
+
 export async function openNativeSession(
   options: ResolvedEngineOptions,
   log: NativeLog,
+  onPhase: OnLoadPhase = () => {},
 ): Promise<NativeSession> {
+  const done = phaseClock(onPhase);
   // The GGUF check runs before llama.cpp sees either file, on every load (start and reload):
   // a corrupt, truncated or swapped file is a ModelLoadError, never a native crash.
   let facts: ModelFacts;
@@ -47,6 +63,7 @@ export async function openNativeSession(
     const code = e.path === options.mmprojPath ? "mmproj_load_failed" : "model_load_failed";
     throw new ModelLoadError(code, e.message);
   }
+  done("gguf_check");
   const imageMaxTokens = options.imageMaxTokens ??
     (facts.vision ? imageTokenBudget(options.maxImageSize, facts.vision) : 1);
   log.clearLastError();
@@ -57,6 +74,7 @@ export async function openNativeSession(
     parallel: options.parallel,
     vision: options.mmprojPath !== null,
   });
+  done("devices");
   const model = LlamaModel.load(options.modelPath, {
     gpuLayers: placement.gpuLayers,
     useExtraBuffers: options.useExtraBuffers,
@@ -69,6 +87,7 @@ export async function openNativeSession(
         log.reason(),
     );
   }
+  done("text_model");
   const owned: Disposable[] = [loaded];
   try {
     const threadPool = await CpuThreadPool.create(options.threads);
@@ -89,6 +108,7 @@ export async function openNativeSession(
       );
     }
     owned.push(context);
+    done("context");
     let vision: VisionContext | null = null;
     if (options.mmprojPath) {
       log.clearLastError();
@@ -110,6 +130,7 @@ export async function openNativeSession(
       if (!vision.supportsVision) {
         throw new ModelLoadError("mmproj_load_failed", `${options.mmprojPath} has no vision tower`);
       }
+      done("projector");
     }
     const batch = await TokenBatch.create(context.batchSize);
     owned.push(batch);
@@ -120,6 +141,7 @@ export async function openNativeSession(
       context.decode(batch);
       batch.clear();
       context.clearMemory();
+      done("warmup");
     }
     const info: EngineInfo = {
       modelPath: options.modelPath,

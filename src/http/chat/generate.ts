@@ -1,10 +1,18 @@
 /**
  * Generate stage: hands the request to the engine and gathers what both answers (JSON and SSE)
- * report when the generation ends — timings, metrics, log fields.
+ * report when the generation ends — timings, metrics, log fields. At debug level it also
+ * records the admission (queue position) and the engine's own account of the generation when
+ * it ends, however it ends.
  *
  * @module
  */
-import type { Engine, GenerateRequest, Generation, GenerationResult } from "../../engine/mod.ts";
+import {
+  type Engine,
+  EngineError,
+  type GenerateRequest,
+  type Generation,
+  type GenerationResult,
+} from "../../engine/mod.ts";
 import { round2 } from "../context.ts";
 import { type ChunkContext, type TimingsJson, timingsJson } from "../sse.ts";
 import type { ResolvedImages } from "./images.ts";
@@ -25,8 +33,27 @@ export function startGeneration(
   includeUsage: boolean,
 ): StartedGeneration {
   const generation = engine.generate(request);
-  generation.result.catch(() => {}); // observed by the answer; never an unhandled rejection
   run.fields.generation_id = generation.id;
+  run.log.debug(
+    "chat {request_id} admitted to the engine as {generation_id}: queue position " +
+      "{queue_position} ({running} running, {queued} queued)",
+    () => {
+      const stats = engine.stats();
+      return {
+        generation_id: generation.id,
+        // Requests queue first come, first served: a queued one just added is the last.
+        queue_position: stats.queued,
+        running: stats.running,
+        queued: stats.queued,
+        session: request.sessionId ?? null,
+      };
+    },
+  );
+  // Observed by the answer too; this handler also keeps it from being an unhandled rejection.
+  generation.result.then(
+    (result) => logGenerationEnd(run, generation.id, result),
+    (error) => logGenerationFailure(run, generation.id, error),
+  );
   return {
     run,
     generation,
@@ -73,4 +100,42 @@ export function finished(
   };
   if (ttftMs !== null) fields.ttft_ms = round2(ttftMs);
   return { timings, fields };
+}
+
+/** The engine's account of a generation, whatever its finish reason (debug level). */
+function logGenerationEnd(run: ChatRun, id: string, result: GenerationResult): void {
+  run.log.debug(
+    "chat {request_id} generation {generation_id} finished ({finish_reason}): " +
+      "{prompt_tokens} prompt tokens ({cached_tokens} cached, {image_tokens} from images), " +
+      "{completion_tokens} completion tokens; queue {queue_ms} ms, tokenize {tokenize_ms} ms, " +
+      "encode {encode_ms} ms, prefill {prefill_ms} ms, decode {decode_ms} ms",
+    () => {
+      const { usage, timings: t } = result;
+      return {
+        generation_id: id,
+        finish_reason: result.finishReason,
+        prompt_tokens: usage.promptTokens,
+        cached_tokens: usage.cachedTokens ?? 0,
+        image_tokens: usage.imageTokens,
+        completion_tokens: usage.completionTokens,
+        queue_ms: round2(t.queueMs),
+        tokenize_ms: round2(t.tokenizeMs),
+        encode_ms: round2(t.encodeMs),
+        prefill_ms: round2(t.prefillMs),
+        decode_ms: round2(t.decodeMs),
+        engine_total_ms: round2(t.totalMs),
+        image_encoder_passes: t.imageEncoderPasses,
+        image_cache_hits: t.imageCacheHits ?? 0,
+        decode_tokens_per_second: round2(t.decodeTokensPerSecond),
+      };
+    },
+  );
+}
+
+function logGenerationFailure(run: ChatRun, id: string, error: unknown): void {
+  run.log.debug("chat {request_id} generation {generation_id} failed ({code}): {error}", () => ({
+    generation_id: id,
+    code: error instanceof EngineError ? error.code : null,
+    error: error instanceof Error ? error.message : String(error),
+  }));
 }

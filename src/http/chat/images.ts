@@ -5,11 +5,12 @@
  *
  * @module
  */
+import type { Logger } from "@logtape/logtape";
 import type { ImageTiling, RgbImage, VideoClip } from "../../engine/mod.ts";
 import { ImageError } from "../../image/errors.ts";
 import type { JsonWithMedia } from "../../image/json_media.ts";
 import { plainTiling } from "../../image/tiling.ts";
-import type { AppContext } from "../context.ts";
+import { type AppContext, round2 } from "../context.ts";
 import { ApiError, fromImageError } from "../errors.ts";
 import { type ImageReport, loadImageBytes } from "../images.ts";
 import { throwIfAborted } from "./aborts.ts";
@@ -64,6 +65,13 @@ export interface ResolveImagesOptions {
    * no vision tower, and an image or video part is refused before any of it is read.
    */
   readonly tiling: ImageTiling | null;
+  /** Where the debug record of each prepared image or clip goes; default the app's logger. */
+  readonly log?: Logger;
+}
+
+/** `640x480` */
+function size(s: { readonly width: number; readonly height: number }): string {
+  return `${s.width}x${s.height}`;
 }
 
 /** The 400 for an image or video sent to a model without a vision tower (as the engine's). */
@@ -81,6 +89,7 @@ export async function resolveImages(
   opts: ResolveImagesOptions,
 ): Promise<ResolvedImages> {
   const { media, sessionId, tiling } = opts;
+  const log = opts.log ?? ctx.log;
   // Frames and one-tile images reach the encoder as one overview image, squared to a tile:
   // one pass.
   const overviewOnly = tiling && plainTiling(tiling.tileSize);
@@ -112,6 +121,7 @@ export async function resolveImages(
       if (part.type === "text") continue;
       if (tiling === null) throw visionNotSupported(part.param);
       const { tileSize } = tiling;
+      const partT0 = ctx.clock.perf();
       if (part.type === "video") {
         await tileConfig(tileSize);
         const video = await resolveVideo(
@@ -126,6 +136,18 @@ export async function resolveImages(
         videos.push(video.clip);
         reports.push(...video.reports);
         videoDecodeMs += video.decodeMs;
+        log.debug(
+          "chat {request_id} video {param} prepared in {ms} ms: {frames} frames {size_in} -> " +
+            "{size_out}, decoding {decode_ms} ms",
+          () => ({
+            param: part.param,
+            ms: round2(ctx.clock.perf() - partT0),
+            frames: video.clip.frames.length,
+            size_in: video.reports[0] ? size(video.reports[0].original) : null,
+            size_out: video.reports[0] ? size(video.reports[0].processed) : null,
+            decode_ms: round2(video.decodeMs),
+          }),
+        );
         continue;
       }
       const loaded = await loadImageBytes(
@@ -135,6 +157,7 @@ export async function resolveImages(
         signal,
         media,
       );
+      const bytesIn = loaded.bytes.byteLength; // the buffer moves to the image worker
       const single = isSingleTile(part.detail, sessionId, ctx.config.sessionImageDetail);
       // The model sees a one-tile image as its square overview: send it at that size.
       const partConfig = single ? await tileConfig(tileSize) : config;
@@ -149,6 +172,21 @@ export async function resolveImages(
       rgb.push(prepared.image);
       singleTile.push(single);
       reports.push(prepared.report);
+      log.debug(
+        "chat {request_id} image {param} prepared in {ms} ms: {format} {size_in} -> {size_out}",
+        () => ({
+          param: part.param,
+          // Loading the bytes (a remote fetch too) to the pixels back, worker queueing included.
+          ms: round2(ctx.clock.perf() - partT0),
+          format: prepared.report.format,
+          bytes: bytesIn,
+          size_in: size(prepared.report.original),
+          size_out: size(prepared.report.processed),
+          single_tile: single,
+          tiles: prepared.report.tiles,
+          stages_ms: prepared.report.stages_ms,
+        }),
+      );
       throwIfAborted(signal);
     }
   }

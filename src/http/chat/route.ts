@@ -44,6 +44,7 @@ export function chatRoutes(ctx: AppContext): Hono<ChatEnv> {
           media: run.media,
           sessionId: run.session,
           tiling,
+          log: run.log,
         });
         if (images.videos.length > 0) run.fields.video_decode_ms = Math.round(images.videoDecodeMs);
         const request = toGenerateRequest(req, images.rgb, images.singleTile, images.videos, {

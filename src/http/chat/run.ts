@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { Logger } from "@logtape/logtape";
 import type { MiddlewareHandler } from "hono";
 import { z } from "zod";
 import type { Engine } from "../../engine/mod.ts";
@@ -33,6 +34,8 @@ export class ChatRun {
   engine!: Engine;
   /** The body's inline media, decoded in a worker when the body was large (read_body.ts). */
   media: JsonWithMedia | undefined;
+  /** The app's logger with this request's `request_id` on every record (debug records). */
+  readonly log: Logger;
 
   constructor(
     readonly ctx: AppContext,
@@ -47,6 +50,14 @@ export class ChatRun {
     readonly session?: string,
   ) {
     this.t0 = ctx.clock.perf();
+    this.log = ctx.log.with({ request_id: id });
+    // Whoever aborts (timer, disconnect, shutdown's tracker), the record says why and when.
+    this.signal.addEventListener("abort", () => {
+      this.log.debug("chat {request_id} aborted ({reason}) after {ms} ms", () => ({
+        reason: this.signal.reason,
+        ms: round2(ctx.clock.perf() - this.t0),
+      }));
+    }, { once: true });
   }
 
   get signal(): AbortSignal {
@@ -61,6 +72,9 @@ export class ChatRun {
     this.ctx.tracker.add(this.controller, this.caller, this.session);
     this.#tracked = true;
     this.#timer = setTimeout(() => this.abort("timeout"), this.ctx.config.timeoutMs);
+    // Deno.serve's request.signal: deno.json's `"unstable": ["no-legacy-abort"]` makes it abort
+    // only when the client leaves (the legacy one also aborted after every successful response,
+    // which Deno warns about on the console).
     this.#onClientAbort = () => this.abort("disconnect");
     if (this.clientSignal.aborted) this.#onClientAbort();
     else this.clientSignal.addEventListener("abort", this.#onClientAbort, { once: true });
@@ -93,8 +107,8 @@ export class ChatRun {
     this.controller.abort(reason);
   }
 
-  /** From here a disconnect shows up as the body stream's cancel(); Deno's request signal also
-   * fires after a successful response, so stop listening to it. */
+  /** From here a disconnect shows up as the body stream's cancel(), so stop listening to the
+   * request's signal. */
   handOff(): void {
     this.handedOff = true;
     if (this.#onClientAbort) this.clientSignal.removeEventListener("abort", this.#onClientAbort);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { tileGrid } from "../../../src/image/pipeline.ts";
 import { FakeEngine, SMOLVLM_VISION } from "../fake_engine.ts";
 import { chatBody, JSON_HEADERS, makeApp, pngDataUrl } from "../helpers.ts";
+import { captureLogs, rendered } from "../../_support/logs.ts";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -79,4 +80,46 @@ Deno.test("resolveImages() refuses an image or video part for a text-only model 
     assert.deepEqual(body.image_reports, []);
     assert.equal(body.choices[0].message.content, "Hello, world!");
   });
+});
+
+Deno.test("resolveImages() records each image's and clip's sizes and time at debug level", async () => {
+  const url = await pngDataUrl(40, 30);
+  const frames = [{ url, timestamp: 0 }, { url, timestamp: 0.5 }];
+  const content = [
+    { type: "image_url", image_url: { url } },
+    { type: "image_url", image_url: { url, detail: "low" } },
+    { type: "video_frames", video_frames: { frames, duration: 1 } },
+    { type: "text", text: "What?" },
+  ];
+  let body: Json;
+  const records = await captureLogs("debug", async () => {
+    const answer = await ask(new FakeEngine(), content);
+    assert.equal(answer.status, 200, JSON.stringify(answer.body));
+    body = answer.body;
+  });
+  const prepared = records.filter((r) => String(r.rawMessage).includes("image {param} prepared"));
+  assert.equal(prepared.length, 2);
+  for (const [i, record] of prepared.entries()) {
+    const report = body.image_reports[i];
+    const p = record.properties;
+    assert.equal(p.param, `messages[0].content[${i}].image_url.url`);
+    assert.equal(p.format, "png");
+    assert.equal(p.size_in, "40x30");
+    assert.equal(p.size_out, `${report.processed.width}x${report.processed.height}`);
+    assert.equal(p.single_tile, i === 1);
+    assert.equal(typeof p.ms, "number");
+    assert.match(
+      rendered(record),
+      new RegExp(`^chat req\\S+ image \\S+ prepared in [\\d.]+ ms: png 40x30 -> ${p.size_out}$`),
+    );
+  }
+  assert.equal(prepared[1]!.properties.size_out, "512x512", "the one-tile image, squared");
+  const clips = records.filter((r) => String(r.rawMessage).includes("video {param} prepared"));
+  assert.equal(clips.length, 1);
+  assert.match(
+    rendered(clips[0]!),
+    /^chat req\S+ video messages\[0\]\.content\[2\]\.video_frames prepared in [\d.]+ ms: 2 frames 40x30 -> 512x512, decoding 0 ms$/,
+  );
+  const info = await captureLogs("info", async () => void await ask(new FakeEngine(), content));
+  assert.equal(info.filter((r) => String(r.rawMessage).includes(" prepared in ")).length, 0);
 });
