@@ -1,7 +1,11 @@
 /**
- * Respond stage, streaming: Server-Sent Events. Waits for the first delta (or the end) before
- * committing to 200, so errors that happen before any output still get their proper status;
- * then one chunk per delta, the finish chunk, the usage chunk when asked, `[DONE]`.
+ * Respond stage, streaming: Server-Sent Events. Waits for the first delta (or the end) up to
+ * COMMIT_AFTER_MS before committing to 200, so errors that happen before any output still get
+ * their proper status; then one chunk per delta, the finish chunk, the usage chunk when asked,
+ * `[DONE]`. A request still without a token by then (queued, or its images encoding) commits and
+ * writes an SSE comment every KEEPALIVE_MS: Deno 2.9.6 tells the server that a client with a
+ * request body over about 200 bytes left only when a write to it fails, so without these writes
+ * such a request would hold its queue place or slot until its first token.
  *
  * Backpressure is bounded: the stream is pulled (high-water mark 0), so a reader that stops
  * reading stops the pulls; an abort (timeout, shutdown) closes the stream with an error event
@@ -25,19 +29,40 @@ import { finished, type StartedGeneration } from "./generate.ts";
 
 type Controller = ReadableStreamDefaultController<Uint8Array>;
 
+/** How long a stream waits for its first delta before it commits to 200. */
+export const COMMIT_AFTER_MS = 1000;
+/** Gap between SSE comments while a committed stream has no token yet. */
+export const KEEPALIVE_MS = 1000;
+const KEEPALIVE = new TextEncoder().encode(": waiting for the first token\n\n");
+
 export async function respondSse(c: Context, g: StartedGeneration): Promise<Response> {
   const { run } = g;
   const iterator = g.generation[Symbol.asyncIterator]();
-  let pending: IteratorResult<TextDelta> | null = await iterator.next();
-  if (pending.done) await settle(g.generation, run.signal);
-  const ttftMs = run.ctx.clock.perf() - run.t0;
+  let firstAt: number | null = null;
+  let next: Promise<IteratorResult<TextDelta>> | null = iterator.next().then((step) => {
+    firstAt = run.ctx.clock.perf();
+    return step;
+  });
+  let commitTimer: ReturnType<typeof setTimeout> | undefined;
+  const first = await Promise.race([
+    next,
+    new Promise<null>((resolve) => commitTimer = setTimeout(() => resolve(null), COMMIT_AFTER_MS)),
+  ]);
+  clearTimeout(commitTimer);
+  if (first?.done) await settle(g.generation, run.signal);
   run.handOff();
 
   let closed = false;
   let stream!: Controller;
+  let keepalive: ReturnType<typeof setInterval> | undefined;
+  const stopKeepalive = () => {
+    clearInterval(keepalive);
+    keepalive = undefined;
+  };
   const close = (status: number, extra: Record<string, unknown>) => {
     if (closed) return;
     closed = true;
+    stopKeepalive();
     run.signal.removeEventListener("abort", onAbort);
     try {
       stream.close();
@@ -68,6 +93,13 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
     start(controller) {
       stream = controller;
       controller.enqueue(sseEvent(chunk(g.chunk, { role: "assistant", content: "" })));
+      if (first === null) {
+        keepalive = setInterval(() => {
+          try {
+            controller.enqueue(KEEPALIVE);
+          } catch { /* closed meanwhile */ }
+        }, KEEPALIVE_MS);
+      }
       if (run.signal.aborted) onAbort();
     },
     async pull(controller) {
@@ -76,8 +108,9 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
         // high-water mark of 0 the stream would not ask again).
         for (;;) {
           if (closed) return;
-          const step = pending ?? await iterator.next();
-          pending = null;
+          const step = await (next ?? iterator.next());
+          next = null;
+          stopKeepalive();
           if (closed) return;
           if (step.done) break;
           if (step.value.text !== "") {
@@ -87,6 +120,7 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
         }
         const result = await settle(g.generation, run.signal);
         if (closed) return;
+        const ttftMs = (firstAt ?? run.ctx.clock.perf()) - run.t0;
         const { timings, fields } = finished(g, result, ttftMs);
         const finishJson = finishReasonJson(result.finishReason);
         const extra = { timings, image_reports: g.images.reports };
@@ -99,6 +133,7 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
       }
     },
     cancel() {
+      stopKeepalive();
       if (!closed) {
         closed = true;
         run.signal.removeEventListener("abort", onAbort);
