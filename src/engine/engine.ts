@@ -239,9 +239,12 @@ class WorkerEngine implements Engine {
     // Capacity first: a refused request must not stop its session's older one on its way out.
     // Requests already told to stop free their place at the worker's next step, and so does the
     // stale request this one supersedes: a newer frame never waits behind its own stale one.
+    // The discount is capped: during one long step (a tiled encode) stopped requests stay live,
+    // and fast frames must not pile up in the worker's inbox without bound.
+    const capacity = this.info.parallelSequences + this.#maxQueue;
     const replaced = stale !== undefined && !this.#stopping.has(stale) ? 1 : 0;
-    const occupied = this.#live.size - this.#stopping.size - replaced;
-    if (occupied >= this.info.parallelSequences + this.#maxQueue) {
+    const occupied = this.#live.size - Math.min(this.#stopping.size + replaced, capacity);
+    if (occupied >= capacity) {
       throw new QueueFullError(this.#maxQueue, this.#retryAfterSeconds(occupied - this.#running()));
     }
     const id = `gen-${++this.#nextId}`;

@@ -31,6 +31,12 @@ export class RequestTracker {
     if (r) r.inEngine = true;
   }
 
+  /** Its generation ended (the answer may still be on its way to a slow reader). */
+  leftEngine(controller: AbortController): void {
+    const r = this.#active.get(controller);
+    if (r) r.inEngine = false;
+  }
+
   delete(controller: AbortController): void {
     this.#active.delete(controller);
   }
@@ -43,8 +49,8 @@ export class RequestTracker {
   }
 
   /**
-   * Live requests of a session that the engine already holds: a newer request of the session
-   * supersedes them there (they end at its next step), so it takes their place.
+   * Live requests of a session whose generation the engine still runs or queues: a newer request
+   * of the session supersedes them there (they end at its next step).
    */
   inEngineOfSession(session: string): number {
     let n = 0;

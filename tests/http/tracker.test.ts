@@ -44,3 +44,21 @@ Deno.test("RequestTracker.abortAll() reaches every request that shares an X-Requ
   for (const s of statuses) assert.notEqual(s, 200, `${statuses}`);
   assert.equal(tracker.size, 0);
 });
+
+Deno.test("RequestTracker.inEngineOfSession() counts a session's requests while the engine holds them", () => {
+  const tracker = new RequestTracker();
+  const [a, b, other] = [new AbortController(), new AbortController(), new AbortController()];
+  tracker.add(a, "addr:1", "addr:1 cam");
+  tracker.add(b, "addr:1", "addr:1 cam");
+  tracker.add(other, "addr:1");
+  assert.equal(tracker.inEngineOfSession("addr:1 cam"), 0, "none handed to the engine yet");
+  tracker.enteredEngine(a);
+  tracker.enteredEngine(b);
+  tracker.enteredEngine(other);
+  assert.equal(tracker.inEngineOfSession("addr:1 cam"), 2);
+  // A finished generation whose answer is still being read holds no engine place to take over.
+  tracker.leftEngine(a);
+  assert.equal(tracker.inEngineOfSession("addr:1 cam"), 1);
+  tracker.delete(b);
+  assert.equal(tracker.inEngineOfSession("addr:1 cam"), 0);
+});

@@ -51,9 +51,15 @@ export function startGeneration(
   );
   // Observed by the answer too; this handler also keeps it from being an unhandled rejection.
   generation.result.then(
-    (result) => logGenerationEnd(run, generation.id, result),
-    (error) => logGenerationFailure(run, generation.id, error),
-  );
+    (result) => {
+      run.ctx.tracker.leftEngine(run.controller);
+      logGenerationEnd(run, generation.id, result);
+    },
+    (error) => {
+      run.ctx.tracker.leftEngine(run.controller);
+      logGenerationFailure(run, generation.id, error);
+    },
+  ).catch(() => {}); // a debug record that fails to build must not end the process
   return {
     run,
     generation,

@@ -44,11 +44,17 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
     return step;
   });
   let commitTimer: ReturnType<typeof setTimeout> | undefined;
-  const first = await Promise.race([
-    next,
-    new Promise<null>((resolve) => commitTimer = setTimeout(() => resolve(null), COMMIT_AFTER_MS)),
-  ]);
-  clearTimeout(commitTimer);
+  let first: IteratorResult<TextDelta> | null;
+  try {
+    first = await Promise.race([
+      next,
+      new Promise<null>((resolve) =>
+        commitTimer = setTimeout(() => resolve(null), COMMIT_AFTER_MS)
+      ),
+    ]);
+  } finally {
+    clearTimeout(commitTimer);
+  }
   if (first?.done) await settle(g.generation, run.signal);
   run.handOff();
 
@@ -95,6 +101,8 @@ export async function respondSse(c: Context, g: StartedGeneration): Promise<Resp
       controller.enqueue(sseEvent(chunk(g.chunk, { role: "assistant", content: "" })));
       if (first === null) {
         keepalive = setInterval(() => {
+          // One comment at most waits for a reader that stopped reading (backpressure).
+          if ((controller.desiredSize ?? -1) < 0) return;
           try {
             controller.enqueue(KEEPALIVE);
           } catch { /* closed meanwhile */ }

@@ -202,7 +202,9 @@ function requireEngine(ctx: AppContext): Engine {
  * that the engine holds (it supersedes them there), so it is never refused because of them.
  */
 function admit(ctx: AppContext, engine: Engine, caller: string, session?: string): void {
-  const replaced = session === undefined ? 0 : ctx.tracker.inEngineOfSession(session);
+  // One place at most: stale requests already told to stop still count until they end, so a
+  // session that sends frames faster than the engine steps cannot grow past the bound.
+  const replaced = session === undefined ? 0 : Math.min(1, ctx.tracker.inEngineOfSession(session));
   const perCaller = ctx.config.rateLimits.concurrentPerKey;
   if (perCaller > 0 && ctx.tracker.countFor(caller) - replaced >= perCaller) {
     throw new ApiError(429, `at most ${perCaller} concurrent requests per caller on this server`, {

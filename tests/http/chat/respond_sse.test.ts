@@ -5,7 +5,8 @@
  * place is freed.
  */
 import assert from "node:assert/strict";
-import { chatBody, type Ev, JSON_HEADERS, parseSse, pngDataUrl } from "../helpers.ts";
+import { FakeEngine } from "../fake_engine.ts";
+import { chatBody, type Ev, JSON_HEADERS, makeApp, parseSse, pngDataUrl } from "../helpers.ts";
 import { M500_DIR, modelPair, realEngineMissing, spawnServer } from "../server_helpers.ts";
 
 const COMMENT = ": waiting for the first token\n\n";
@@ -93,7 +94,11 @@ Deno.test({
         assert.equal(res.status, 200);
         const reader = res.body!.getReader();
         let text = "";
-        while (!text.includes(COMMENT)) text += dec.decode((await reader.read()).value);
+        while (!text.includes(COMMENT)) {
+          const { value, done } = await reader.read();
+          assert.ok(!done, `ended before any comment: ${text}`);
+          text += dec.decode(value);
+        }
         holder.abort(); // the slot frees; the queued request runs
         for (;;) {
           const { value, done } = await reader.read();
@@ -117,4 +122,76 @@ Deno.test({
       assert.equal((await server.stop()).code, 0);
     }
   },
+});
+
+/** The events of an SSE body, comments included, in order. */
+function events(text: string): string[] {
+  return text.split("\n\n").filter((e) => e !== "");
+}
+
+Deno.test("respondSse() writes comments only while a committed stream has no token", async () => {
+  // First delta after 2.6 s: commit at 1 s, one comment at 2 s.
+  const { app } = makeApp(new FakeEngine({ deltas: ["a"], delayMs: 2600 }));
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: chatBody({ stream: true }),
+  });
+  assert.equal(res.status, 200);
+  const list = events(await res.text());
+  assert.deepEqual(list.map((e) => e.startsWith(":") ? e : e.slice(0, 6)), [
+    "data: ",
+    COMMENT.trim(),
+    "data: ",
+    "data: ",
+    "data: ",
+  ]);
+  assert.equal((parseSse(`${list[2]}\n\n`)[0] as Ev).choices[0].delta.content, "a");
+  assert.equal(list.at(-1), "data: [DONE]");
+});
+
+Deno.test("respondSse() stops the generation of a client that leaves before its first token", async () => {
+  const engine = new FakeEngine({ deltas: ["a"], delayMs: 3000 });
+  const { app } = makeApp(engine);
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: chatBody({ stream: true }),
+  });
+  const reader = res.body!.getReader();
+  const role = new TextDecoder().decode((await reader.read()).value);
+  assert.ok(role.includes('"role":"assistant"'));
+  await reader.cancel();
+  const deadline = Date.now() + 2000;
+  while (engine.aborted.length === 0) {
+    assert.ok(Date.now() < deadline, "the generation was not stopped");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+});
+
+Deno.test("respondSse() sends an engine error after the commit as an error event", async () => {
+  const fail = new Error("the engine broke");
+  const { app } = makeApp(new FakeEngine({ deltas: ["a"], delayMs: 1300, fail, failAfter: 0 }));
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: chatBody({ stream: true }),
+  });
+  assert.equal(res.status, 200, "committed before the error");
+  const list = parseSse(await res.text()) as Ev[];
+  assert.equal(list[0]?.choices[0].delta.role, "assistant");
+  assert.equal(typeof list.at(-2)?.error?.message, "string");
+  assert.equal(list.at(-1), "[DONE]");
+});
+
+Deno.test("respondSse() answers an error before the commit with its own status", async () => {
+  const fail = new Error("the engine broke");
+  const { app } = makeApp(new FakeEngine({ deltas: ["a"], delayMs: 10, fail, failAfter: 0 }));
+  const res = await app.request("/v1/chat/completions", {
+    method: "POST",
+    headers: JSON_HEADERS,
+    body: chatBody({ stream: true }),
+  });
+  assert.equal(res.status, 500);
+  assert.equal(typeof (await res.json()).error.message, "string");
 });
