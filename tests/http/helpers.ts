@@ -78,3 +78,11 @@ export function parseSse(text: string): unknown[] {
     return d === "[DONE]" ? d : JSON.parse(d);
   });
 }
+
+/** The value of one sample line (`name{labels} value`) of a /metrics text, 0 when absent. */
+export function metricSample(text: string, series: string): number {
+  for (const line of text.split("\n")) {
+    if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
+  }
+  return 0;
+}

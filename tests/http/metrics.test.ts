@@ -1,15 +1,7 @@
 /** GET /metrics (prom-client): counters and histograms move as requests are served. */
 import assert from "node:assert/strict";
 import { FakeEngine } from "./fake_engine.ts";
-import { chatBody, JSON_HEADERS, makeApp, pngDataUrl } from "./helpers.ts";
-
-/** The value of one sample line (`name{labels} value`), 0 when absent. */
-function sample(text: string, series: string): number {
-  for (const line of text.split("\n")) {
-    if (line.startsWith(series + " ")) return Number(line.slice(series.length + 1));
-  }
-  return 0;
-}
+import { chatBody, JSON_HEADERS, makeApp, metricSample as sample, pngDataUrl } from "./helpers.ts";
 
 Deno.test("GET /metrics after a few requests: counters and histograms move as expected", async () => {
   const { app } = makeApp(new FakeEngine());

@@ -6,7 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { FakeEngine } from "../fake_engine.ts";
-import { chatBody, type Ev, JSON_HEADERS, makeApp, parseSse, pngDataUrl } from "../helpers.ts";
+import {
+  chatBody,
+  type Ev,
+  JSON_HEADERS,
+  makeApp,
+  metricSample,
+  parseSse,
+  pngDataUrl,
+} from "../helpers.ts";
 import { M500_DIR, modelPair, realEngineMissing, spawnServer } from "../server_helpers.ts";
 
 const COMMENT = ": waiting for the first token\n\n";
@@ -25,10 +33,7 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 async function queueDepth(base: string): Promise<number> {
-  const text = await (await fetch(`${base}/metrics`)).text();
-  const m = text.match(/^smolvlm_queue_depth (\d+)/m);
-  assert.ok(m, "smolvlm_queue_depth is exported");
-  return Number(m[1]);
+  return metricSample(await (await fetch(`${base}/metrics`)).text(), "smolvlm_queue_depth");
 }
 
 Deno.test({
