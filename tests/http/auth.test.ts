@@ -4,9 +4,9 @@
  * JSON; no key ever reaches a log line.
  */
 import assert from "node:assert/strict";
-import { configure, type LogRecord, reset } from "@logtape/logtape";
 import { ConfigError, withKeysFromFileAndEnv } from "../../src/config/service_config.ts";
 import { NativeCallError } from "../../src/engine/errors.ts";
+import { captureLogs } from "../_support/logs.ts";
 import { FakeEngine } from "./fake_engine.ts";
 import { chatBody, JSON_HEADERS, makeApp, testConfig } from "./helpers.ts";
 
@@ -51,22 +51,13 @@ Deno.test("apiKeyAuth() guards /health when protect_health is set", async () => 
 });
 
 Deno.test("no API key appears in any log line, on success or failure", async () => {
-  const records: LogRecord[] = [];
-  await configure({
-    reset: true,
-    sinks: { memory: (r) => void records.push(r) },
-    loggers: [
-      { category: ["smolvlm"], lowestLevel: "debug", sinks: ["memory"] },
-      { category: ["logtape", "meta"], lowestLevel: "warning", sinks: ["memory"] },
-    ],
-  });
-  try {
-    const ok = makeApp(new FakeEngine(), { apiKeys: [KEY_A] }).app;
+  const good = { ...JSON_HEADERS, authorization: `Bearer ${KEY_A}` };
+  const wrong = { ...JSON_HEADERS, authorization: `Bearer ${KEY_B}` };
+  const ok = makeApp(new FakeEngine(), { apiKeys: [KEY_A] }).app;
+  const records = await captureLogs("debug", async () => {
     const broken = makeApp(new FakeEngine({ fail: new NativeCallError("decode_failed", "x") }), {
       apiKeys: [KEY_A],
     }).app;
-    const good = { ...JSON_HEADERS, authorization: `Bearer ${KEY_A}` };
-    const wrong = { ...JSON_HEADERS, authorization: `Bearer ${KEY_B}` };
     for (const app of [ok, broken]) {
       for (const headers of [good, wrong]) {
         await (await app.request("/v1/chat/completions", {
@@ -83,20 +74,18 @@ Deno.test("no API key appears in any log line, on success or failure", async () 
         await (await app.request("/v1/info", { headers })).text();
       }
     }
-    assert.ok(records.length >= 8, `captured ${records.length} records`);
-    for (const r of records) {
-      const line = JSON.stringify({
-        message: r.message,
-        rawMessage: r.rawMessage,
-        properties: r.properties,
-      }, (_k, v) => v instanceof Error ? `${v.name}: ${v.message}\n${v.stack}` : v);
-      assert.ok(!line.includes(KEY_A) && !line.includes(KEY_B), line);
-    }
-    const info = await (await ok.request("/v1/info", { headers: good })).text();
-    assert.ok(!info.includes(KEY_A), "/v1/info shows only that keys are set");
-  } finally {
-    await reset();
+  });
+  assert.ok(records.length >= 8, `captured ${records.length} records`);
+  for (const r of records) {
+    const line = JSON.stringify({
+      message: r.message,
+      rawMessage: r.rawMessage,
+      properties: r.properties,
+    }, (_k, v) => v instanceof Error ? `${v.name}: ${v.message}\n${v.stack}` : v);
+    assert.ok(!line.includes(KEY_A) && !line.includes(KEY_B), line);
   }
+  const info = await (await ok.request("/v1/info", { headers: good })).text();
+  assert.ok(!info.includes(KEY_A), "/v1/info shows only that keys are set");
 });
 
 Deno.test("withKeysFromFileAndEnv() adds keys from the file and SMOLVLM_API_KEYS", async () => {

@@ -49,16 +49,12 @@ export function startGeneration(
       };
     },
   );
-  // Observed by the answer too; this handler also keeps it from being an unhandled rejection.
+  // Observed by the answer too; these handlers also keep it from being an unhandled rejection.
+  const leftEngine = () => run.ctx.tracker.leftEngine(run.controller);
+  generation.result.then(leftEngine, leftEngine);
   generation.result.then(
-    (result) => {
-      run.ctx.tracker.leftEngine(run.controller);
-      logGenerationEnd(run, generation.id, result);
-    },
-    (error) => {
-      run.ctx.tracker.leftEngine(run.controller);
-      logGenerationFailure(run, generation.id, error);
-    },
+    (result) => logGenerationEnd(run, generation.id, result),
+    (error) => logGenerationFailure(run, generation.id, error),
   ).catch(() => {}); // a debug record that fails to build must not end the process
   return {
     run,
